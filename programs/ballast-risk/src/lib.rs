@@ -1,0 +1,49 @@
+//! Ballast's risk engine: plain Rust, no Anchor types, integer fixed-point only.
+//!
+//! The on-chain program, the keeper and the simulator all call this crate, so they can
+//! never disagree about an account's health. Every function is checked: overflow and
+//! division by zero come back as [`RiskError`], never as a panic.
+//!
+//! Conventions:
+//! - `WAD` (1e18) fixed point in `u128`/`i128` for prices, indices and values.
+//! - Basis points (`BPS` = 10_000) for weights, fees and limits set by governance.
+//! - Rounding is explicit and always against the user: what the user receives or is
+//!   credited rounds down, what the user pays or owes rounds up.
+
+#![forbid(unsafe_code)]
+
+pub mod fixed;
+pub mod health;
+pub mod interest;
+pub mod oracle;
+pub mod params;
+pub mod shares;
+
+pub use fixed::{Rounding, BPS, SECONDS_PER_YEAR, WAD};
+
+/// Everything that can go wrong inside the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RiskError {
+    /// A checked operation overflowed its integer type.
+    MathOverflow,
+    /// A divisor was zero.
+    DivideByZero,
+    /// The oracle price (or its EMA) is zero or negative.
+    OracleNonPositive,
+    /// The oracle price is older than the action allows.
+    OracleStale,
+    /// The oracle's confidence interval is too wide relative to the price.
+    OracleTooUncertain,
+    /// The oracle price is too far from its EMA for a risk-increasing action.
+    OracleTooVolatile,
+    /// The oracle exponent or token decimals are outside the supported range.
+    OracleExponentOutOfRange,
+}
+
+impl core::fmt::Display for RiskError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(self, f)
+    }
+}
+
+pub type RiskResult<T> = Result<T, RiskError>;

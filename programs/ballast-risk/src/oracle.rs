@@ -1,0 +1,253 @@
+//! Oracle validity per action and conservative valuation prices.
+//!
+//! A price is judged against the action it is used for: a borrow or withdrawal
+//! (risk-increasing) demands a fresh, tight price close to its EMA; a liquidation
+//! accepts an older or wider price, because refusing to liquidate on a slightly stale
+//! feed is more dangerous than liquidating on it. Missing or absurd prices are refused
+//! for every action.
+
+use crate::fixed::{apply_bps, mul_div, pow10, Rounding, BPS};
+use crate::{RiskError, RiskResult};
+
+/// One reading of a price feed, in the feed's own units (`mantissa * 10^expo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OracleReading {
+    pub price: i64,
+    pub conf: u64,
+    pub ema_price: i64,
+    pub expo: i32,
+    pub publish_time: i64,
+}
+
+/// Governance limits on a market's feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OracleLimits {
+    /// Oldest price accepted for risk-increasing actions, in seconds.
+    pub max_age_secs: u32,
+    /// Oldest price accepted for liquidations (at least `max_age_secs`).
+    pub liquidation_max_age_secs: u32,
+    /// Widest confidence accepted for risk-increasing actions, as conf/price in bps.
+    pub max_conf_bps: u32,
+    /// Widest confidence accepted for liquidations, as conf/price in bps.
+    pub liquidation_max_conf_bps: u32,
+    /// Largest distance between price and EMA for risk-increasing actions, in bps of EMA.
+    pub max_ema_deviation_bps: u32,
+    /// How many confidence intervals are taken off assets and added to liabilities, in bps.
+    pub conf_multiplier_bps: u32,
+}
+
+/// What the price will be used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OracleAction {
+    /// Borrow, withdraw: the price must be fresh, tight and close to its EMA.
+    RiskIncreasing,
+    /// Liquidation: older and wider prices pass; missing or absurd ones do not.
+    Liquidation,
+}
+
+/// Exponents the engine accepts from a feed: every real Pyth feed is within them.
+pub const MIN_EXPO: i32 = -18;
+pub const MAX_EXPO: i32 = 6;
+/// Largest token decimals the engine accepts.
+pub const MAX_DECIMALS: u8 = 18;
+
+/// Conservative prices of one token, in WAD of quote value per token base unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValuationPrices {
+    /// min(price - k*conf, ema), rounded down: what one unit of collateral is worth.
+    pub asset: u128,
+    /// max(price + k*conf, ema), rounded up: what one unit of debt costs.
+    pub liability: u128,
+}
+
+/// Checks that `reading` may be used for `action` at time `now`.
+pub fn validate(
+    reading: &OracleReading,
+    limits: &OracleLimits,
+    action: OracleAction,
+    now: i64,
+) -> RiskResult<()> {
+    if reading.price <= 0 || reading.ema_price <= 0 {
+        return Err(RiskError::OracleNonPositive);
+    }
+    if !(MIN_EXPO..=MAX_EXPO).contains(&reading.expo) {
+        return Err(RiskError::OracleExponentOutOfRange);
+    }
+    let (max_age, max_conf_bps) = match action {
+        OracleAction::RiskIncreasing => (limits.max_age_secs, limits.max_conf_bps),
+        OracleAction::Liquidation => (limits.liquidation_max_age_secs, limits.liquidation_max_conf_bps),
+    };
+    // A publish time slightly ahead of the validator clock counts as age zero.
+    let age = now.saturating_sub(reading.publish_time).max(0);
+    if age > i64::from(max_age) {
+        return Err(RiskError::OracleStale);
+    }
+    let price = reading.price as u128;
+    // conf / price > max_conf_bps / BPS  <=>  conf * BPS > max_conf_bps * price
+    let conf_scaled = (reading.conf as u128).checked_mul(BPS).ok_or(RiskError::MathOverflow)?;
+    if conf_scaled > u128::from(max_conf_bps) * price {
+        return Err(RiskError::OracleTooUncertain);
+    }
+    if action == OracleAction::RiskIncreasing {
+        let ema = reading.ema_price as u128;
+        let deviation = price.abs_diff(ema) * BPS;
+        if deviation > u128::from(limits.max_ema_deviation_bps) * ema {
+            return Err(RiskError::OracleTooVolatile);
+        }
+    }
+    Ok(())
+}
+
+/// Conservative asset and liability prices for a token with `decimals` decimals.
+/// Call [`validate`] first: this only converts.
+pub fn valuation_prices(
+    reading: &OracleReading,
+    limits: &OracleLimits,
+    decimals: u8,
+) -> RiskResult<ValuationPrices> {
+    if reading.price <= 0 || reading.ema_price <= 0 {
+        return Err(RiskError::OracleNonPositive);
+    }
+    let price = reading.price as u128;
+    let ema = reading.ema_price as u128;
+    let band = apply_bps(reading.conf as u128, limits.conf_multiplier_bps as u128, Rounding::Up)?;
+    let asset = price.saturating_sub(band).min(ema);
+    let liability = price.checked_add(band).ok_or(RiskError::MathOverflow)?.max(ema);
+    Ok(ValuationPrices {
+        asset: mantissa_to_wad_per_unit(asset, reading.expo, decimals, Rounding::Down)?,
+        liability: mantissa_to_wad_per_unit(liability, reading.expo, decimals, Rounding::Up)?,
+    })
+}
+
+/// `mantissa * 10^expo` quote per whole token, as WAD quote per token base unit
+/// (`10^-decimals` of a token).
+pub fn mantissa_to_wad_per_unit(
+    mantissa: u128,
+    expo: i32,
+    decimals: u8,
+    rounding: Rounding,
+) -> RiskResult<u128> {
+    if !(MIN_EXPO..=MAX_EXPO).contains(&expo) || decimals > MAX_DECIMALS {
+        return Err(RiskError::OracleExponentOutOfRange);
+    }
+    // WAD = 10^18, so the scale is 10^(18 + expo - decimals).
+    let shift = 18 + expo - i32::from(decimals);
+    if shift >= 0 {
+        mantissa.checked_mul(pow10(shift as u32)?).ok_or(RiskError::MathOverflow)
+    } else {
+        mul_div(mantissa, 1, pow10(shift.unsigned_abs())?, rounding)
+    }
+}
+
+/// Quote value (WAD) of `amount` base units at `price_wad` per unit: exact, so there
+/// is nothing to round.
+pub fn value_of(amount: u128, price_wad: u128) -> RiskResult<u128> {
+    amount.checked_mul(price_wad).ok_or(RiskError::MathOverflow)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::WAD;
+    use proptest::prelude::*;
+
+    const NOW: i64 = 1_750_000_000;
+
+    fn limits() -> OracleLimits {
+        OracleLimits {
+            max_age_secs: 60,
+            liquidation_max_age_secs: 600,
+            max_conf_bps: 200,
+            liquidation_max_conf_bps: 1_000,
+            max_ema_deviation_bps: 1_000,
+            conf_multiplier_bps: 10_000,
+        }
+    }
+
+    fn reading(price: i64, conf: u64, ema: i64, age: i64) -> OracleReading {
+        OracleReading { price, conf, ema_price: ema, expo: -8, publish_time: NOW - age }
+    }
+
+    #[test]
+    fn fresh_tight_price_passes_every_action() {
+        let r = reading(100_0000_0000, 1_000_000, 100_0000_0000, 5);
+        assert_eq!(validate(&r, &limits(), OracleAction::RiskIncreasing, NOW), Ok(()));
+        assert_eq!(validate(&r, &limits(), OracleAction::Liquidation, NOW), Ok(()));
+    }
+
+    #[test]
+    fn stale_price_blocks_opening_but_not_liquidation() {
+        let r = reading(100_0000_0000, 1_000_000, 100_0000_0000, 61);
+        assert_eq!(validate(&r, &limits(), OracleAction::RiskIncreasing, NOW), Err(RiskError::OracleStale));
+        assert_eq!(validate(&r, &limits(), OracleAction::Liquidation, NOW), Ok(()));
+        let very_old = reading(100_0000_0000, 1_000_000, 100_0000_0000, 601);
+        assert_eq!(validate(&very_old, &limits(), OracleAction::Liquidation, NOW), Err(RiskError::OracleStale));
+    }
+
+    #[test]
+    fn wide_confidence_is_too_uncertain() {
+        // conf = 3% of price > 2% limit, < 10% liquidation limit.
+        let r = reading(100_0000_0000, 3_0000_0000, 100_0000_0000, 0);
+        assert_eq!(validate(&r, &limits(), OracleAction::RiskIncreasing, NOW), Err(RiskError::OracleTooUncertain));
+        assert_eq!(validate(&r, &limits(), OracleAction::Liquidation, NOW), Ok(()));
+        let absurd = reading(100_0000_0000, 50_0000_0000, 100_0000_0000, 0);
+        assert_eq!(validate(&absurd, &limits(), OracleAction::Liquidation, NOW), Err(RiskError::OracleTooUncertain));
+    }
+
+    #[test]
+    fn far_from_ema_blocks_only_risk_increasing() {
+        let r = reading(80_0000_0000, 1_000_000, 100_0000_0000, 0);
+        assert_eq!(validate(&r, &limits(), OracleAction::RiskIncreasing, NOW), Err(RiskError::OracleTooVolatile));
+        assert_eq!(validate(&r, &limits(), OracleAction::Liquidation, NOW), Ok(()));
+    }
+
+    #[test]
+    fn non_positive_and_odd_exponents_are_refused() {
+        for (p, ema) in [(0, 1), (-5, 1), (1, 0)] {
+            let r = reading(p, 0, ema, 0);
+            assert_eq!(validate(&r, &limits(), OracleAction::Liquidation, NOW), Err(RiskError::OracleNonPositive));
+        }
+        let r = OracleReading { expo: -40, ..reading(1, 0, 1, 0) };
+        assert_eq!(validate(&r, &limits(), OracleAction::Liquidation, NOW), Err(RiskError::OracleExponentOutOfRange));
+    }
+
+    #[test]
+    fn valuation_takes_the_conservative_side() {
+        // $100 +- $1, EMA $99: assets at min(99, 99) = 99, liabilities at max(101, 99) = 101.
+        let r = OracleReading { price: 100_0000_0000, conf: 1_0000_0000, ema_price: 99_0000_0000, expo: -8, publish_time: NOW };
+        let p = valuation_prices(&r, &limits(), 6).unwrap();
+        // $99 per token of 6 decimals = 99e-6 $ per unit = 99e12 WAD.
+        assert_eq!(p.asset, 99_000_000_000_000);
+        assert_eq!(p.liability, 101_000_000_000_000);
+    }
+
+    #[test]
+    fn conversion_rounds_as_asked_when_it_truncates() {
+        // 1 * 10^-8 per whole token of 18 decimals = 1e-26 per unit = 1e-8 WAD.
+        assert_eq!(mantissa_to_wad_per_unit(1, -8, 18, Rounding::Down), Ok(0));
+        assert_eq!(mantissa_to_wad_per_unit(1, -8, 18, Rounding::Up), Ok(1));
+        assert_eq!(mantissa_to_wad_per_unit(7, 0, 0, Rounding::Down), Ok(7 * WAD));
+    }
+
+    proptest! {
+        #[test]
+        fn valuation_never_panics_and_brackets_the_price(
+            price in 1i64.., conf: u64, ema in 1i64.., expo in -12i32..=0, decimals in 0u8..=12,
+        ) {
+            let r = OracleReading { price, conf, ema_price: ema, expo, publish_time: NOW };
+            if let Ok(p) = valuation_prices(&r, &limits(), decimals) {
+                let mid_down = mantissa_to_wad_per_unit(price as u128, expo, decimals, Rounding::Down).unwrap();
+                let mid_up = mantissa_to_wad_per_unit(price as u128, expo, decimals, Rounding::Up).unwrap();
+                prop_assert!(p.asset <= mid_down);
+                prop_assert!(p.liability >= mid_up);
+            }
+        }
+
+        #[test]
+        fn validate_never_panics(price: i64, conf: u64, ema: i64, expo: i32, publish_time: i64, now: i64) {
+            let r = OracleReading { price, conf, ema_price: ema, expo, publish_time };
+            let _ = validate(&r, &limits(), OracleAction::RiskIncreasing, now);
+            let _ = validate(&r, &limits(), OracleAction::Liquidation, now);
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Every error the program returns. Codes are stable: append, never reorder.
+
+use anchor_lang::prelude::*;
+use ballast_risk::params::ParamError;
+use ballast_risk::RiskError;
+
+#[error_code]
+pub enum BallastError {
+    #[msg("Signer is not the protocol admin")]
+    Unauthorized,
+    #[msg("Signer is not the program's upgrade authority")]
+    NotUpgradeAuthority,
+    #[msg("Signer does not own this margin account")]
+    NotAccountOwner,
+    #[msg("Account belongs to a different protocol")]
+    WrongProtocol,
+    #[msg("Market account does not match the balance it is meant to price")]
+    WrongMarket,
+    #[msg("Token vault is not the market's vault")]
+    VaultMismatch,
+    #[msg("Token account or mint does not match the market's mint")]
+    WrongMint,
+    #[msg("Token account is not owned by the signer")]
+    WrongTokenAccountOwner,
+    #[msg("Mint is not usable: unsupported decimals or a freeze authority")]
+    UnsupportedMint,
+    #[msg("Price account is not a valid Pyth price account")]
+    InvalidOracleAccount,
+    #[msg("Price account is not the market's configured feed")]
+    WrongOracle,
+    #[msg("Oracle price is too old for this action")]
+    OracleStale,
+    #[msg("Oracle confidence interval is too wide for this action")]
+    OracleTooUncertain,
+    #[msg("Oracle price is too far from its EMA for this action")]
+    OracleTooVolatile,
+    #[msg("Oracle price is zero or negative")]
+    OracleNonPositive,
+    #[msg("Oracle exponent or token decimals out of the supported range")]
+    OracleExponentOutOfRange,
+    #[msg("Weights must satisfy 0 <= init asset <= maint asset <= 1 <= maint liability <= init liability <= 5")]
+    InvalidWeights,
+    #[msg("Interest rate curve out of bounds")]
+    InvalidRateCurve,
+    #[msg("Protocol fee share out of bounds")]
+    InvalidProtocolFee,
+    #[msg("Oracle limits out of bounds")]
+    InvalidOracleLimits,
+    #[msg("Caps must allow deposits and not lend more than the deposit cap")]
+    InvalidCaps,
+    #[msg("Too many markets")]
+    TooManyMarkets,
+    #[msg("Amount must be greater than zero")]
+    ZeroAmount,
+    #[msg("Amount is too small to be worth a share")]
+    AmountTooSmall,
+    #[msg("Deposit would exceed the market's deposit cap")]
+    DepositCapExceeded,
+    #[msg("Borrow would exceed the market's borrow cap")]
+    BorrowCapExceeded,
+    #[msg("Withdrawal exceeds the account's deposit")]
+    InsufficientDeposit,
+    #[msg("Market does not hold enough free tokens")]
+    InsufficientLiquidity,
+    #[msg("Repayment exceeds the account's debt")]
+    RepayExceedsDebt,
+    #[msg("Account holds no position in this market")]
+    PositionNotFound,
+    #[msg("Account has no free balance slot")]
+    TooManyPositions,
+    #[msg("A balance cannot be a deposit and a borrow at once: repay or withdraw first")]
+    MixedPosition,
+    #[msg("Action would leave the account below initial health")]
+    BelowInitialHealth,
+    #[msg("Health check accounts missing, duplicated or out of order: pass (market, oracle) per balance")]
+    HealthAccountsMismatch,
+    #[msg("Account still holds deposits or debt")]
+    AccountNotEmpty,
+    #[msg("Arithmetic overflow")]
+    MathOverflow,
+}
+
+/// Engine errors, named in the program's own error codes.
+pub fn risk_error(e: RiskError) -> Error {
+    match e {
+        RiskError::MathOverflow | RiskError::DivideByZero => error!(BallastError::MathOverflow),
+        RiskError::OracleNonPositive => error!(BallastError::OracleNonPositive),
+        RiskError::OracleStale => error!(BallastError::OracleStale),
+        RiskError::OracleTooUncertain => error!(BallastError::OracleTooUncertain),
+        RiskError::OracleTooVolatile => error!(BallastError::OracleTooVolatile),
+        RiskError::OracleExponentOutOfRange => error!(BallastError::OracleExponentOutOfRange),
+    }
+}
+
+pub fn param_error(e: ParamError) -> Error {
+    match e {
+        ParamError::Weights => error!(BallastError::InvalidWeights),
+        ParamError::RateCurve => error!(BallastError::InvalidRateCurve),
+        ParamError::ProtocolFee => error!(BallastError::InvalidProtocolFee),
+        ParamError::OracleLimits => error!(BallastError::InvalidOracleLimits),
+        ParamError::Caps => error!(BallastError::InvalidCaps),
+    }
+}
+
+/// `?`-friendly conversion of engine results.
+pub trait OrBallast<T> {
+    fn or_ballast(self) -> Result<T>;
+}
+
+impl<T> OrBallast<T> for core::result::Result<T, RiskError> {
+    fn or_ballast(self) -> Result<T> {
+        self.map_err(risk_error)
+    }
+}
+
+impl<T> OrBallast<T> for core::result::Result<T, ParamError> {
+    fn or_ballast(self) -> Result<T> {
+        self.map_err(param_error)
+    }
+}

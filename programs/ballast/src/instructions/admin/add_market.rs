@@ -1,0 +1,90 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Mint, Token, TokenAccount};
+use ballast_risk::oracle::{self, OracleAction, MAX_DECIMALS};
+use ballast_risk::{params, WAD};
+
+use crate::constants::{MARKET_SEED, VAULT_SEED};
+use crate::errors::{BallastError, OrBallast};
+use crate::events::MarketAdded;
+use crate::oracle::read_pyth_unchecked_key;
+use crate::state::{Market, MarketConfig, Protocol, MARKET_SIZE};
+
+#[derive(Accounts)]
+pub struct AddMarket<'info> {
+    #[account(mut)]
+    pub admin: Signer<'info>,
+    #[account(mut, has_one = admin @ BallastError::Unauthorized)]
+    pub protocol: AccountLoader<'info, Protocol>,
+    pub mint: Box<Account<'info, Mint>>,
+    #[account(
+        init,
+        payer = admin,
+        space = MARKET_SIZE,
+        seeds = [MARKET_SEED, protocol.key().as_ref(), mint.key().as_ref()],
+        bump,
+    )]
+    pub market: AccountLoader<'info, Market>,
+    #[account(
+        init,
+        payer = admin,
+        seeds = [VAULT_SEED, market.key().as_ref()],
+        bump,
+        token::mint = mint,
+        token::authority = market,
+    )]
+    pub vault: Box<Account<'info, TokenAccount>>,
+    /// CHECK: must be a Pyth price account with a sane price; checked in the handler.
+    pub oracle: UncheckedAccount<'info>,
+    pub token_program: Program<'info, Token>,
+    pub system_program: Program<'info, System>,
+}
+
+/// Checks every parameter group against its bounds.
+pub fn validate_config(config: &MarketConfig) -> Result<()> {
+    params::validate_weights(&config.weights()).or_ballast()?;
+    params::validate_rate_curve(&config.rate_curve()).or_ballast()?;
+    params::validate_protocol_fee(config.protocol_fee_bps).or_ballast()?;
+    params::validate_oracle_limits(&config.oracle_limits()).or_ballast()?;
+    params::validate_caps(config.deposit_cap, config.borrow_cap).or_ballast()
+}
+
+pub fn handler(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {
+    validate_config(&config)?;
+    let decimals = ctx.accounts.mint.decimals;
+    require_gte!(MAX_DECIMALS, decimals, BallastError::UnsupportedMint);
+
+    // The feed must already price the asset sanely: absurd or ancient prices are refused.
+    let now = Clock::get()?.unix_timestamp;
+    let reading = read_pyth_unchecked_key(&ctx.accounts.oracle)?;
+    oracle::validate(&reading, &config.oracle_limits(), OracleAction::Liquidation, now).or_ballast()?;
+    oracle::valuation_prices(&reading, &config.oracle_limits(), decimals).or_ballast()?;
+
+    let market_index = {
+        let mut protocol = ctx.accounts.protocol.load_mut()?;
+        let index = protocol.market_count;
+        protocol.market_count = index.checked_add(1).ok_or(BallastError::TooManyMarkets)?;
+        index
+    };
+
+    let mut market = ctx.accounts.market.load_init()?;
+    market.protocol = ctx.accounts.protocol.key();
+    market.mint = ctx.accounts.mint.key();
+    market.vault = ctx.accounts.vault.key();
+    market.oracle = ctx.accounts.oracle.key();
+    market.deposit_index = WAD.into();
+    market.borrow_index = WAD.into();
+    market.last_accrual_ts = now;
+    market.market_index = market_index;
+    market.decimals = decimals;
+    market.bump = ctx.bumps.market;
+    market.vault_bump = ctx.bumps.vault;
+    market.config = config;
+
+    emit!(MarketAdded {
+        market: ctx.accounts.market.key(),
+        mint: market.mint,
+        oracle: market.oracle,
+        market_index,
+    });
+    Ok(())
+}

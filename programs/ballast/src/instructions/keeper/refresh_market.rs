@@ -1,0 +1,45 @@
+use anchor_lang::prelude::*;
+use ballast_risk::oracle::{self, OracleAction};
+
+use crate::errors::BallastError;
+use crate::events::MarketRefreshed;
+use crate::oracle::read_pyth;
+use crate::state::Market;
+
+#[derive(Accounts)]
+pub struct RefreshMarket<'info> {
+    #[account(mut)]
+    pub market: AccountLoader<'info, Market>,
+    /// CHECK: must be the market's Pyth feed; checked by `read_pyth`.
+    pub oracle: UncheckedAccount<'info>,
+}
+
+/// Accrues interest (the protocol's share goes to the fee pool) and records the
+/// latest oracle sample. A stale or uncertain feed does not stop interest: the sample
+/// is recorded with `oracle_ok = false` for keepers and UIs to see.
+pub fn handler(ctx: Context<RefreshMarket>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let mut market = ctx.accounts.market.load_mut()?;
+    let elapsed = u64::try_from(now.saturating_sub(market.last_accrual_ts)).unwrap_or(0);
+    let accrual = market.accrue_interest(now)?;
+
+    let reading = read_pyth(&ctx.accounts.oracle, &market.oracle)?;
+    let oracle_ok = oracle::validate(&reading, &market.config.oracle_limits(), OracleAction::RiskIncreasing, now).is_ok();
+    market.last_price = reading.price;
+    market.last_conf = reading.conf;
+    market.last_ema_price = reading.ema_price;
+    market.last_publish_time = reading.publish_time;
+    market.last_expo = reading.expo;
+
+    emit!(MarketRefreshed {
+        market: ctx.accounts.market.key(),
+        elapsed_secs: elapsed,
+        deposit_index: accrual.deposit_index,
+        borrow_index: accrual.borrow_index,
+        protocol_fee: u64::try_from(accrual.protocol_fee).map_err(|_| error!(BallastError::MathOverflow))?,
+        oracle_ok,
+        price: reading.price,
+        expo: reading.expo,
+    });
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! One instruction per file, grouped by who calls it.
+
+pub mod admin;
+pub mod keeper;
+pub mod trader;

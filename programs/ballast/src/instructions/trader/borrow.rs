@@ -1,0 +1,43 @@
+use anchor_lang::prelude::*;
+use ballast_risk::shares::borrow_shares_for;
+
+use super::MarketTransfer;
+use crate::errors::{BallastError, OrBallast};
+use crate::events::{BalanceChangeKind, BalanceChanged};
+use crate::health::require_init_health;
+
+/// Lends `amount` from the market's vault. The account must keep non-negative initial
+/// health, priced from the (market, oracle) pairs of its balances in `remaining_accounts`.
+pub fn handler(ctx: Context<MarketTransfer>, amount: u64) -> Result<()> {
+    require!(amount > 0, BallastError::ZeroAmount);
+    let now = Clock::get()?.unix_timestamp;
+    let shares = {
+        let mut market = ctx.accounts.market.load_mut()?;
+        market.accrue_interest(now)?;
+        let indices = market.indices();
+        let after = indices.total_borrows().or_ballast()? + u128::from(amount);
+        require_gte!(u128::from(market.config.borrow_cap), after, BallastError::BorrowCapExceeded);
+        market.require_liquidity(ctx.accounts.vault.amount, amount)?;
+        let shares = borrow_shares_for(amount.into(), indices.borrow_index).or_ballast()?;
+        let total = indices.total_borrow_shares.checked_add(shares).ok_or(BallastError::MathOverflow)?;
+        market.total_borrow_shares.set(total);
+
+        let mut account = ctx.accounts.margin_account.load_mut()?;
+        let balance = account.find_or_open_balance(market.market_index).ok_or(BallastError::TooManyPositions)?;
+        require!(balance.deposit_shares.get() == 0, BallastError::MixedPosition);
+        let owed = balance.borrow_shares.get().checked_add(shares).ok_or(BallastError::MathOverflow)?;
+        balance.borrow_shares.set(owed);
+        shares
+    };
+    ctx.accounts.pay_to_owner(amount)?;
+    let health = require_init_health(&mut *ctx.accounts.margin_account.load_mut()?, ctx.remaining_accounts, now)?;
+    emit!(BalanceChanged {
+        margin_account: ctx.accounts.margin_account.key(),
+        market: ctx.accounts.market.key(),
+        kind: BalanceChangeKind::Borrow,
+        amount,
+        shares,
+        init_health_after: Some(health),
+    });
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! Instructions signed by traders (margin account owners).
+
+#![allow(ambiguous_glob_reexports)] // each module has its own `handler`
+
+pub mod borrow;
+pub mod close_margin_account;
+pub mod create_margin_account;
+pub mod deposit;
+pub mod repay;
+pub mod withdraw;
+
+pub use close_margin_account::*;
+pub use create_margin_account::*;
+
+use anchor_lang::prelude::*;
+use anchor_spl::token::{self, Token, TokenAccount, Transfer};
+
+use crate::errors::BallastError;
+use crate::state::{MarginAccount, Market, Protocol};
+
+/// Accounts shared by deposit, withdraw, borrow and repay: one margin account moving
+/// tokens between the owner's token account and one market's vault.
+#[derive(Accounts)]
+pub struct MarketTransfer<'info> {
+    pub owner: Signer<'info>,
+    pub protocol: AccountLoader<'info, Protocol>,
+    #[account(
+        mut,
+        has_one = protocol @ BallastError::WrongProtocol,
+        has_one = vault @ BallastError::VaultMismatch,
+    )]
+    pub market: AccountLoader<'info, Market>,
+    #[account(
+        mut,
+        has_one = owner @ BallastError::NotAccountOwner,
+        has_one = protocol @ BallastError::WrongProtocol,
+    )]
+    pub margin_account: AccountLoader<'info, MarginAccount>,
+    /// The owner's token account: source of deposits and repayments, destination of
+    /// withdrawals and borrows.
+    #[account(mut, constraint = user_token.mint == market.load()?.mint @ BallastError::WrongMint)]
+    pub user_token: Box<Account<'info, TokenAccount>>,
+    #[account(mut)]
+    pub vault: Box<Account<'info, TokenAccount>>,
+    pub token_program: Program<'info, Token>,
+}
+
+impl<'info> MarketTransfer<'info> {
+    /// Moves `amount` from the owner's token account into the vault.
+    fn pull_from_owner(&self, amount: u64) -> Result<()> {
+        token::transfer(
+            CpiContext::new(
+                self.token_program.key(),
+                Transfer {
+                    from: self.user_token.to_account_info(),
+                    to: self.vault.to_account_info(),
+                    authority: self.owner.to_account_info(),
+                },
+            ),
+            amount,
+        )
+    }
+
+    /// Pays `amount` out of the vault to the owner's token account, signed by the market.
+    fn pay_to_owner(&self, amount: u64) -> Result<()> {
+        let market = self.market.load()?;
+        let seeds = market.signer_seeds();
+        let signer: &[&[&[u8]]] = &[&seeds];
+        token::transfer(
+            CpiContext::new_with_signer(
+                self.token_program.key(),
+                Transfer {
+                    from: self.vault.to_account_info(),
+                    to: self.user_token.to_account_info(),
+                    authority: self.market.to_account_info(),
+                },
+                signer,
+            ),
+            amount,
+        )
+    }
+}

@@ -1,0 +1,173 @@
+use anchor_lang::prelude::*;
+use ballast_risk::health::Weights;
+use ballast_risk::interest::{accrue, Accrual, MarketIndices, RateCurve};
+use ballast_risk::oracle::OracleLimits;
+
+use super::pod::PodU128;
+use crate::errors::{BallastError, OrBallast};
+
+/// Risk parameters of one market, set by governance and bounds-checked on-chain.
+/// Weights, rates and limits are in basis points (10_000 = 1.0 = 100%).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+pub struct MarketConfig {
+    pub init_asset_weight_bps: u32,
+    pub maint_asset_weight_bps: u32,
+    pub init_liability_weight_bps: u32,
+    pub maint_liability_weight_bps: u32,
+    pub optimal_utilization_bps: u32,
+    /// Annual borrow rate at 0% utilisation.
+    pub base_rate_bps: u32,
+    /// Annual borrow rate at the kink.
+    pub optimal_rate_bps: u32,
+    /// Annual borrow rate at 100% utilisation.
+    pub max_rate_bps: u32,
+    /// Share of interest that goes to the protocol's fee pool.
+    pub protocol_fee_bps: u32,
+    pub oracle_max_age_secs: u32,
+    pub oracle_liquidation_max_age_secs: u32,
+    pub oracle_max_conf_bps: u32,
+    pub oracle_liquidation_max_conf_bps: u32,
+    pub oracle_max_ema_deviation_bps: u32,
+    /// Confidence intervals taken off asset prices and added to liability prices.
+    pub oracle_conf_multiplier_bps: u32,
+    pub _padding: u32,
+    /// Most tokens the market may hold as deposits.
+    pub deposit_cap: u64,
+    /// Most tokens the market may lend.
+    pub borrow_cap: u64,
+}
+
+impl MarketConfig {
+    pub fn weights(&self) -> Weights {
+        Weights {
+            init_asset_bps: self.init_asset_weight_bps,
+            maint_asset_bps: self.maint_asset_weight_bps,
+            init_liability_bps: self.init_liability_weight_bps,
+            maint_liability_bps: self.maint_liability_weight_bps,
+        }
+    }
+
+    pub fn rate_curve(&self) -> RateCurve {
+        RateCurve {
+            optimal_utilization_bps: self.optimal_utilization_bps,
+            base_rate_bps: self.base_rate_bps,
+            optimal_rate_bps: self.optimal_rate_bps,
+            max_rate_bps: self.max_rate_bps,
+        }
+    }
+
+    pub fn oracle_limits(&self) -> OracleLimits {
+        OracleLimits {
+            max_age_secs: self.oracle_max_age_secs,
+            liquidation_max_age_secs: self.oracle_liquidation_max_age_secs,
+            max_conf_bps: self.oracle_max_conf_bps,
+            liquidation_max_conf_bps: self.oracle_liquidation_max_conf_bps,
+            max_ema_deviation_bps: self.oracle_max_ema_deviation_bps,
+            conf_multiplier_bps: self.oracle_conf_multiplier_bps,
+        }
+    }
+}
+
+/// One lending market per asset (PDA `["market", protocol, mint]`): the "vault" of
+/// that asset, with its share indices, fee pools and insurance fund.
+#[account(zero_copy)]
+#[derive(Debug)]
+pub struct Market {
+    /// At byte 8, for getProgramAccounts filters.
+    pub protocol: Pubkey,
+    /// At byte 40, for getProgramAccounts filters.
+    pub mint: Pubkey,
+    /// Token account (PDA `["vault", market]`, owned by this market) holding the asset.
+    pub vault: Pubkey,
+    /// Pyth price account of the asset.
+    pub oracle: Pubkey,
+    /// Tokens per deposit share (WAD), grows with interest.
+    pub deposit_index: PodU128,
+    /// Tokens per debt share (WAD), grows with interest.
+    pub borrow_index: PodU128,
+    pub total_deposit_shares: PodU128,
+    pub total_borrow_shares: PodU128,
+    /// Interest taken for the protocol, not yet swept into pools.
+    pub accrued_protocol_fees: u64,
+    /// Tokens set aside to cover bad debt.
+    pub insurance_fund: u64,
+    /// Tokens reserved for buyback of the native token.
+    pub buyback_pool: u64,
+    pub last_accrual_ts: i64,
+    /// Last oracle sample taken by refresh_market.
+    pub last_price: i64,
+    pub last_conf: u64,
+    pub last_ema_price: i64,
+    pub last_publish_time: i64,
+    pub last_expo: i32,
+    pub market_index: u16,
+    pub decimals: u8,
+    pub bump: u8,
+    pub vault_bump: u8,
+    pub _padding: [u8; 7],
+    pub config: MarketConfig,
+    /// Room for later state without a migration.
+    pub _reserved: [u64; 32],
+}
+
+pub const MARKET_SIZE: usize = 8 + 4 * 32 + 4 * 16 + 8 * 8 + 4 + 2 + 3 + 7 + 80 + 32 * 8;
+const _: () = assert!(8 + core::mem::size_of::<Market>() == MARKET_SIZE);
+const _: () = assert!(core::mem::size_of::<MarketConfig>() == 80);
+const _: () = assert!(MARKET_SIZE == 616);
+
+impl Market {
+    pub fn indices(&self) -> MarketIndices {
+        MarketIndices {
+            deposit_index: self.deposit_index.get(),
+            borrow_index: self.borrow_index.get(),
+            total_deposit_shares: self.total_deposit_shares.get(),
+            total_borrow_shares: self.total_borrow_shares.get(),
+        }
+    }
+
+    pub fn signer_seeds(&self) -> [&[u8]; 4] {
+        [
+            crate::constants::MARKET_SEED,
+            self.protocol.as_ref(),
+            self.mint.as_ref(),
+            core::slice::from_ref(&self.bump),
+        ]
+    }
+}
+
+impl Market {
+    /// Interest owed since the last accrual, computed but not written.
+    pub fn accrual_at(&self, now: i64) -> Result<Accrual> {
+        let elapsed = u64::try_from(now.saturating_sub(self.last_accrual_ts)).unwrap_or(0);
+        accrue(&self.indices(), &self.config.rate_curve(), self.config.protocol_fee_bps, elapsed).or_ballast()
+    }
+
+    /// Writes interest owed up to `now` into the indices and the protocol fee pool.
+    pub fn accrue_interest(&mut self, now: i64) -> Result<Accrual> {
+        let accrual = self.accrual_at(now)?;
+        let fee = u64::try_from(accrual.protocol_fee).map_err(|_| error!(BallastError::MathOverflow))?;
+        self.accrued_protocol_fees =
+            self.accrued_protocol_fees.checked_add(fee).ok_or(BallastError::MathOverflow)?;
+        self.deposit_index.set(accrual.deposit_index);
+        self.borrow_index.set(accrual.borrow_index);
+        self.last_accrual_ts = self.last_accrual_ts.max(now);
+        Ok(accrual)
+    }
+
+    /// Tokens held for the protocol (fees, insurance, buyback) that lenders cannot take.
+    pub fn reserved_tokens(&self) -> Result<u64> {
+        self.accrued_protocol_fees
+            .checked_add(self.insurance_fund)
+            .and_then(|v| v.checked_add(self.buyback_pool))
+            .ok_or(error!(BallastError::MathOverflow))
+    }
+
+    /// Fails unless the vault can pay out `amount` without touching reserved tokens.
+    pub fn require_liquidity(&self, vault_amount: u64, amount: u64) -> Result<()> {
+        let free = vault_amount.saturating_sub(self.reserved_tokens()?);
+        require_gte!(free, amount, BallastError::InsufficientLiquidity);
+        Ok(())
+    }
+}
