@@ -1,1 +1,116 @@
-//! Shared helpers live in ballast-sim::runtime.
+//! Shared fixtures for the integration tests: a protocol with two markets and funded
+//! traders, on the embedded runtime from `ballast-sim`.
+
+use anchor_lang::prelude::Pubkey;
+use ballast_sim::ix::{self, MarketTransfer};
+use ballast_sim::pyth::PythPrice;
+use ballast_sim::runtime::{standard_config, MarketHandle, Runtime, GENESIS_TIME};
+use solana_keypair::Keypair;
+use solana_program_test::BanksClientError;
+use solana_signer::Signer;
+use solana_transaction_error::TransactionError;
+
+pub use anchor_lang::error::ErrorCode as AnchorError;
+pub use solana_instruction_error::InstructionError;
+pub use ballast::errors::BallastError;
+
+/// $1.00 with Pyth's usual exponent.
+pub const USD: i64 = 100_000_000;
+pub const EXPO: i32 = -8;
+/// 1 USDC (6 decimals) and 1 SOL (9 decimals) in base units.
+pub const USDC: u64 = 1_000_000;
+pub const SOL: u64 = 1_000_000_000;
+pub const SOL_PRICE: i64 = 100 * USD;
+
+/// Asserts that `result` failed in the Ballast instruction with `code` (an Anchor or
+/// Ballast error, or any raw custom code).
+pub fn assert_error(result: Result<(), BanksClientError>, code: impl Into<u32>) {
+    let code = code.into();
+    match result {
+        Ok(()) => panic!("expected error {code}, transaction succeeded"),
+        Err(e) => match e.unwrap() {
+            // Instruction 0 is the compute-budget nonce; Ballast's is at 1 or later.
+            TransactionError::InstructionError(_, InstructionError::Custom(c)) => {
+                assert_eq!(c, code, "expected custom error {code}, got {c}")
+            }
+            other => panic!("expected custom error {code}, got {other:?}"),
+        },
+    }
+}
+
+/// Asserts that `result` failed in the instruction at `index` (0 is the compute-budget
+/// nonce the runtime adds), whatever the error. For failures raised by the runtime
+/// itself, whose code differs between the native host build and SBF.
+pub fn assert_failed_at(result: Result<(), BanksClientError>, index: u8) {
+    match result.expect_err("transaction should fail").unwrap() {
+        TransactionError::InstructionError(i, _) => assert_eq!(i, index),
+        other => panic!("expected an instruction error, got {other:?}"),
+    }
+}
+
+/// A trader with a margin account and token accounts for both fixture markets.
+pub struct Trader {
+    pub key: Keypair,
+    pub margin_account: Pubkey,
+    pub usdc: Pubkey,
+    pub sol: Pubkey,
+}
+
+impl Trader {
+    pub fn on(&self, market: &MarketHandle) -> MarketTransfer {
+        let user_token = if market.decimals == 6 { self.usdc } else { self.sol };
+        MarketTransfer { owner: self.key.pubkey(), margin_account: self.margin_account, market: market.key, user_token }
+    }
+}
+
+/// A protocol with a USDC market ($1) and a SOL market ($100), both capped at 10M units.
+pub struct Fixture {
+    pub rt: Runtime,
+    pub native_mint: Pubkey,
+    pub usdc: MarketHandle,
+    pub sol: MarketHandle,
+}
+
+impl Fixture {
+    pub async fn new() -> Fixture {
+        let mut rt = Runtime::start().await;
+        let native_mint = rt.initialize_protocol(6).await;
+        let usdc_mint = rt.create_mint(6).await;
+        let sol_mint = rt.create_mint(9).await;
+        let usdc = rt
+            .list_market(usdc_mint, PythPrice::steady(USD, EXPO, GENESIS_TIME), standard_config(10_000_000 * USDC, 8_000_000 * USDC))
+            .await;
+        let sol = rt
+            .list_market(sol_mint, PythPrice::steady(SOL_PRICE, EXPO, GENESIS_TIME), standard_config(100_000 * SOL, 80_000 * SOL))
+            .await;
+        Fixture { rt, native_mint, usdc, sol }
+    }
+
+    /// Asserts that `result` failed in the instruction at `index` (0 is the compute-budget
+/// nonce the runtime adds), whatever the error. For failures raised by the runtime
+/// itself, whose code differs between the native host build and SBF.
+pub fn assert_failed_at(result: Result<(), BanksClientError>, index: u8) {
+    match result.expect_err("transaction should fail").unwrap() {
+        TransactionError::InstructionError(i, _) => assert_eq!(i, index),
+        other => panic!("expected an instruction error, got {other:?}"),
+    }
+}
+
+/// A trader with a margin account (id 0) and `usdc` / `sol` base units in wallet.
+    pub async fn trader(&mut self, usdc: u64, sol: u64) -> Trader {
+        let key = self.rt.new_user().await;
+        let usdc_account = self.rt.funded_token_account(&self.usdc.mint, &key.pubkey(), usdc).await;
+        let sol_account = self.rt.funded_token_account(&self.sol.mint, &key.pubkey(), sol).await;
+        self.rt.send(&[ix::create_margin_account(key.pubkey(), 0)], &[&key]).await.unwrap();
+        let margin_account = ix::margin_account_pda(&key.pubkey(), 0);
+        Trader { key, margin_account, usdc: usdc_account, sol: sol_account }
+    }
+
+    /// Re-publishes every feed at the runtime's current time with unchanged prices.
+    pub async fn refresh_prices(&mut self, sol_price: i64) {
+        let now = self.rt.now;
+        let (usdc_oracle, sol_oracle) = (self.usdc.oracle, self.sol.oracle);
+        self.rt.set_price(&usdc_oracle, &PythPrice::steady(USD, EXPO, now));
+        self.rt.set_price(&sol_oracle, &PythPrice::steady(sol_price, EXPO, now));
+    }
+}

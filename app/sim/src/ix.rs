@@ -1,0 +1,140 @@
+//! Instruction builders and PDA derivations for every Ballast instruction.
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::bpf_loader_upgradeable;
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+use anchor_lang::{system_program, InstructionData, ToAccountMetas};
+use anchor_spl::token::spl_token;
+use ballast::{accounts, instruction, MarketConfig};
+
+pub fn protocol_pda() -> Pubkey {
+    Pubkey::find_program_address(&[ballast::PROTOCOL_SEED], &ballast::ID).0
+}
+
+pub fn market_pda(mint: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[ballast::MARKET_SEED, protocol_pda().as_ref(), mint.as_ref()], &ballast::ID).0
+}
+
+pub fn vault_pda(market: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[ballast::VAULT_SEED, market.as_ref()], &ballast::ID).0
+}
+
+pub fn margin_account_pda(owner: &Pubkey, account_id: u32) -> Pubkey {
+    Pubkey::find_program_address(
+        &[ballast::MARGIN_ACCOUNT_SEED, protocol_pda().as_ref(), owner.as_ref(), &account_id.to_le_bytes()],
+        &ballast::ID,
+    )
+    .0
+}
+
+pub fn program_data_address() -> Pubkey {
+    Pubkey::find_program_address(&[ballast::ID.as_ref()], &bpf_loader_upgradeable::ID).0
+}
+
+fn ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+    Instruction { program_id: ballast::ID, accounts: accounts.to_account_metas(None), data: data.data() }
+}
+
+pub fn initialize_protocol(admin: Pubkey, native_mint: Pubkey) -> Instruction {
+    ix(
+        accounts::InitializeProtocol {
+            admin,
+            protocol: protocol_pda(),
+            native_mint,
+            program_data: program_data_address(),
+            system_program: system_program::ID,
+        },
+        instruction::InitializeProtocol {},
+    )
+}
+
+pub fn add_market(admin: Pubkey, mint: Pubkey, oracle: Pubkey, config: MarketConfig) -> Instruction {
+    let market = market_pda(&mint);
+    ix(
+        accounts::AddMarket {
+            admin,
+            protocol: protocol_pda(),
+            mint,
+            market,
+            vault: vault_pda(&market),
+            oracle,
+            token_program: spl_token::ID,
+            system_program: system_program::ID,
+        },
+        instruction::AddMarket { config },
+    )
+}
+
+pub fn create_margin_account(owner: Pubkey, account_id: u32) -> Instruction {
+    ix(
+        accounts::CreateMarginAccount {
+            owner,
+            protocol: protocol_pda(),
+            margin_account: margin_account_pda(&owner, account_id),
+            system_program: system_program::ID,
+        },
+        instruction::CreateMarginAccount { account_id },
+    )
+}
+
+pub fn close_margin_account(owner: Pubkey, margin_account: Pubkey) -> Instruction {
+    ix(accounts::CloseMarginAccount { owner, margin_account }, instruction::CloseMarginAccount {})
+}
+
+/// Accounts of a deposit, withdraw, borrow or repay.
+#[derive(Debug, Clone, Copy)]
+pub struct MarketTransfer {
+    pub owner: Pubkey,
+    pub margin_account: Pubkey,
+    pub market: Pubkey,
+    pub user_token: Pubkey,
+}
+
+impl MarketTransfer {
+    fn accounts(&self) -> accounts::MarketTransfer {
+        accounts::MarketTransfer {
+            owner: self.owner,
+            protocol: protocol_pda(),
+            market: self.market,
+            margin_account: self.margin_account,
+            user_token: self.user_token,
+            vault: vault_pda(&self.market),
+            token_program: spl_token::ID,
+        }
+    }
+}
+
+pub fn deposit(t: &MarketTransfer, amount: u64) -> Instruction {
+    ix(t.accounts(), instruction::Deposit { amount })
+}
+
+/// `health` lists (market, oracle) for every balance held afterwards, in slot order.
+pub fn withdraw(t: &MarketTransfer, amount: u64, withdraw_all: bool, health: &[AccountMeta]) -> Instruction {
+    with_health(ix(t.accounts(), instruction::Withdraw { amount, withdraw_all }), health)
+}
+
+/// `health` lists (market, oracle) for every balance held afterwards, in slot order.
+pub fn borrow(t: &MarketTransfer, amount: u64, health: &[AccountMeta]) -> Instruction {
+    with_health(ix(t.accounts(), instruction::Borrow { amount }), health)
+}
+
+pub fn repay(t: &MarketTransfer, amount: u64, repay_all: bool) -> Instruction {
+    ix(t.accounts(), instruction::Repay { amount, repay_all })
+}
+
+pub fn refresh_market(market: Pubkey, oracle: Pubkey) -> Instruction {
+    ix(accounts::RefreshMarket { market, oracle }, instruction::RefreshMarket {})
+}
+
+/// Read-only (market, oracle) metas for a health check.
+pub fn health_metas(pairs: &[(Pubkey, Pubkey)]) -> Vec<AccountMeta> {
+    pairs
+        .iter()
+        .flat_map(|(market, oracle)| [AccountMeta::new_readonly(*market, false), AccountMeta::new_readonly(*oracle, false)])
+        .collect()
+}
+
+fn with_health(mut ix: Instruction, health: &[AccountMeta]) -> Instruction {
+    ix.accounts.extend_from_slice(health);
+    ix
+}

@@ -1,0 +1,334 @@
+//! The Ballast program running natively inside solana-program-test, with the real SPL
+//! token program, plus the helpers every test and scenario needs.
+
+use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
+use anchor_lang::solana_program::bpf_loader_upgradeable;
+use anchor_lang::solana_program::entrypoint::ProgramResult;
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+use anchor_lang::solana_program::program_pack::Pack;
+use anchor_lang::Discriminator;
+use anchor_spl::token::spl_token;
+use ballast::{MarginAccount, Market, MarketConfig, Protocol};
+use solana_account::{Account, AccountSharedData};
+use solana_compute_budget_interface::ComputeBudgetInstruction;
+use solana_keypair::Keypair;
+use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_signer::Signer;
+use solana_system_interface::instruction as system_instruction;
+use solana_transaction::Transaction;
+
+use crate::ix::{self, health_metas};
+use crate::pyth::{price_account_bytes, PythPrice};
+
+/// Start of simulated time (2025-06-15).
+pub const GENESIS_TIME: i64 = 1_750_000_000;
+
+/// Anchor's `entry` takes `&'info [AccountInfo<'info>]`, `processor!` wants
+/// `for<'a, 'b, 'c> fn(&'a Pubkey, &'b [AccountInfo<'c>], &[u8])`. `AccountInfo` is
+/// invariant in its lifetime, so shorten it with a lifetime-only transmute (same
+/// layout); nothing escapes the call.
+fn ballast_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+    let accounts: &[AccountInfo] = unsafe { std::mem::transmute::<&[AccountInfo<'_>], &[AccountInfo<'_>]>(accounts) };
+    ballast::entry(program_id, accounts, data)
+}
+
+/// A listed market as the client sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarketHandle {
+    pub key: Pubkey,
+    pub mint: Pubkey,
+    pub oracle: Pubkey,
+    pub vault: Pubkey,
+    pub index: u16,
+    pub decimals: u8,
+}
+
+/// How a transaction changes the set of balances a health check must price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BalanceChange {
+    None,
+    /// The action opens a balance in this market (if not held yet).
+    Opens(Pubkey),
+    /// The action empties and frees the balance in this market.
+    Closes(Pubkey),
+}
+
+pub struct Runtime {
+    pub ctx: ProgramTestContext,
+    /// The program's upgrade authority, who initialises the protocol and lists markets.
+    pub admin: Keypair,
+    pub now: i64,
+    pub markets: Vec<MarketHandle>,
+    /// Makes otherwise identical transactions distinct (a compute-unit price of 0..n).
+    nonce: u64,
+}
+
+impl Runtime {
+    /// Boots a fresh bank with Ballast (native) and the SPL programs (BPF).
+    pub async fn start() -> Runtime {
+        quiet_logs();
+        let mut pt = ProgramTest::new("ballast", ballast::ID, processor!(ballast_entry));
+        pt.prefer_bpf(false);
+        let admin = Keypair::new();
+        pt.add_account(admin.pubkey(), Account { lamports: 100_000_000_000, ..Account::default() });
+        pt.add_account(
+            ix::program_data_address(),
+            Account {
+                lamports: 1_000_000_000,
+                data: program_data_bytes(&admin.pubkey()),
+                owner: bpf_loader_upgradeable::ID,
+                executable: false,
+                rent_epoch: 0,
+            },
+        );
+        let ctx = pt.start_with_context().await;
+        let mut rt = Runtime { ctx, admin, now: GENESIS_TIME, markets: Vec::new(), nonce: 0 };
+        rt.set_time(GENESIS_TIME);
+        rt
+    }
+
+    pub fn payer(&self) -> Pubkey {
+        self.ctx.payer.pubkey()
+    }
+
+    /// Signs with the payer and `signers`, and processes the transaction.
+    pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
+        self.nonce += 1;
+        let mut all = Vec::with_capacity(ixs.len() + 1);
+        all.push(ComputeBudgetInstruction::set_compute_unit_price(self.nonce));
+        all.extend_from_slice(ixs);
+        let blockhash = self.ctx.banks_client.get_latest_blockhash().await.map_err(BanksClientError::from)?;
+        let mut keys: Vec<&Keypair> = vec![&self.ctx.payer];
+        keys.extend_from_slice(signers);
+        let tx = Transaction::new_signed_with_payer(&all, Some(&self.ctx.payer.pubkey()), &keys, blockhash);
+        self.ctx.banks_client.process_transaction(tx).await
+    }
+
+    /// Sets the validator clock's unix time.
+    pub fn set_time(&mut self, unix_timestamp: i64) {
+        self.now = unix_timestamp;
+        let clock = Clock { unix_timestamp, epoch_start_timestamp: GENESIS_TIME, ..Clock::default() };
+        self.ctx.set_sysvar(&clock);
+    }
+
+    pub fn advance(&mut self, secs: i64) {
+        self.set_time(self.now + secs);
+    }
+
+    pub async fn fund(&mut self, to: &Pubkey, lamports: u64) {
+        let payer = self.payer();
+        self.send(&[system_instruction::transfer(&payer, to, lamports)], &[]).await.unwrap();
+    }
+
+    /// A new keypair holding 10 SOL for fees and rent.
+    pub async fn new_user(&mut self) -> Keypair {
+        let user = Keypair::new();
+        self.fund(&user.pubkey(), 10_000_000_000).await;
+        user
+    }
+
+    /// A classic SPL mint whose authority is the payer.
+    pub async fn create_mint(&mut self, decimals: u8) -> Pubkey {
+        let mint = Keypair::new();
+        let payer = self.payer();
+        let rent = self.ctx.banks_client.get_rent().await.unwrap();
+        let ixs = [
+            system_instruction::create_account(
+                &payer,
+                &mint.pubkey(),
+                rent.minimum_balance(spl_token::state::Mint::LEN),
+                spl_token::state::Mint::LEN as u64,
+                &spl_token::ID,
+            ),
+            spl_token::instruction::initialize_mint2(&spl_token::ID, &mint.pubkey(), &payer, None, decimals).unwrap(),
+        ];
+        self.send(&ixs, &[&mint]).await.unwrap();
+        mint.pubkey()
+    }
+
+    pub async fn create_token_account(&mut self, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
+        let account = Keypair::new();
+        let payer = self.payer();
+        let rent = self.ctx.banks_client.get_rent().await.unwrap();
+        let ixs = [
+            system_instruction::create_account(
+                &payer,
+                &account.pubkey(),
+                rent.minimum_balance(spl_token::state::Account::LEN),
+                spl_token::state::Account::LEN as u64,
+                &spl_token::ID,
+            ),
+            spl_token::instruction::initialize_account3(&spl_token::ID, &account.pubkey(), mint, owner).unwrap(),
+        ];
+        self.send(&ixs, &[&account]).await.unwrap();
+        account.pubkey()
+    }
+
+    pub async fn mint_to(&mut self, mint: &Pubkey, to: &Pubkey, amount: u64) {
+        let payer = self.payer();
+        let ix = spl_token::instruction::mint_to(&spl_token::ID, mint, to, &payer, &[], amount).unwrap();
+        self.send(&[ix], &[]).await.unwrap();
+    }
+
+    /// A token account of `mint` for `owner`, funded with `amount`.
+    pub async fn funded_token_account(&mut self, mint: &Pubkey, owner: &Pubkey, amount: u64) -> Pubkey {
+        let account = self.create_token_account(mint, owner).await;
+        if amount > 0 {
+            self.mint_to(mint, &account, amount).await;
+        }
+        account
+    }
+
+    pub async fn token_balance(&mut self, account: &Pubkey) -> u64 {
+        let acc = self.ctx.banks_client.get_account(*account).await.unwrap().expect("token account exists");
+        spl_token::state::Account::unpack(&acc.data).unwrap().amount
+    }
+
+    pub async fn mint_supply(&mut self, mint: &Pubkey) -> u64 {
+        let acc = self.ctx.banks_client.get_account(*mint).await.unwrap().expect("mint exists");
+        spl_token::state::Mint::unpack(&acc.data).unwrap().supply
+    }
+
+    /// Writes (or creates) a Pyth price account at `key`, owned by the Pyth program.
+    pub fn set_price(&mut self, key: &Pubkey, price: &PythPrice) {
+        self.set_raw_account(key, ballast::PYTH_PROGRAM_ID, price_account_bytes(price));
+    }
+
+    /// Writes any account, as a test fixture or an attacker's forgery.
+    pub fn set_raw_account(&mut self, key: &Pubkey, owner: Pubkey, data: Vec<u8>) {
+        let mut account = AccountSharedData::new(1_000_000_000, data.len(), &owner);
+        account.set_data_from_slice(&data);
+        self.ctx.set_account(key, &account);
+    }
+
+    pub async fn raw_account(&mut self, key: &Pubkey) -> Option<Account> {
+        self.ctx.banks_client.get_account(*key).await.unwrap()
+    }
+
+    /// Decodes a zero-copy Ballast account after checking owner and discriminator.
+    pub async fn load<T: bytemuck::Pod + Discriminator>(&mut self, key: &Pubkey) -> T {
+        let acc = self.raw_account(key).await.expect("account exists");
+        assert_eq!(acc.owner, ballast::ID, "owned by Ballast");
+        assert_eq!(&acc.data[..8], T::DISCRIMINATOR, "discriminator");
+        *bytemuck::from_bytes::<T>(&acc.data[8..8 + std::mem::size_of::<T>()])
+    }
+
+    pub async fn protocol(&mut self) -> Protocol {
+        self.load(&ix::protocol_pda()).await
+    }
+
+    pub async fn market(&mut self, key: &Pubkey) -> Market {
+        self.load(key).await
+    }
+
+    pub async fn margin_account(&mut self, key: &Pubkey) -> MarginAccount {
+        self.load(key).await
+    }
+
+    /// Creates the native mint and initialises the protocol with `admin`.
+    pub async fn initialize_protocol(&mut self, native_decimals: u8) -> Pubkey {
+        let native_mint = self.create_mint(native_decimals).await;
+        let ix = ix::initialize_protocol(self.admin.pubkey(), native_mint);
+        let admin = self.admin.insecure_clone();
+        self.send(&[ix], &[&admin]).await.unwrap();
+        native_mint
+    }
+
+    /// Lists a market for `mint` with a fresh Pyth feed publishing `price`.
+    pub async fn list_market(&mut self, mint: Pubkey, price: PythPrice, config: MarketConfig) -> MarketHandle {
+        let oracle = Pubkey::new_unique();
+        self.set_price(&oracle, &price);
+        let ix = ix::add_market(self.admin.pubkey(), mint, oracle, config);
+        let admin = self.admin.insecure_clone();
+        self.send(&[ix], &[&admin]).await.unwrap();
+        let key = ix::market_pda(&mint);
+        let market = self.market(&key).await;
+        let handle = MarketHandle {
+            key,
+            mint,
+            oracle,
+            vault: market.vault,
+            index: market.market_index,
+            decimals: market.decimals,
+        };
+        self.markets.push(handle);
+        handle
+    }
+
+    /// The (market, oracle) metas a health check of `margin_account` needs after `change`,
+    /// in slot order: new balances take the first free slot, freed ones drop out.
+    pub async fn health_accounts(&mut self, margin_account: &Pubkey, change: BalanceChange) -> Vec<AccountMeta> {
+        let account = self.margin_account(margin_account).await;
+        let by_index = |i: u16| *self.markets.iter().find(|m| m.index == i).expect("known market");
+        let by_key = |k: Pubkey| *self.markets.iter().find(|m| m.key == k).expect("known market");
+        let mut slots: Vec<Option<MarketHandle>> =
+            account.balances.iter().map(|b| (b.active != 0).then(|| by_index(b.market_index))).collect();
+        match change {
+            BalanceChange::None => {}
+            BalanceChange::Opens(key) => {
+                let market = by_key(key);
+                if !slots.iter().flatten().any(|m| m.key == key) {
+                    if let Some(free) = slots.iter_mut().find(|s| s.is_none()) {
+                        *free = Some(market);
+                    }
+                }
+            }
+            BalanceChange::Closes(key) => {
+                for slot in slots.iter_mut() {
+                    if slot.is_some_and(|m| m.key == key) {
+                        *slot = None;
+                    }
+                }
+            }
+        }
+        let pairs: Vec<(Pubkey, Pubkey)> = slots.into_iter().flatten().map(|m| (m.key, m.oracle)).collect();
+        health_metas(&pairs)
+    }
+}
+
+/// solana-program-test logs every instruction at debug level unless RUST_LOG says
+/// otherwise; keep only errors unless the user asked for more.
+fn quiet_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("RUST_LOG").is_none() {
+            std::env::set_var("RUST_LOG", "error");
+        }
+    });
+}
+
+/// Bytes of an upgradeable-loader ProgramData header (bincode: variant 3, slot,
+/// Some(authority)), as the real loader writes them ahead of the program's ELF.
+fn program_data_bytes(authority: &Pubkey) -> Vec<u8> {
+    let mut data = Vec::with_capacity(45);
+    data.extend_from_slice(&3u32.to_le_bytes());
+    data.extend_from_slice(&0u64.to_le_bytes());
+    data.push(1);
+    data.extend_from_slice(authority.as_ref());
+    data
+}
+
+/// A conservative, realistic configuration: 80/90% asset weights, 120/110% liability
+/// weights, a 10% APR kink at 80% utilisation, 60 s / 2% oracle limits.
+pub fn standard_config(deposit_cap: u64, borrow_cap: u64) -> MarketConfig {
+    MarketConfig {
+        init_asset_weight_bps: 8_000,
+        maint_asset_weight_bps: 9_000,
+        init_liability_weight_bps: 12_000,
+        maint_liability_weight_bps: 11_000,
+        optimal_utilization_bps: 8_000,
+        base_rate_bps: 100,
+        optimal_rate_bps: 1_000,
+        max_rate_bps: 10_000,
+        protocol_fee_bps: 1_000,
+        oracle_max_age_secs: 60,
+        oracle_liquidation_max_age_secs: 600,
+        oracle_max_conf_bps: 200,
+        oracle_liquidation_max_conf_bps: 1_000,
+        oracle_max_ema_deviation_bps: 1_000,
+        oracle_conf_multiplier_bps: 10_000,
+        _padding: 0,
+        deposit_cap,
+        borrow_cap,
+    }
+}

@@ -1,0 +1,176 @@
+//! initialize_protocol and add_market.
+
+use anchor_lang::prelude::Pubkey;
+use ballast::MarketConfig;
+use ballast_sim::ix;
+use ballast_sim::pyth::PythPrice;
+use ballast_sim::runtime::{standard_config, Runtime, GENESIS_TIME};
+use ballast_tests::*;
+use solana_signer::Signer;
+
+#[tokio::test]
+async fn initialize_protocol_records_admin_and_native_mint() {
+    let mut rt = Runtime::start().await;
+    let native_mint = rt.initialize_protocol(6).await;
+    let protocol = rt.protocol().await;
+    assert_eq!(protocol.admin, rt.admin.pubkey());
+    assert_eq!(protocol.native_mint, native_mint);
+    assert_eq!(protocol.pending_admin, Pubkey::default());
+    assert_eq!(protocol.guardian, Pubkey::default());
+    assert_eq!(protocol.market_count, 0);
+    let raw = rt.raw_account(&ix::protocol_pda()).await.unwrap();
+    assert_eq!(raw.data.len(), ballast::PROTOCOL_SIZE);
+}
+
+#[tokio::test]
+async fn initialize_protocol_twice_fails() {
+    let mut rt = Runtime::start().await;
+    let native_mint = rt.initialize_protocol(6).await;
+    let admin = rt.admin.insecure_clone();
+    let result = rt.send(&[ix::initialize_protocol(admin.pubkey(), native_mint)], &[&admin]).await;
+    // The system program refuses to allocate an account that already exists
+    // (SystemError::AccountAlreadyInUse on SBF; the native host build reports it as
+    // InvalidInstructionData), and nothing changes.
+    assert_failed_at(result, 1);
+    assert_eq!(rt.protocol().await.admin, admin.pubkey());
+}
+
+#[tokio::test]
+async fn only_the_upgrade_authority_may_initialize() {
+    let mut rt = Runtime::start().await;
+    let native_mint = rt.create_mint(6).await;
+    let squatter = rt.new_user().await;
+    let result = rt.send(&[ix::initialize_protocol(squatter.pubkey(), native_mint)], &[&squatter]).await;
+    assert_error(result, BallastError::NotUpgradeAuthority);
+    assert!(rt.raw_account(&ix::protocol_pda()).await.is_none());
+}
+
+#[tokio::test]
+async fn initialize_rejects_a_forged_program_data_account() {
+    let mut rt = Runtime::start().await;
+    let native_mint = rt.create_mint(6).await;
+    let admin = rt.admin.insecure_clone();
+    // Same bytes, wrong owner: a ProgramData look-alike owned by the system program.
+    let data = rt.raw_account(&ix::program_data_address()).await.unwrap().data;
+    rt.set_raw_account(&ix::program_data_address(), anchor_lang::system_program::ID, data);
+    let result = rt.send(&[ix::initialize_protocol(admin.pubkey(), native_mint)], &[&admin]).await;
+    assert_error(result, AnchorError::AccountOwnedByWrongProgram);
+}
+
+#[tokio::test]
+async fn add_market_lists_with_vault_and_indices() {
+    let fx = Fixture::new().await;
+    let mut rt = fx.rt;
+    let market = rt.market(&fx.sol.key).await;
+    assert_eq!(market.protocol, ix::protocol_pda());
+    assert_eq!(market.mint, fx.sol.mint);
+    assert_eq!(market.oracle, fx.sol.oracle);
+    assert_eq!(market.vault, ix::vault_pda(&fx.sol.key));
+    assert_eq!(market.market_index, 1);
+    assert_eq!(market.decimals, 9);
+    assert_eq!(market.deposit_index.get(), ballast_risk::WAD);
+    assert_eq!(market.borrow_index.get(), ballast_risk::WAD);
+    assert_eq!(market.config, standard_config(100_000 * SOL, 80_000 * SOL));
+    assert_eq!(rt.protocol().await.market_count, 2);
+    assert_eq!(rt.token_balance(&market.vault).await, 0);
+    let raw = rt.raw_account(&fx.sol.key).await.unwrap();
+    assert_eq!(raw.data.len(), ballast::MARKET_SIZE);
+    // Filterable fields sit right after the discriminator.
+    assert_eq!(&raw.data[8..40], ix::protocol_pda().as_ref());
+    assert_eq!(&raw.data[40..72], fx.sol.mint.as_ref());
+}
+
+struct Listing {
+    rt: Runtime,
+    mint: Pubkey,
+    oracle: Pubkey,
+}
+
+async fn listing() -> Listing {
+    let mut rt = Runtime::start().await;
+    rt.initialize_protocol(6).await;
+    let mint = rt.create_mint(9).await;
+    let oracle = Pubkey::new_unique();
+    rt.set_price(&oracle, &PythPrice::steady(SOL_PRICE, EXPO, GENESIS_TIME));
+    Listing { rt, mint, oracle }
+}
+
+async fn try_add(l: &mut Listing, config: MarketConfig) -> Result<(), solana_program_test::BanksClientError> {
+    let admin = l.rt.admin.insecure_clone();
+    l.rt.send(&[ix::add_market(admin.pubkey(), l.mint, l.oracle, config)], &[&admin]).await
+}
+
+#[tokio::test]
+async fn add_market_requires_the_admin() {
+    let mut l = listing().await;
+    let intruder = l.rt.new_user().await;
+    let ix = ix::add_market(intruder.pubkey(), l.mint, l.oracle, standard_config(1_000, 500));
+    assert_error(l.rt.send(&[ix], &[&intruder]).await, BallastError::Unauthorized);
+}
+
+#[tokio::test]
+async fn add_market_checks_every_parameter_group() {
+    let base = standard_config(1_000, 500);
+    let cases: Vec<(MarketConfig, BallastError)> = vec![
+        // maint asset weight must lie between init weight and 1
+        (MarketConfig { maint_asset_weight_bps: 7_000, ..base }, BallastError::InvalidWeights),
+        (MarketConfig { maint_asset_weight_bps: 10_001, ..base }, BallastError::InvalidWeights),
+        (MarketConfig { maint_liability_weight_bps: 12_500, ..base }, BallastError::InvalidWeights),
+        (MarketConfig { maint_liability_weight_bps: 9_000, ..base }, BallastError::InvalidWeights),
+        (MarketConfig { optimal_utilization_bps: 10_000, ..base }, BallastError::InvalidRateCurve),
+        (MarketConfig { optimal_rate_bps: 20_000, ..base }, BallastError::InvalidRateCurve),
+        (MarketConfig { protocol_fee_bps: 6_000, ..base }, BallastError::InvalidProtocolFee),
+        (MarketConfig { oracle_max_age_secs: 0, ..base }, BallastError::InvalidOracleLimits),
+        (MarketConfig { oracle_liquidation_max_age_secs: 30, ..base }, BallastError::InvalidOracleLimits),
+        (MarketConfig { oracle_max_ema_deviation_bps: 0, ..base }, BallastError::InvalidOracleLimits),
+        (MarketConfig { deposit_cap: 0, borrow_cap: 0, ..base }, BallastError::InvalidCaps),
+        (MarketConfig { borrow_cap: 1_001, ..base }, BallastError::InvalidCaps),
+    ];
+    let mut l = listing().await;
+    for (config, expected) in cases {
+        assert_error(try_add(&mut l, config).await, expected);
+    }
+    assert_eq!(l.rt.protocol().await.market_count, 0);
+    try_add(&mut l, base).await.unwrap();
+}
+
+#[tokio::test]
+async fn add_market_refuses_a_feed_not_owned_by_pyth() {
+    let mut l = listing().await;
+    let bytes = ballast_sim::pyth::price_account_bytes(&PythPrice::steady(SOL_PRICE, EXPO, GENESIS_TIME));
+    l.rt.set_raw_account(&l.oracle, Pubkey::new_unique(), bytes);
+    assert_error(try_add(&mut l, standard_config(1_000, 500)).await, BallastError::InvalidOracleAccount);
+}
+
+#[tokio::test]
+async fn add_market_refuses_garbage_and_non_positive_feeds() {
+    let mut l = listing().await;
+    l.rt.set_raw_account(&l.oracle.clone(), ballast::PYTH_PROGRAM_ID, vec![7u8; 3_312]);
+    assert_error(try_add(&mut l, standard_config(1_000, 500)).await, BallastError::InvalidOracleAccount);
+    let oracle = l.oracle;
+    l.rt.set_price(&oracle, &PythPrice::steady(-5, EXPO, GENESIS_TIME));
+    assert_error(try_add(&mut l, standard_config(1_000, 500)).await, BallastError::OracleNonPositive);
+}
+
+#[tokio::test]
+async fn add_market_twice_for_one_mint_fails() {
+    let mut l = listing().await;
+    try_add(&mut l, standard_config(1_000, 500)).await.unwrap();
+    let mut other = standard_config(1_000, 500);
+    other.deposit_cap = 2_000;
+    assert_failed_at(try_add(&mut l, other).await, 1);
+    let market = l.rt.market(&ix::market_pda(&l.mint)).await;
+    assert_eq!(market.config.deposit_cap, 1_000);
+    assert_eq!(l.rt.protocol().await.market_count, 1);
+}
+
+#[tokio::test]
+async fn add_market_refuses_a_forged_protocol() {
+    let mut l = listing().await;
+    let admin = l.rt.admin.insecure_clone();
+    // The real protocol's bytes, copied into an account owned by another program.
+    let data = l.rt.raw_account(&ix::protocol_pda()).await.unwrap().data;
+    l.rt.set_raw_account(&ix::protocol_pda(), Pubkey::new_unique(), data);
+    let result = l.rt.send(&[ix::add_market(admin.pubkey(), l.mint, l.oracle, standard_config(1_000, 500))], &[&admin]).await;
+    assert_error(result, AnchorError::AccountOwnedByWrongProgram);
+}
