@@ -11,8 +11,8 @@ use solana_signer::Signer;
 use solana_transaction_error::TransactionError;
 
 pub use anchor_lang::error::ErrorCode as AnchorError;
-pub use solana_instruction_error::InstructionError;
 pub use ballast::errors::BallastError;
+pub use solana_instruction_error::InstructionError;
 
 /// $1.00 with Pyth's usual exponent.
 pub const USD: i64 = 100_000_000;
@@ -78,25 +78,33 @@ impl Fixture {
         let usdc_mint = rt.create_mint(6).await;
         let sol_mint = rt.create_mint(9).await;
         let usdc = rt
-            .list_market(usdc_mint, PythPrice::steady(USD, EXPO, GENESIS_TIME), standard_config(10_000_000 * USDC, 8_000_000 * USDC))
+            .list_market(
+                usdc_mint,
+                PythPrice::steady(USD, EXPO, GENESIS_TIME),
+                standard_config(10_000_000 * USDC, 8_000_000 * USDC),
+            )
             .await;
         let sol = rt
-            .list_market(sol_mint, PythPrice::steady(SOL_PRICE, EXPO, GENESIS_TIME), standard_config(100_000 * SOL, 80_000 * SOL))
+            .list_market(
+                sol_mint,
+                PythPrice::steady(SOL_PRICE, EXPO, GENESIS_TIME),
+                standard_config(100_000 * SOL, 80_000 * SOL),
+            )
             .await;
         Fixture { rt, native_mint, usdc, sol }
     }
 
     /// Asserts that `result` failed in the instruction at `index` (0 is the compute-budget
-/// nonce the runtime adds), whatever the error. For failures raised by the runtime
-/// itself, whose code differs between the native host build and SBF.
-pub fn assert_failed_at(result: Result<(), BanksClientError>, index: u8) {
-    match result.expect_err("transaction should fail").unwrap() {
-        TransactionError::InstructionError(i, _) => assert_eq!(i, index),
-        other => panic!("expected an instruction error, got {other:?}"),
+    /// nonce the runtime adds), whatever the error. For failures raised by the runtime
+    /// itself, whose code differs between the native host build and SBF.
+    pub fn assert_failed_at(result: Result<(), BanksClientError>, index: u8) {
+        match result.expect_err("transaction should fail").unwrap() {
+            TransactionError::InstructionError(i, _) => assert_eq!(i, index),
+            other => panic!("expected an instruction error, got {other:?}"),
+        }
     }
-}
 
-/// A trader with a margin account (id 0) and `usdc` / `sol` base units in wallet.
+    /// A trader with a margin account (id 0) and `usdc` / `sol` base units in wallet.
     pub async fn trader(&mut self, usdc: u64, sol: u64) -> Trader {
         let key = self.rt.new_user().await;
         let usdc_account = self.rt.funded_token_account(&self.usdc.mint, &key.pubkey(), usdc).await;

@@ -171,6 +171,7 @@ async fn add_market_refuses_a_forged_protocol() {
     // The real protocol's bytes, copied into an account owned by another program.
     let data = l.rt.raw_account(&ix::protocol_pda()).await.unwrap().data;
     l.rt.set_raw_account(&ix::protocol_pda(), Pubkey::new_unique(), data);
-    let result = l.rt.send(&[ix::add_market(admin.pubkey(), l.mint, l.oracle, standard_config(1_000, 500))], &[&admin]).await;
+    let result =
+        l.rt.send(&[ix::add_market(admin.pubkey(), l.mint, l.oracle, standard_config(1_000, 500))], &[&admin]).await;
     assert_error(result, AnchorError::AccountOwnedByWrongProgram);
 }

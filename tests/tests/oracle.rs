@@ -87,7 +87,11 @@ async fn feed_bytes_under_another_owner_are_refused() {
     let sol_oracle = fx.sol.oracle;
     let now = fx.rt.now;
     // The right key, the right bytes, but not owned by Pyth.
-    fx.rt.set_raw_account(&sol_oracle, Pubkey::new_unique(), price_account_bytes(&PythPrice::steady(SOL_PRICE, EXPO, now)));
+    fx.rt.set_raw_account(
+        &sol_oracle,
+        Pubkey::new_unique(),
+        price_account_bytes(&PythPrice::steady(SOL_PRICE, EXPO, now)),
+    );
     assert_error(borrow_usdc(&mut fx, &b, 100 * USDC).await, BallastError::InvalidOracleAccount);
 }
 

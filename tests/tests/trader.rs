@@ -23,12 +23,22 @@ async fn deposit(fx: &mut Fixture, t: &Trader, market: &MarketHandle, amount: u6
     fx.rt.send(&[ix::deposit(&t.on(market), amount)], &[&t.key]).await.unwrap();
 }
 
-async fn try_borrow(fx: &mut Fixture, t: &Trader, market: &MarketHandle, amount: u64) -> Result<(), solana_program_test::BanksClientError> {
+async fn try_borrow(
+    fx: &mut Fixture,
+    t: &Trader,
+    market: &MarketHandle,
+    amount: u64,
+) -> Result<(), solana_program_test::BanksClientError> {
     let health = fx.rt.health_accounts(&t.margin_account, BalanceChange::Opens(market.key)).await;
     fx.rt.send(&[ix::borrow(&t.on(market), amount, &health)], &[&t.key]).await
 }
 
-async fn try_withdraw(fx: &mut Fixture, t: &Trader, market: &MarketHandle, amount: u64) -> Result<(), solana_program_test::BanksClientError> {
+async fn try_withdraw(
+    fx: &mut Fixture,
+    t: &Trader,
+    market: &MarketHandle,
+    amount: u64,
+) -> Result<(), solana_program_test::BanksClientError> {
     let health = fx.rt.health_accounts(&t.margin_account, BalanceChange::None).await;
     fx.rt.send(&[ix::withdraw(&t.on(market), amount, false, &health)], &[&t.key]).await
 }
@@ -240,8 +250,14 @@ async fn repay_part_then_all_clears_the_debt() {
     try_borrow(&mut fx, &b, &usdc, 500 * USDC).await.unwrap();
     fx.rt.send(&[ix::repay(&b.on(&usdc), 200 * USDC, false)], &[&b.key]).await.unwrap();
     assert_eq!(fx.rt.token_balance(&b.usdc).await, 300 * USDC);
-    assert_error(fx.rt.send(&[ix::repay(&b.on(&usdc), 300 * USDC + 1, false)], &[&b.key]).await, BallastError::RepayExceedsDebt);
-    assert_error(fx.rt.send(&[ix::repay(&b.on(&usdc), u64::MAX, false)], &[&b.key]).await, BallastError::RepayExceedsDebt);
+    assert_error(
+        fx.rt.send(&[ix::repay(&b.on(&usdc), 300 * USDC + 1, false)], &[&b.key]).await,
+        BallastError::RepayExceedsDebt,
+    );
+    assert_error(
+        fx.rt.send(&[ix::repay(&b.on(&usdc), u64::MAX, false)], &[&b.key]).await,
+        BallastError::RepayExceedsDebt,
+    );
     fx.rt.send(&[ix::repay(&b.on(&usdc), 0, true)], &[&b.key]).await.unwrap();
     assert_eq!(fx.rt.token_balance(&b.usdc).await, 0);
     let account = fx.rt.margin_account(&b.margin_account).await;
@@ -265,7 +281,8 @@ async fn interest_makes_debt_grow_and_repay_all_pays_it() {
     assert!(market.accrued_protocol_fees > 0);
     // The vault holds every token owed to depositors plus the fee pool.
     let vault = fx.rt.token_balance(&usdc.vault).await;
-    let owed = ballast_risk::shares::deposit_amount(market.total_deposit_shares.get(), market.deposit_index.get()).unwrap();
+    let owed =
+        ballast_risk::shares::deposit_amount(market.total_deposit_shares.get(), market.deposit_index.get()).unwrap();
     assert!(u128::from(vault) >= owed + u128::from(market.accrued_protocol_fees));
     // The lender gets back more than deposited.
     let health = fx.rt.health_accounts(&lender.margin_account, BalanceChange::Closes(usdc.key)).await;
@@ -300,11 +317,18 @@ async fn too_many_positions_is_a_named_error() {
     for _ in 0..9 {
         let mint = fx.rt.create_mint(6).await;
         let price = PythPrice::steady(USD, EXPO, fx.rt.now);
-        markets.push(fx.rt.list_market(mint, price, ballast_sim::runtime::standard_config(1_000 * USDC, 500 * USDC)).await);
+        markets.push(
+            fx.rt.list_market(mint, price, ballast_sim::runtime::standard_config(1_000 * USDC, 500 * USDC)).await,
+        );
     }
     for (i, m) in markets.iter().enumerate() {
         let token = fx.rt.funded_token_account(&m.mint, &t.key.pubkey(), USDC).await;
-        let transfer = ix::MarketTransfer { owner: t.key.pubkey(), margin_account: t.margin_account, market: m.key, user_token: token };
+        let transfer = ix::MarketTransfer {
+            owner: t.key.pubkey(),
+            margin_account: t.margin_account,
+            market: m.key,
+            user_token: token,
+        };
         let result = fx.rt.send(&[ix::deposit(&transfer, USDC)], &[&t.key]).await;
         if i < ballast::MAX_BALANCES {
             result.unwrap();

@@ -130,7 +130,9 @@ pub fn refresh_market(market: Pubkey, oracle: Pubkey) -> Instruction {
 pub fn health_metas(pairs: &[(Pubkey, Pubkey)]) -> Vec<AccountMeta> {
     pairs
         .iter()
-        .flat_map(|(market, oracle)| [AccountMeta::new_readonly(*market, false), AccountMeta::new_readonly(*oracle, false)])
+        .flat_map(|(market, oracle)| {
+            [AccountMeta::new_readonly(*market, false), AccountMeta::new_readonly(*oracle, false)]
+        })
         .collect()
 }
 

@@ -4,3 +4,4 @@
 pub mod ix;
 pub mod pyth;
 pub mod runtime;
+pub mod scenario;

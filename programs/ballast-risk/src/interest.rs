@@ -63,11 +63,8 @@ pub fn utilization_wad(total_deposits: u128, total_borrows: u128) -> RiskResult<
 pub fn borrow_rate_wad(curve: &RateCurve, util_wad: u128) -> RiskResult<u128> {
     let bps_to_wad = |bps: u32| u128::from(bps) * (WAD / BPS);
     let optimal_util = bps_to_wad(curve.optimal_utilization_bps);
-    let (base, optimal, max) = (
-        bps_to_wad(curve.base_rate_bps),
-        bps_to_wad(curve.optimal_rate_bps),
-        bps_to_wad(curve.max_rate_bps),
-    );
+    let (base, optimal, max) =
+        (bps_to_wad(curve.base_rate_bps), bps_to_wad(curve.optimal_rate_bps), bps_to_wad(curve.max_rate_bps));
     let util = util_wad.min(WAD);
     if util <= optimal_util {
         let slope = optimal.checked_sub(base).ok_or(RiskError::MathOverflow)?;
@@ -127,7 +124,12 @@ mod tests {
     }
 
     fn market(deposits: u128, borrows: u128) -> MarketIndices {
-        MarketIndices { deposit_index: WAD, borrow_index: WAD, total_deposit_shares: deposits, total_borrow_shares: borrows }
+        MarketIndices {
+            deposit_index: WAD,
+            borrow_index: WAD,
+            total_deposit_shares: deposits,
+            total_borrow_shares: borrows,
+        }
     }
 
     #[test]

@@ -61,12 +61,7 @@ pub struct ValuationPrices {
 }
 
 /// Checks that `reading` may be used for `action` at time `now`.
-pub fn validate(
-    reading: &OracleReading,
-    limits: &OracleLimits,
-    action: OracleAction,
-    now: i64,
-) -> RiskResult<()> {
+pub fn validate(reading: &OracleReading, limits: &OracleLimits, action: OracleAction, now: i64) -> RiskResult<()> {
     if reading.price <= 0 || reading.ema_price <= 0 {
         return Err(RiskError::OracleNonPositive);
     }
@@ -100,11 +95,7 @@ pub fn validate(
 
 /// Conservative asset and liability prices for a token with `decimals` decimals.
 /// Call [`validate`] first: this only converts.
-pub fn valuation_prices(
-    reading: &OracleReading,
-    limits: &OracleLimits,
-    decimals: u8,
-) -> RiskResult<ValuationPrices> {
+pub fn valuation_prices(reading: &OracleReading, limits: &OracleLimits, decimals: u8) -> RiskResult<ValuationPrices> {
     if reading.price <= 0 || reading.ema_price <= 0 {
         return Err(RiskError::OracleNonPositive);
     }
@@ -121,12 +112,7 @@ pub fn valuation_prices(
 
 /// `mantissa * 10^expo` quote per whole token, as WAD quote per token base unit
 /// (`10^-decimals` of a token).
-pub fn mantissa_to_wad_per_unit(
-    mantissa: u128,
-    expo: i32,
-    decimals: u8,
-    rounding: Rounding,
-) -> RiskResult<u128> {
+pub fn mantissa_to_wad_per_unit(mantissa: u128, expo: i32, decimals: u8, rounding: Rounding) -> RiskResult<u128> {
     if !(MIN_EXPO..=MAX_EXPO).contains(&expo) || decimals > MAX_DECIMALS {
         return Err(RiskError::OracleExponentOutOfRange);
     }
@@ -214,7 +200,13 @@ mod tests {
     #[test]
     fn valuation_takes_the_conservative_side() {
         // $100 +- $1, EMA $99: assets at min(99, 99) = 99, liabilities at max(101, 99) = 101.
-        let r = OracleReading { price: 100_0000_0000, conf: 1_0000_0000, ema_price: 99_0000_0000, expo: -8, publish_time: NOW };
+        let r = OracleReading {
+            price: 100_0000_0000,
+            conf: 1_0000_0000,
+            ema_price: 99_0000_0000,
+            expo: -8,
+            publish_time: NOW,
+        };
         let p = valuation_prices(&r, &limits(), 6).unwrap();
         // $99 per token of 6 decimals = 99e-6 $ per unit = 99e12 WAD.
         assert_eq!(p.asset, 99_000_000_000_000);

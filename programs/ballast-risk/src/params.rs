@@ -84,7 +84,12 @@ mod tests {
     use super::*;
 
     fn weights() -> Weights {
-        Weights { init_asset_bps: 8_000, maint_asset_bps: 9_000, init_liability_bps: 12_000, maint_liability_bps: 11_000 }
+        Weights {
+            init_asset_bps: 8_000,
+            maint_asset_bps: 9_000,
+            init_liability_bps: 12_000,
+            maint_liability_bps: 11_000,
+        }
     }
 
     fn limits() -> OracleLimits {
@@ -103,7 +108,12 @@ mod tests {
         assert_eq!(validate_weights(&weights()), Ok(()));
         assert_eq!(validate_oracle_limits(&limits()), Ok(()));
         assert_eq!(
-            validate_rate_curve(&RateCurve { optimal_utilization_bps: 8_000, base_rate_bps: 0, optimal_rate_bps: 1_000, max_rate_bps: 10_000 }),
+            validate_rate_curve(&RateCurve {
+                optimal_utilization_bps: 8_000,
+                base_rate_bps: 0,
+                optimal_rate_bps: 1_000,
+                max_rate_bps: 10_000
+            }),
             Ok(())
         );
         assert_eq!(validate_caps(1_000, 1_000), Ok(()));
@@ -113,8 +123,8 @@ mod tests {
     #[test]
     fn maint_weight_must_sit_between_init_and_one() {
         let bad = [
-            Weights { maint_asset_bps: 7_000, ..weights() },     // maint asset below init
-            Weights { maint_asset_bps: 10_001, ..weights() },    // asset weight above 1
+            Weights { maint_asset_bps: 7_000, ..weights() }, // maint asset below init
+            Weights { maint_asset_bps: 10_001, ..weights() }, // asset weight above 1
             Weights { maint_liability_bps: 13_000, ..weights() }, // maint liability above init
             Weights { maint_liability_bps: 9_999, ..weights() }, // liability weight below 1
             Weights { init_liability_bps: 50_001, ..weights() },
@@ -126,14 +136,25 @@ mod tests {
 
     #[test]
     fn out_of_bounds_groups_are_named() {
-        let curve = RateCurve { optimal_utilization_bps: 10_000, base_rate_bps: 0, optimal_rate_bps: 1, max_rate_bps: 2 };
+        let curve =
+            RateCurve { optimal_utilization_bps: 10_000, base_rate_bps: 0, optimal_rate_bps: 1, max_rate_bps: 2 };
         assert_eq!(validate_rate_curve(&curve), Err(ParamError::RateCurve));
-        let curve = RateCurve { optimal_utilization_bps: 8_000, base_rate_bps: 5, optimal_rate_bps: 1, max_rate_bps: 2 };
+        let curve =
+            RateCurve { optimal_utilization_bps: 8_000, base_rate_bps: 5, optimal_rate_bps: 1, max_rate_bps: 2 };
         assert_eq!(validate_rate_curve(&curve), Err(ParamError::RateCurve));
         assert_eq!(validate_protocol_fee(5_001), Err(ParamError::ProtocolFee));
-        assert_eq!(validate_oracle_limits(&OracleLimits { liquidation_max_age_secs: 59, ..limits() }), Err(ParamError::OracleLimits));
-        assert_eq!(validate_oracle_limits(&OracleLimits { max_age_secs: 0, ..limits() }), Err(ParamError::OracleLimits));
-        assert_eq!(validate_oracle_limits(&OracleLimits { liquidation_max_conf_bps: 100, ..limits() }), Err(ParamError::OracleLimits));
+        assert_eq!(
+            validate_oracle_limits(&OracleLimits { liquidation_max_age_secs: 59, ..limits() }),
+            Err(ParamError::OracleLimits)
+        );
+        assert_eq!(
+            validate_oracle_limits(&OracleLimits { max_age_secs: 0, ..limits() }),
+            Err(ParamError::OracleLimits)
+        );
+        assert_eq!(
+            validate_oracle_limits(&OracleLimits { liquidation_max_conf_bps: 100, ..limits() }),
+            Err(ParamError::OracleLimits)
+        );
         assert_eq!(validate_caps(0, 0), Err(ParamError::Caps));
         assert_eq!(validate_caps(10, 11), Err(ParamError::Caps));
     }

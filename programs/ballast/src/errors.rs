@@ -14,15 +14,11 @@ pub enum BallastError {
     NotAccountOwner,
     #[msg("Account belongs to a different protocol")]
     WrongProtocol,
-    #[msg("Market account does not match the balance it is meant to price")]
-    WrongMarket,
     #[msg("Token vault is not the market's vault")]
     VaultMismatch,
     #[msg("Token account or mint does not match the market's mint")]
     WrongMint,
-    #[msg("Token account is not owned by the signer")]
-    WrongTokenAccountOwner,
-    #[msg("Mint is not usable: unsupported decimals or a freeze authority")]
+    #[msg("Mint has more decimals than the risk engine supports (18)")]
     UnsupportedMint,
     #[msg("Price account is not a valid Pyth price account")]
     InvalidOracleAccount,

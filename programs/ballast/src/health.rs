@@ -27,7 +27,6 @@ pub fn load_market<'a>(info: &'a AccountInfo) -> Result<Ref<'a, Market>> {
     Ok(Ref::map(data, |d| bytemuck::from_bytes(&d[8..MARKET_SIZE])))
 }
 
-
 /// Health of `account` priced for `action`.
 pub fn account_health(
     account: &MarginAccount,
@@ -58,11 +57,7 @@ pub fn account_health(
 }
 
 /// Fails unless `account` keeps non-negative initial health; caches the result.
-pub fn require_init_health(
-    account: &mut MarginAccount,
-    remaining: &[AccountInfo],
-    now: i64,
-) -> Result<i128> {
+pub fn require_init_health(account: &mut MarginAccount, remaining: &[AccountInfo], now: i64) -> Result<i128> {
     let health = account_health(account, remaining, OracleAction::RiskIncreasing, now)?;
     let init = health.init().or_ballast()?;
     account.cached_init_health.set(init);

@@ -8,8 +8,9 @@ use crate::errors::{BallastError, OrBallast};
 
 /// Risk parameters of one market, set by governance and bounds-checked on-chain.
 /// Weights, rates and limits are in basis points (10_000 = 1.0 = 100%).
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(bytemuck::Pod, bytemuck::Zeroable)]
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable,
+)]
 #[repr(C)]
 pub struct MarketConfig {
     pub init_asset_weight_bps: u32,
@@ -128,12 +129,7 @@ impl Market {
     }
 
     pub fn signer_seeds(&self) -> [&[u8]; 4] {
-        [
-            crate::constants::MARKET_SEED,
-            self.protocol.as_ref(),
-            self.mint.as_ref(),
-            core::slice::from_ref(&self.bump),
-        ]
+        [crate::constants::MARKET_SEED, self.protocol.as_ref(), self.mint.as_ref(), core::slice::from_ref(&self.bump)]
     }
 }
 
@@ -148,8 +144,7 @@ impl Market {
     pub fn accrue_interest(&mut self, now: i64) -> Result<Accrual> {
         let accrual = self.accrual_at(now)?;
         let fee = u64::try_from(accrual.protocol_fee).map_err(|_| error!(BallastError::MathOverflow))?;
-        self.accrued_protocol_fees =
-            self.accrued_protocol_fees.checked_add(fee).ok_or(BallastError::MathOverflow)?;
+        self.accrued_protocol_fees = self.accrued_protocol_fees.checked_add(fee).ok_or(BallastError::MathOverflow)?;
         self.deposit_index.set(accrual.deposit_index);
         self.borrow_index.set(accrual.borrow_index);
         self.last_accrual_ts = self.last_accrual_ts.max(now);

@@ -80,11 +80,6 @@ pub fn handler(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {
     market.vault_bump = ctx.bumps.vault;
     market.config = config;
 
-    emit!(MarketAdded {
-        market: ctx.accounts.market.key(),
-        mint: market.mint,
-        oracle: market.oracle,
-        market_index,
-    });
+    emit!(MarketAdded { market: ctx.accounts.market.key(), mint: market.mint, oracle: market.oracle, market_index });
     Ok(())
 }

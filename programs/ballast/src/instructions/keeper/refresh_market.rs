@@ -24,7 +24,8 @@ pub fn handler(ctx: Context<RefreshMarket>) -> Result<()> {
     let accrual = market.accrue_interest(now)?;
 
     let reading = read_pyth(&ctx.accounts.oracle, &market.oracle)?;
-    let oracle_ok = oracle::validate(&reading, &market.config.oracle_limits(), OracleAction::RiskIncreasing, now).is_ok();
+    let oracle_ok =
+        oracle::validate(&reading, &market.config.oracle_limits(), OracleAction::RiskIncreasing, now).is_ok();
     market.last_price = reading.price;
     market.last_conf = reading.conf;
     market.last_ema_price = reading.ema_price;

@@ -17,9 +17,9 @@ pub fn handler(ctx: Context<MarketTransfer>, amount: u64) -> Result<()> {
         require_gte!(u128::from(market.config.deposit_cap), after, BallastError::DepositCapExceeded);
         let shares = deposit_shares_for(amount.into(), indices.deposit_index).or_ballast()?;
         require!(shares > 0, BallastError::AmountTooSmall);
-        market.total_deposit_shares.set(
-            indices.total_deposit_shares.checked_add(shares).ok_or(BallastError::MathOverflow)?,
-        );
+        market
+            .total_deposit_shares
+            .set(indices.total_deposit_shares.checked_add(shares).ok_or(BallastError::MathOverflow)?);
         (shares, market.market_index)
     };
     {

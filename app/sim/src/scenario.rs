@@ -1,0 +1,196 @@
+//! The scripted scenario the `sim` binary runs: lists three markets, lets lenders and
+//! leveraged borrowers trade through a month of moving prices with daily keeper
+//! refreshes, then prints what the program holds and checks the books balance.
+
+use std::fmt::Write as _;
+
+use anchor_lang::prelude::Pubkey;
+use ballast_risk::shares::{debt_amount, deposit_amount};
+use ballast_risk::WAD;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+use crate::ix::{self, MarketTransfer};
+use crate::pyth::PythPrice;
+use crate::runtime::{standard_config, BalanceChange, MarketHandle, Runtime};
+
+const EXPO: i32 = -8;
+const USD: i64 = 100_000_000;
+const DAY: i64 = 86_400;
+
+/// What the scenario did and whether the books balanced at the end.
+#[derive(Debug, Default)]
+pub struct ScenarioOutcome {
+    pub transactions: u64,
+    pub failed_as_expected: u64,
+    pub report: String,
+    /// Every market's vault holds at least what depositors are owed minus what
+    /// borrowers owe plus the fee pools.
+    pub books_balance: bool,
+}
+
+struct Agent {
+    key: Keypair,
+    margin_account: Pubkey,
+    token: Pubkey,
+}
+
+/// SOL's price on each day: a gentle rally, a 30% drawdown, a partial recovery.
+fn sol_price(day: i64) -> i64 {
+    let path = [100, 104, 108, 111, 109, 112, 115, 110, 101, 92, 85, 80, 78, 82, 86, 90, 93, 95, 97, 99];
+    path[(day as usize).min(path.len() - 1)] * USD
+}
+
+pub async fn run(days: i64, borrowers: usize) -> Result<ScenarioOutcome, String> {
+    let mut rt = Runtime::start().await;
+    let mut out = ScenarioOutcome::default();
+    let native_mint = rt.initialize_protocol(6).await;
+    let usdc_mint = rt.create_mint(6).await;
+    let sol_mint = rt.create_mint(9).await;
+    let now = rt.now;
+    let usdc =
+        rt.list_market(usdc_mint, PythPrice::steady(USD, EXPO, now), standard_config(u64::MAX / 4, u64::MAX / 8)).await;
+    let sol = rt
+        .list_market(sol_mint, PythPrice::steady(sol_price(0), EXPO, now), standard_config(u64::MAX / 4, u64::MAX / 8))
+        .await;
+    let native = rt
+        .list_market(
+            native_mint,
+            PythPrice::steady(USD / 2, EXPO, now),
+            standard_config(10_000_000_000_000, 1_000_000_000_000),
+        )
+        .await;
+    out.transactions += 6;
+
+    // Lenders supply USDC; borrowers post SOL and borrow USDC at 20%..70% of the limit.
+    let mut lenders = Vec::new();
+    for i in 0..3u64 {
+        let amount = (200_000 + 100_000 * i) * 1_000_000;
+        let agent = agent(&mut rt, &usdc, amount).await;
+        send_ok(&mut rt, &mut out, &[ix::deposit(&transfer(&agent, &usdc), amount)], &agent.key).await?;
+        lenders.push(agent);
+    }
+    let mut debtors = Vec::new();
+    for i in 0..borrowers {
+        let collateral = (10 + 5 * i as u64) * 1_000_000_000;
+        let agent = agent(&mut rt, &sol, collateral).await;
+        let usdc_account = rt.create_token_account(&usdc.mint, &agent.key.pubkey()).await;
+        send_ok(&mut rt, &mut out, &[ix::deposit(&transfer(&agent, &sol), collateral)], &agent.key).await?;
+        // Init-health limit in USDC: collateral value * 0.8 / 1.2, with a conf haircut.
+        let limit = collateral / 1_000 * 100 * 8 / 12;
+        let leverage_pct = 20 + (50 * i as u64) / borrowers.max(1) as u64;
+        let amount = limit * leverage_pct / 100;
+        let borrow = MarketTransfer { user_token: usdc_account, ..transfer(&agent, &usdc) };
+        let health = rt.health_accounts(&agent.margin_account, BalanceChange::Opens(usdc.key)).await;
+        send_ok(&mut rt, &mut out, &[ix::borrow(&borrow, amount, &health)], &agent.key).await?;
+        debtors.push((agent, usdc_account));
+    }
+    // An over-reaching borrow is refused by the health check.
+    let (greedy, greedy_usdc) = &debtors[0];
+    let over = MarketTransfer { user_token: *greedy_usdc, ..transfer(greedy, &usdc) };
+    let health = rt.health_accounts(&greedy.margin_account, BalanceChange::None).await;
+    if rt.send(&[ix::borrow(&over, 1_000_000_000_000, &health)], &[&greedy.key]).await.is_ok() {
+        return Err("an over-limit borrow was accepted".into());
+    }
+    out.failed_as_expected += 1;
+
+    let _ = writeln!(out.report, "day  SOL price  USDC borrow idx  USDC deposit idx  USDC fees");
+    for day in 1..=days {
+        rt.advance(DAY);
+        let now = rt.now;
+        rt.set_price(&usdc.oracle, &PythPrice::steady(USD, EXPO, now));
+        rt.set_price(&sol.oracle, &PythPrice::steady(sol_price(day), EXPO, now));
+        rt.set_price(&native.oracle, &PythPrice::steady(USD / 2, EXPO, now));
+        for m in [&usdc, &sol, &native] {
+            let ix = ix::refresh_market(m.key, m.oracle);
+            rt.send(&[ix], &[]).await.map_err(|e| format!("refresh failed: {e}"))?;
+            out.transactions += 1;
+        }
+        let market = rt.market(&usdc.key).await;
+        let _ = writeln!(
+            out.report,
+            "{day:>3}  {:>9}  {:>15.9}  {:>16.9}  {:>9}",
+            format_usd(sol_price(day)),
+            market.borrow_index.get() as f64 / WAD as f64,
+            market.deposit_index.get() as f64 / WAD as f64,
+            market.accrued_protocol_fees
+        );
+    }
+
+    // Half of the borrowers repay everything (topped up for the interest) and leave.
+    for (agent, usdc_account) in debtors.iter().step_by(2) {
+        rt.mint_to(&usdc.mint, usdc_account, 10_000_000_000).await;
+        let repay = MarketTransfer { user_token: *usdc_account, ..transfer(agent, &usdc) };
+        send_ok(&mut rt, &mut out, &[ix::repay(&repay, 0, true)], &agent.key).await?;
+        let health = rt.health_accounts(&agent.margin_account, BalanceChange::Closes(sol.key)).await;
+        send_ok(&mut rt, &mut out, &[ix::withdraw(&transfer(agent, &sol), 0, true, &health)], &agent.key).await?;
+        let close = ix::close_margin_account(agent.key.pubkey(), agent.margin_account);
+        send_ok(&mut rt, &mut out, &[close], &agent.key).await?;
+    }
+
+    let _ = writeln!(
+        out.report,
+        "\nmarket  deposits            borrows             util   fee pool   vault               books"
+    );
+    out.books_balance = true;
+    for (name, m) in [("USDC", &usdc), ("SOL", &sol), ("BAL", &native)] {
+        let market = rt.market(&m.key).await;
+        let deposits =
+            deposit_amount(market.total_deposit_shares.get(), market.deposit_index.get()).unwrap_or(u128::MAX);
+        let borrows = debt_amount(market.total_borrow_shares.get(), market.borrow_index.get()).unwrap_or(u128::MAX);
+        let vault = u128::from(rt.token_balance(&m.vault).await);
+        let owed = deposits.saturating_sub(borrows) + u128::from(market.accrued_protocol_fees);
+        let ok = vault >= owed;
+        out.books_balance &= ok;
+        let util = if deposits == 0 { 0.0 } else { borrows as f64 / deposits as f64 * 100.0 };
+        let _ = writeln!(
+            out.report,
+            "{name:<6}  {deposits:<18}  {borrows:<18}  {util:>5.1}%  {:<9}  {vault:<18}  {}",
+            market.accrued_protocol_fees,
+            if ok { "ok" } else { "SHORT" }
+        );
+    }
+    let _ = writeln!(out.report, "\nborrower account (health cached at its last borrow)  init ($)  maint ($)");
+    for (agent, _) in debtors.iter().skip(1).step_by(2) {
+        let account = rt.margin_account(&agent.margin_account).await;
+        let _ = writeln!(
+            out.report,
+            "{:<51}  {:>8.2}  {:>9.2}",
+            agent.margin_account.to_string(),
+            account.cached_init_health.get() as f64 / WAD as f64,
+            account.cached_maint_health.get() as f64 / WAD as f64
+        );
+    }
+    Ok(out)
+}
+
+async fn agent(rt: &mut Runtime, market: &MarketHandle, funds: u64) -> Agent {
+    let key = rt.new_user().await;
+    let token = rt.funded_token_account(&market.mint, &key.pubkey(), funds).await;
+    rt.send(&[ix::create_margin_account(key.pubkey(), 0)], &[&key]).await.expect("create margin account");
+    Agent { margin_account: ix::margin_account_pda(&key.pubkey(), 0), key, token }
+}
+
+fn transfer(agent: &Agent, market: &MarketHandle) -> MarketTransfer {
+    MarketTransfer {
+        owner: agent.key.pubkey(),
+        margin_account: agent.margin_account,
+        market: market.key,
+        user_token: agent.token,
+    }
+}
+
+async fn send_ok(
+    rt: &mut Runtime,
+    out: &mut ScenarioOutcome,
+    ixs: &[anchor_lang::solana_program::instruction::Instruction],
+    signer: &Keypair,
+) -> Result<(), String> {
+    rt.send(ixs, &[signer]).await.map_err(|e| format!("transaction failed: {e}"))?;
+    out.transactions += 1;
+    Ok(())
+}
+
+fn format_usd(price: i64) -> String {
+    format!("${}.{:02}", price / USD, (price % USD) / (USD / 100))
+}
