@@ -298,7 +298,7 @@ async fn close_margin_account_only_when_empty_and_by_its_owner() {
     let sol = fx.sol;
     deposit(&mut fx, &t, &sol, SOL).await;
     let close = ix::close_margin_account(t.key.pubkey(), t.margin_account);
-    assert_error(fx.rt.send(&[close.clone()], &[&t.key]).await, BallastError::AccountNotEmpty);
+    assert_error(fx.rt.send(std::slice::from_ref(&close), &[&t.key]).await, BallastError::AccountNotEmpty);
     let steal = ix::close_margin_account(other.key.pubkey(), t.margin_account);
     assert_error(fx.rt.send(&[steal], &[&other.key]).await, BallastError::NotAccountOwner);
     fx.rt.send(&[ix::withdraw(&t.on(&sol), 0, true, &[])], &[&t.key]).await.unwrap();

@@ -97,7 +97,7 @@ impl Runtime {
         let mut all = Vec::with_capacity(ixs.len() + 1);
         all.push(ComputeBudgetInstruction::set_compute_unit_price(self.nonce));
         all.extend_from_slice(ixs);
-        let blockhash = self.ctx.banks_client.get_latest_blockhash().await.map_err(BanksClientError::from)?;
+        let blockhash = self.ctx.banks_client.get_latest_blockhash().await?;
         let mut keys: Vec<&Keypair> = vec![&self.ctx.payer];
         keys.extend_from_slice(signers);
         let tx = Transaction::new_signed_with_payer(&all, Some(&self.ctx.payer.pubkey()), &keys, blockhash);

@@ -102,14 +102,14 @@ pub fn accrue(
 
     let fee_wad = apply_bps(interest_wad, u128::from(protocol_fee_bps), Rounding::Down)?;
     let mut protocol_fee = fee_wad / WAD;
-    let deposit_index = if market.total_deposit_shares == 0 {
-        // Nobody to pay: all interest is the protocol's.
-        protocol_fee = interest_wad / WAD;
-        market.deposit_index
-    } else {
-        let to_depositors = interest_wad - protocol_fee * WAD;
-        let gain = to_depositors / market.total_deposit_shares;
-        market.deposit_index.checked_add(gain).ok_or(RiskError::MathOverflow)?
+    let to_depositors = interest_wad - protocol_fee * WAD;
+    let deposit_index = match to_depositors.checked_div(market.total_deposit_shares) {
+        Some(gain) => market.deposit_index.checked_add(gain).ok_or(RiskError::MathOverflow)?,
+        None => {
+            // Nobody to pay: all interest is the protocol's.
+            protocol_fee = interest_wad / WAD;
+            market.deposit_index
+        }
     };
     Ok(Accrual { deposit_index, borrow_index, interest_wad, protocol_fee })
 }

@@ -15,6 +15,7 @@
 pub mod fixed;
 pub mod health;
 pub mod interest;
+pub mod liquidation;
 pub mod oracle;
 pub mod params;
 pub mod shares;

@@ -1,0 +1,228 @@
+//! Liquidation sizing and bad-debt resolution.
+//!
+//! A liquidator repays `r` tokens of an unhealthy account's debt and receives the
+//! account's collateral worth `r * (1 + bonus)` at oracle prices; an insurance fee
+//! worth `r * fee` is taken from the same collateral into the insurance fund. The
+//! repayment is capped so that the account's initial health is brought back to zero
+//! and not beyond (unless the position is dust or cannot be restored at all).
+
+use crate::fixed::{mul_div, Rounding, BPS, WAD};
+use crate::{RiskError, RiskResult};
+
+/// The two balances a liquidation touches, with everything needed to price them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiquidationInput {
+    /// Initial health of the account before liquidation (WAD value, negative).
+    pub init_health: i128,
+    /// Tokens owed in the liability market.
+    pub debt: u128,
+    /// Tokens deposited in the asset market.
+    pub collateral: u128,
+    /// Oracle (mid) prices per base unit, WAD: the exchange rate of the liquidation.
+    pub liability_mid_price: u128,
+    pub asset_mid_price: u128,
+    /// Conservative prices per base unit used by the health computation, WAD.
+    pub liability_health_price: u128,
+    pub asset_health_price: u128,
+    pub liability_init_weight_bps: u32,
+    pub asset_init_weight_bps: u32,
+    pub bonus_bps: u32,
+    pub insurance_fee_bps: u32,
+    /// Debt worth less than this (WAD value) after a liquidation may be closed out.
+    pub dust_value: u128,
+}
+
+/// Token amounts of one liquidation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LiquidationQuote {
+    /// Liability tokens the liquidator pays in.
+    pub repay: u128,
+    /// Asset tokens the liquidator receives (repay value plus the bonus).
+    pub seized: u128,
+    /// Asset tokens moved from the account to the insurance fund.
+    pub insurance_fee: u128,
+}
+
+/// Asset tokens worth `repay` liability tokens scaled by `bps`, rounded down.
+fn asset_tokens_for(repay: u128, input: &LiquidationInput, bps: u128) -> RiskResult<u128> {
+    let value = mul_div(repay, input.liability_mid_price, 1, Rounding::Down)?;
+    let scaled = mul_div(value, bps, BPS, Rounding::Down)?;
+    mul_div(scaled, 1, input.asset_mid_price, Rounding::Down)
+}
+
+/// Most liability tokens whose repayment lifts initial health to zero, or `None` when
+/// liquidation cannot restore health (the bonus and fee cost more health than the
+/// repayment gives back).
+pub fn repay_to_restore(input: &LiquidationInput) -> RiskResult<Option<u128>> {
+    if input.init_health >= 0 {
+        return Ok(Some(0));
+    }
+    let total_bps = BPS + u128::from(input.bonus_bps) + u128::from(input.insurance_fee_bps);
+    // Health regained per liability token repaid.
+    let gain = mul_div(input.liability_health_price, u128::from(input.liability_init_weight_bps), BPS, Rounding::Down)?;
+    // Health lost per liability token repaid: the collateral that leaves, at its health price.
+    let seized_per_token = mul_div(input.liability_mid_price, total_bps, BPS, Rounding::Up)?;
+    let weighted_asset = mul_div(input.asset_health_price, u128::from(input.asset_init_weight_bps), BPS, Rounding::Up)?;
+    let loss = mul_div(seized_per_token, weighted_asset, input.asset_mid_price, Rounding::Up)?;
+    if gain <= loss {
+        return Ok(None);
+    }
+    let shortfall = input.init_health.unsigned_abs();
+    Ok(Some(mul_div(shortfall, 1, gain - loss, Rounding::Up)?))
+}
+
+/// Sizes a liquidation of at most `max_repay` tokens.
+pub fn quote(input: &LiquidationInput, max_repay: u128) -> RiskResult<LiquidationQuote> {
+    if input.asset_mid_price == 0 || input.liability_mid_price == 0 {
+        return Err(RiskError::DivideByZero);
+    }
+    let mut repay = max_repay.min(input.debt);
+    if let Some(restore) = repay_to_restore(input)? {
+        // Dust: if what would remain is worth less than the threshold, close it out.
+        let remaining_value = mul_div(input.debt - repay.min(restore), input.liability_mid_price, 1, Rounding::Up)?;
+        if remaining_value >= input.dust_value {
+            repay = repay.min(restore);
+        }
+    }
+    let total_bps = BPS + u128::from(input.bonus_bps) + u128::from(input.insurance_fee_bps);
+    // Never take more collateral than the account has: shrink the repayment to fit.
+    if asset_tokens_for(repay, input, total_bps)? > input.collateral {
+        let collateral_value = mul_div(input.collateral, input.asset_mid_price, 1, Rounding::Down)?;
+        let repay_value = mul_div(collateral_value, BPS, total_bps, Rounding::Down)?;
+        repay = mul_div(repay_value, 1, input.liability_mid_price, Rounding::Down)?;
+    }
+    let seized = asset_tokens_for(repay, input, BPS + u128::from(input.bonus_bps))?;
+    let insurance_fee = asset_tokens_for(repay, input, u128::from(input.insurance_fee_bps))?;
+    Ok(LiquidationQuote { repay, seized, insurance_fee })
+}
+
+/// How a market absorbs debt that no collateral backs any more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadDebtResolution {
+    /// Tokens the insurance fund pays.
+    pub covered_by_insurance: u128,
+    /// Tokens depositors lose through a lower deposit index.
+    pub socialized: u128,
+    pub new_deposit_index: u128,
+}
+
+/// Insurance first, then a cut to the deposit index (rounded so depositors absorb at
+/// least the whole loss).
+pub fn resolve_bad_debt(
+    debt: u128,
+    insurance_fund: u128,
+    total_deposit_shares: u128,
+    deposit_index: u128,
+) -> RiskResult<BadDebtResolution> {
+    let covered_by_insurance = debt.min(insurance_fund);
+    let socialized = debt - covered_by_insurance;
+    let new_deposit_index = if socialized == 0 || total_deposit_shares == 0 {
+        deposit_index
+    } else {
+        let cut = mul_div(socialized, WAD, total_deposit_shares, Rounding::Up)?;
+        deposit_index.saturating_sub(cut)
+    };
+    Ok(BadDebtResolution { covered_by_insurance, socialized, new_deposit_index })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// SOL collateral at $100 per 1e9 units, USDC debt at $1 per 1e6 units.
+    const SOL_UNIT: u128 = 100 * WAD / 1_000_000_000;
+    const USDC_UNIT: u128 = WAD / 1_000_000;
+
+    fn input(init_health: i128, debt: u128, collateral: u128) -> LiquidationInput {
+        LiquidationInput {
+            init_health,
+            debt,
+            collateral,
+            liability_mid_price: USDC_UNIT,
+            asset_mid_price: SOL_UNIT,
+            liability_health_price: USDC_UNIT,
+            asset_health_price: SOL_UNIT,
+            liability_init_weight_bps: 12_000,
+            asset_init_weight_bps: 8_000,
+            bonus_bps: 500,
+            insurance_fee_bps: 100,
+            dust_value: WAD,
+        }
+    }
+
+    #[test]
+    fn repays_exactly_enough_to_restore_initial_health() {
+        // 10 SOL ($800 init), 700 USDC debt ($840 init): health -40.
+        let i = input(-40 * WAD as i128, 700_000_000, 10_000_000_000);
+        // Per USDC repaid: +1.2 health, -1.06 * 0.8 = -0.848: 40 / 0.352 = 113.63.. USDC.
+        let q = quote(&i, u128::MAX).unwrap();
+        assert_eq!(q.repay, 113_636_364);
+        // 113.636364 * 1.05 / 100 SOL, rounded down.
+        assert_eq!(q.seized, 1_193_181_822);
+        assert_eq!(q.insurance_fee, 11_363_636);
+        // Health afterwards is back at zero (within one unit of rounding).
+        let after = -40 * WAD as i128 + (q.repay * USDC_UNIT * 12 / 10) as i128
+            - ((q.seized + q.insurance_fee) * SOL_UNIT * 8 / 10) as i128;
+        assert!((0..(2 * USDC_UNIT) as i128).contains(&after), "{after}");
+    }
+
+    #[test]
+    fn caller_may_repay_less_but_never_more_than_the_debt() {
+        let i = input(-40 * WAD as i128, 700_000_000, 10_000_000_000);
+        assert_eq!(quote(&i, 50_000_000).unwrap().repay, 50_000_000);
+        let small_debt = input(-40 * WAD as i128, 10_000_000, 10_000_000_000);
+        assert_eq!(quote(&small_debt, u128::MAX).unwrap().repay, 10_000_000);
+    }
+
+    #[test]
+    fn collateral_limits_the_repayment() {
+        // Unrestorable: 1 SOL against 700 USDC; all collateral goes, debt remains.
+        let i = input(-760 * WAD as i128, 700_000_000, 1_000_000_000);
+        let q = quote(&i, u128::MAX).unwrap();
+        assert!(q.seized + q.insurance_fee <= 1_000_000_000);
+        // $100 of collateral covers 100 / 1.06 = 94.33 USDC of debt.
+        assert_eq!(q.repay, 94_339_622);
+    }
+
+    #[test]
+    fn dust_debt_is_closed_out() {
+        // Restoring needs 1.136 USDC of 1.5 USDC; the 0.36 left is dust (< $1).
+        let i = input(-(WAD as i128) * 4 / 10, 1_500_000, 10_000_000_000);
+        assert_eq!(quote(&i, u128::MAX).unwrap().repay, 1_500_000);
+    }
+
+    #[test]
+    fn insurance_pays_first_then_depositors() {
+        let r = resolve_bad_debt(100, 30, 1_000, WAD).unwrap();
+        assert_eq!((r.covered_by_insurance, r.socialized), (30, 70));
+        assert_eq!(r.new_deposit_index, WAD - WAD * 70 / 1_000);
+        let r = resolve_bad_debt(100, 500, 1_000, WAD).unwrap();
+        assert_eq!((r.covered_by_insurance, r.socialized, r.new_deposit_index), (100, 0, WAD));
+    }
+
+    proptest! {
+        #[test]
+        fn never_seizes_more_than_the_collateral_or_repays_more_than_the_debt(
+            health in -1_000_000i128..0, debt in 0u128..1_000_000_000_000, collateral in 0u128..1_000_000_000_000_000,
+            bonus in 0u32..2_000, fee in 0u32..1_000, max in 0u128..u64::MAX as u128,
+        ) {
+            let i = LiquidationInput { bonus_bps: bonus, insurance_fee_bps: fee, ..input(health * WAD as i128, debt, collateral) };
+            let q = quote(&i, max).unwrap();
+            prop_assert!(q.repay <= debt.min(max));
+            prop_assert!(q.seized + q.insurance_fee <= collateral);
+            // The liquidator never receives less than the value repaid.
+            let repaid_value = q.repay * USDC_UNIT;
+            let seized_value = (q.seized + 1) * SOL_UNIT;
+            prop_assert!(seized_value >= repaid_value);
+        }
+
+        #[test]
+        fn socialized_loss_covers_the_whole_shortfall(debt in 0u128..u64::MAX as u128, insurance in 0u128..u64::MAX as u128, shares in 1u128..u64::MAX as u128) {
+            let r = resolve_bad_debt(debt, insurance, shares, WAD).unwrap();
+            prop_assert_eq!(r.covered_by_insurance + r.socialized, debt);
+            let lost = (WAD - r.new_deposit_index) * shares / WAD;
+            prop_assert!(lost >= r.socialized.min(shares) || r.new_deposit_index == 0);
+        }
+    }
+}
