@@ -114,6 +114,24 @@ impl Fixture {
         Trader { key, margin_account, usdc: usdc_account, sol: sol_account }
     }
 
+    /// Checks a market's books: the vault holds what depositors are owed, minus what
+    /// borrowers owe, plus the fee pools and insurance fund. Rounding may only leave
+    /// the vault a little richer than the books (at most `slack` base units), never poorer.
+    pub async fn assert_books(&mut self, market: &MarketHandle, slack: u128) {
+        let m = self.rt.market(&market.key).await;
+        let deposits =
+            ballast_risk::shares::deposit_amount(m.total_deposit_shares.get(), m.deposit_index.get()).unwrap();
+        let borrows = ballast_risk::shares::debt_amount(m.total_borrow_shares.get(), m.borrow_index.get()).unwrap();
+        let reserved = u128::from(m.accrued_protocol_fees + m.insurance_fund + m.buyback_pool);
+        let vault = u128::from(self.rt.token_balance(&market.vault).await);
+        assert!(
+            vault + borrows >= deposits + reserved,
+            "vault {vault} short: deposits {deposits} borrows {borrows} reserved {reserved}"
+        );
+        let surplus = vault + borrows - deposits - reserved;
+        assert!(surplus <= slack, "vault {vault} holds {surplus} more than the books");
+    }
+
     /// Re-publishes every feed at the runtime's current time with unchanged prices.
     pub async fn refresh_prices(&mut self, sol_price: i64) {
         let now = self.rt.now;

@@ -140,3 +140,36 @@ fn with_health(mut ix: Instruction, health: &[AccountMeta]) -> Instruction {
     ix.accounts.extend_from_slice(health);
     ix
 }
+
+/// Accounts of a liquidation: the liquidator pays `liability_market` tokens from
+/// `liquidator_liability_token` and receives `asset_market` tokens.
+#[derive(Debug, Clone, Copy)]
+pub struct Liquidation {
+    pub liquidator: Pubkey,
+    pub liquidatee: Pubkey,
+    pub liability_market: Pubkey,
+    pub liquidator_liability_token: Pubkey,
+    pub asset_market: Pubkey,
+    pub liquidator_asset_token: Pubkey,
+}
+
+/// `health` lists (market, oracle) for every balance the liquidatee holds now.
+pub fn liquidate(l: &Liquidation, max_repay: u64, health: &[AccountMeta]) -> Instruction {
+    let accounts = accounts::Liquidate {
+        liquidator: l.liquidator,
+        protocol: protocol_pda(),
+        liquidatee: l.liquidatee,
+        liability_market: l.liability_market,
+        liability_vault: vault_pda(&l.liability_market),
+        liquidator_liability_token: l.liquidator_liability_token,
+        asset_market: l.asset_market,
+        asset_vault: vault_pda(&l.asset_market),
+        liquidator_asset_token: l.liquidator_asset_token,
+        token_program: spl_token::ID,
+    };
+    with_health(ix(accounts, instruction::Liquidate { max_repay }), health)
+}
+
+pub fn resolve_bad_debt(margin_account: Pubkey, market: Pubkey) -> Instruction {
+    ix(accounts::ResolveBadDebt { protocol: protocol_pda(), margin_account, market }, instruction::ResolveBadDebt {})
+}

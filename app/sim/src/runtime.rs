@@ -309,7 +309,8 @@ fn program_data_bytes(authority: &Pubkey) -> Vec<u8> {
 }
 
 /// A conservative, realistic configuration: 80/90% asset weights, 120/110% liability
-/// weights, a 10% APR kink at 80% utilisation, 60 s / 2% oracle limits.
+/// weights, a 10% APR kink at 80% utilisation, 60 s / 2% oracle limits, a 5% liquidation
+/// bonus and a 1% insurance fee.
 pub fn standard_config(deposit_cap: u64, borrow_cap: u64) -> MarketConfig {
     MarketConfig {
         init_asset_weight_bps: 8_000,
@@ -327,6 +328,8 @@ pub fn standard_config(deposit_cap: u64, borrow_cap: u64) -> MarketConfig {
         oracle_liquidation_max_conf_bps: 1_000,
         oracle_max_ema_deviation_bps: 1_000,
         oracle_conf_multiplier_bps: 10_000,
+        liquidation_bonus_bps: 500,
+        liquidation_insurance_fee_bps: 100,
         _padding: 0,
         deposit_cap,
         borrow_cap,

@@ -67,7 +67,10 @@ pub fn repay_to_restore(input: &LiquidationInput) -> RiskResult<Option<u128>> {
     if gain <= loss {
         return Ok(None);
     }
-    let shortfall = input.init_health.unsigned_abs();
+    // Share conversions round against the account on both sides: one unit of debt may
+    // stay uncleared (costing `gain`) and one unit of collateral more may be burned.
+    let rounding_margin = gain + weighted_asset;
+    let shortfall = input.init_health.unsigned_abs() + rounding_margin;
     Ok(Some(mul_div(shortfall, 1, gain - loss, Rounding::Up)?))
 }
 
@@ -85,14 +88,18 @@ pub fn quote(input: &LiquidationInput, max_repay: u128) -> RiskResult<Liquidatio
         }
     }
     let total_bps = BPS + u128::from(input.bonus_bps) + u128::from(input.insurance_fee_bps);
-    // Never take more collateral than the account has: shrink the repayment to fit.
-    if asset_tokens_for(repay, input, total_bps)? > input.collateral {
+    let insurance_fee_bps = u128::from(input.insurance_fee_bps);
+    if asset_tokens_for(repay, input, total_bps)? >= input.collateral {
+        // The collateral runs out first: repay what it covers and take all of it, so
+        // no dust collateral is left to block bad-debt resolution.
         let collateral_value = mul_div(input.collateral, input.asset_mid_price, 1, Rounding::Down)?;
         let repay_value = mul_div(collateral_value, BPS, total_bps, Rounding::Down)?;
         repay = mul_div(repay_value, 1, input.liability_mid_price, Rounding::Down)?;
+        let insurance_fee = asset_tokens_for(repay, input, insurance_fee_bps)?;
+        return Ok(LiquidationQuote { repay, seized: input.collateral - insurance_fee, insurance_fee });
     }
     let seized = asset_tokens_for(repay, input, BPS + u128::from(input.bonus_bps))?;
-    let insurance_fee = asset_tokens_for(repay, input, u128::from(input.insurance_fee_bps))?;
+    let insurance_fee = asset_tokens_for(repay, input, insurance_fee_bps)?;
     Ok(LiquidationQuote { repay, seized, insurance_fee })
 }
 
@@ -157,9 +164,10 @@ mod tests {
         let i = input(-40 * WAD as i128, 700_000_000, 10_000_000_000);
         // Per USDC repaid: +1.2 health, -1.06 * 0.8 = -0.848: 40 / 0.352 = 113.63.. USDC.
         let q = quote(&i, u128::MAX).unwrap();
-        assert_eq!(q.repay, 113_636_364);
-        // 113.636364 * 1.05 / 100 SOL, rounded down.
-        assert_eq!(q.seized, 1_193_181_822);
+        // (40 + 1.2e-6 + 8e-8 of rounding margin) / 0.352, rounded up.
+        assert_eq!(q.repay, 113_636_368);
+        // 113.636368 USDC * 1.05 / $100 per SOL, rounded down.
+        assert_eq!(q.seized, 1_193_181_864);
         assert_eq!(q.insurance_fee, 11_363_636);
         // Health afterwards is back at zero (within one unit of rounding).
         let after = -40 * WAD as i128 + (q.repay * USDC_UNIT * 12 / 10) as i128

@@ -110,6 +110,15 @@ pub fn valuation_prices(reading: &OracleReading, limits: &OracleLimits, decimals
     })
 }
 
+/// The feed's price per base unit in WAD, rounded as asked: the exchange rate used
+/// when tokens change hands at the oracle price (liquidations).
+pub fn mid_price(reading: &OracleReading, decimals: u8, rounding: Rounding) -> RiskResult<u128> {
+    if reading.price <= 0 {
+        return Err(RiskError::OracleNonPositive);
+    }
+    mantissa_to_wad_per_unit(reading.price as u128, reading.expo, decimals, rounding)
+}
+
 /// `mantissa * 10^expo` quote per whole token, as WAD quote per token base unit
 /// (`10^-decimals` of a token).
 pub fn mantissa_to_wad_per_unit(mantissa: u128, expo: i32, decimals: u8, rounding: Rounding) -> RiskResult<u128> {

@@ -26,6 +26,11 @@ pub const MAX_EMA_DEVIATION_BPS: u32 = 5_000;
 /// At most five confidence intervals of haircut.
 pub const MAX_CONF_MULTIPLIER_BPS: u32 = 50_000;
 
+/// Largest liquidation bonus: 20%.
+pub const MAX_LIQUIDATION_BONUS_BPS: u32 = 2_000;
+/// Largest insurance fee on liquidations: 10%.
+pub const MAX_INSURANCE_FEE_BPS: u32 = 1_000;
+
 /// Which group of parameters is out of bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamError {
@@ -34,6 +39,7 @@ pub enum ParamError {
     ProtocolFee,
     OracleLimits,
     Caps,
+    Liquidation,
 }
 
 /// Init weights are stricter than maint weights, and both sit on the right side of 1:
@@ -77,6 +83,21 @@ pub fn validate_oracle_limits(l: &OracleLimits) -> Result<(), ParamError> {
 /// A market must accept some deposits and cannot lend more than it may hold.
 pub fn validate_caps(deposit_cap: u64, borrow_cap: u64) -> Result<(), ParamError> {
     (deposit_cap > 0 && borrow_cap <= deposit_cap).then_some(()).ok_or(ParamError::Caps)
+}
+
+/// Bonus and fee within bounds, and small enough that seizing this collateral (worth
+/// `1 + bonus + fee` per unit repaid, at its init weight) costs less health than the
+/// repayment of any debt (liability weight >= 1) gives back.
+pub fn validate_liquidation(
+    bonus_bps: u32,
+    insurance_fee_bps: u32,
+    init_asset_weight_bps: u32,
+) -> Result<(), ParamError> {
+    let one = BPS as u64;
+    let ok = bonus_bps <= MAX_LIQUIDATION_BONUS_BPS
+        && insurance_fee_bps <= MAX_INSURANCE_FEE_BPS
+        && (one + u64::from(bonus_bps) + u64::from(insurance_fee_bps)) * u64::from(init_asset_weight_bps) < one * one;
+    ok.then_some(()).ok_or(ParamError::Liquidation)
 }
 
 #[cfg(test)]
@@ -157,5 +178,10 @@ mod tests {
         );
         assert_eq!(validate_caps(0, 0), Err(ParamError::Caps));
         assert_eq!(validate_caps(10, 11), Err(ParamError::Caps));
+        assert_eq!(validate_liquidation(500, 100, 8_000), Ok(()));
+        assert_eq!(validate_liquidation(2_001, 0, 8_000), Err(ParamError::Liquidation));
+        assert_eq!(validate_liquidation(0, 1_001, 8_000), Err(ParamError::Liquidation));
+        // A 5% bonus on collateral weighted 0.96 would make liquidation lower health.
+        assert_eq!(validate_liquidation(500, 0, 9_600), Err(ParamError::Liquidation));
     }
 }

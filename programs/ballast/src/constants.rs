@@ -17,3 +17,7 @@ pub const MARGIN_ACCOUNT_SEED: &[u8] = b"margin";
 /// Balances one margin account can hold (one per market).
 #[constant]
 pub const MAX_BALANCES: usize = 8;
+
+/// Debt worth less than this after a liquidation (WAD quote value, $1) may be closed
+/// out in full, so that no account is left owing dust nobody will liquidate.
+pub const LIQUIDATION_DUST_VALUE: u128 = 1_000_000_000_000_000_000;

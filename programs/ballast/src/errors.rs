@@ -74,6 +74,20 @@ pub enum BallastError {
     AccountNotEmpty,
     #[msg("Arithmetic overflow")]
     MathOverflow,
+    #[msg("Liquidation bonus or insurance fee out of bounds")]
+    InvalidLiquidationParams,
+    #[msg("Account is healthy: maintenance health is not below zero")]
+    AccountHealthy,
+    #[msg("A liquidator cannot liquidate its own account")]
+    SelfLiquidation,
+    #[msg("Account owes nothing in the liability market")]
+    LiabilityNotHeld,
+    #[msg("Account holds no deposit in the asset market")]
+    AssetNotHeld,
+    #[msg("Nothing to liquidate at this size")]
+    NothingToLiquidate,
+    #[msg("Account still holds collateral: liquidate it before resolving bad debt")]
+    AccountHasCollateral,
 }
 
 /// Engine errors, named in the program's own error codes.
@@ -95,6 +109,7 @@ pub fn param_error(e: ParamError) -> Error {
         ParamError::ProtocolFee => error!(BallastError::InvalidProtocolFee),
         ParamError::OracleLimits => error!(BallastError::InvalidOracleLimits),
         ParamError::Caps => error!(BallastError::InvalidCaps),
+        ParamError::Liquidation => error!(BallastError::InvalidLiquidationParams),
     }
 }
 

@@ -64,3 +64,34 @@ pub struct MarketRefreshed {
     pub price: i64,
     pub expo: i32,
 }
+
+#[event]
+pub struct Liquidated {
+    pub liquidatee: Pubkey,
+    pub liquidator: Pubkey,
+    pub liability_market: Pubkey,
+    pub asset_market: Pubkey,
+    /// Liability tokens the liquidator repaid.
+    pub repaid: u64,
+    /// Asset tokens the liquidator received.
+    pub seized: u64,
+    /// Asset tokens moved into the asset market's insurance fund.
+    pub insurance_fee: u64,
+    /// Oracle prices per base unit (WAD) the exchange used.
+    pub liability_price: u128,
+    pub asset_price: u128,
+    pub maint_health_before: i128,
+    pub maint_health_after: i128,
+    pub init_health_after: i128,
+}
+
+#[event]
+pub struct BadDebtResolved {
+    pub margin_account: Pubkey,
+    pub market: Pubkey,
+    /// Tokens of debt written off.
+    pub debt: u64,
+    pub covered_by_insurance: u64,
+    pub socialized: u64,
+    pub deposit_index_after: u128,
+}

@@ -3,13 +3,15 @@
 
 use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
-use ballast_risk::health::{Health, HealthPosition};
-use ballast_risk::oracle::OracleAction;
+use ballast_risk::health::{Health, HealthPosition, Weights};
+use ballast_risk::interest::MarketIndices;
+use ballast_risk::oracle::{self, OracleAction, ValuationPrices};
 use ballast_risk::shares::{debt_amount, deposit_amount};
+use ballast_risk::Rounding;
 use core::cell::Ref;
 
 use crate::errors::{BallastError, OrBallast};
-use crate::oracle::valuation_prices;
+use crate::oracle::read_pyth;
 use crate::state::{MarginAccount, Market, MARKET_SIZE};
 
 /// Borrows a market account's data after checking its owner and discriminator.
@@ -27,42 +29,101 @@ pub fn load_market<'a>(info: &'a AccountInfo) -> Result<Ref<'a, Market>> {
     Ok(Ref::map(data, |d| bytemuck::from_bytes(&d[8..MARKET_SIZE])))
 }
 
-/// Health of `account` priced for `action`.
-pub fn account_health(
+/// One market as a health check sees it: read once per instruction, so a check before
+/// and after a change uses the very same prices.
+#[derive(Debug, Clone, Copy)]
+pub struct PricedMarket {
+    pub market_index: u16,
+    /// Indices including interest up to now, even if nobody refreshed the market.
+    pub indices: MarketIndices,
+    /// Conservative prices for health.
+    pub prices: ValuationPrices,
+    /// Oracle price per base unit, rounded down and up (the exchange rate of liquidations).
+    pub mid_down: u128,
+    pub mid_up: u128,
+    pub weights: Weights,
+}
+
+impl PricedMarket {
+    pub fn deposit(&self, shares: u128) -> Result<u128> {
+        deposit_amount(shares, self.indices.deposit_index).or_ballast()
+    }
+
+    pub fn debt(&self, shares: u128) -> Result<u128> {
+        debt_amount(shares, self.indices.borrow_index).or_ballast()
+    }
+}
+
+/// Reads and validates the (market, oracle) pair of every active balance of `account`.
+pub fn price_markets(
     account: &MarginAccount,
     remaining: &[AccountInfo],
     action: OracleAction,
     now: i64,
-) -> Result<Health> {
+) -> Result<Vec<PricedMarket>> {
     let active = account.active_balances().count();
     require_eq!(remaining.len(), 2 * active, BallastError::HealthAccountsMismatch);
-    let mut health = Health::default();
+    let mut priced = Vec::with_capacity(active);
     for (balance, pair) in account.active_balances().zip(remaining.chunks_exact(2)) {
         let market = load_market(&pair[0])?;
         require_keys_eq!(market.protocol, account.protocol, BallastError::WrongProtocol);
         require_eq!(market.market_index, balance.market_index, BallastError::HealthAccountsMismatch);
-        // Includes interest not yet written, so no check runs on understated debt.
-        let indices = market.accrual_at(now)?;
-        let prices = valuation_prices(&pair[1], &market, action, now)?;
+        let accrual = market.accrual_at(now)?;
+        let reading = read_pyth(&pair[1], &market.oracle)?;
+        let limits = market.config.oracle_limits();
+        oracle::validate(&reading, &limits, action, now).or_ballast()?;
+        priced.push(PricedMarket {
+            market_index: market.market_index,
+            indices: MarketIndices {
+                deposit_index: accrual.deposit_index,
+                borrow_index: accrual.borrow_index,
+                ..market.indices()
+            },
+            prices: oracle::valuation_prices(&reading, &limits, market.decimals).or_ballast()?,
+            mid_down: oracle::mid_price(&reading, market.decimals, Rounding::Down).or_ballast()?,
+            mid_up: oracle::mid_price(&reading, market.decimals, Rounding::Up).or_ballast()?,
+            weights: market.config.weights(),
+        });
+    }
+    Ok(priced)
+}
+
+/// The priced entry of `market_index`.
+pub fn find_priced(priced: &[PricedMarket], market_index: u16) -> Result<&PricedMarket> {
+    priced.iter().find(|p| p.market_index == market_index).ok_or(error!(BallastError::HealthAccountsMismatch))
+}
+
+/// Health of `account` with prices read earlier by [`price_markets`].
+pub fn health_of(account: &MarginAccount, priced: &[PricedMarket]) -> Result<Health> {
+    let mut health = Health::default();
+    for balance in account.active_balances() {
+        let market = find_priced(priced, balance.market_index)?;
         health
             .add(&HealthPosition {
-                deposit: deposit_amount(balance.deposit_shares.get(), indices.deposit_index).or_ballast()?,
-                borrow: debt_amount(balance.borrow_shares.get(), indices.borrow_index).or_ballast()?,
-                prices,
-                weights: market.config.weights(),
+                deposit: market.deposit(balance.deposit_shares.get())?,
+                borrow: market.debt(balance.borrow_shares.get())?,
+                prices: market.prices,
+                weights: market.weights,
             })
             .or_ballast()?;
     }
     Ok(health)
 }
 
-/// Fails unless `account` keeps non-negative initial health; caches the result.
-pub fn require_init_health(account: &mut MarginAccount, remaining: &[AccountInfo], now: i64) -> Result<i128> {
-    let health = account_health(account, remaining, OracleAction::RiskIncreasing, now)?;
-    let init = health.init().or_ballast()?;
-    account.cached_init_health.set(init);
+/// Writes `health` into the account's cache.
+pub fn cache_health(account: &mut MarginAccount, health: &Health, now: i64) -> Result<()> {
+    account.cached_init_health.set(health.init().or_ballast()?);
     account.cached_maint_health.set(health.maint().or_ballast()?);
     account.health_updated_at = now;
+    Ok(())
+}
+
+/// Fails unless `account` keeps non-negative initial health; caches the result.
+pub fn require_init_health(account: &mut MarginAccount, remaining: &[AccountInfo], now: i64) -> Result<i128> {
+    let priced = price_markets(account, remaining, OracleAction::RiskIncreasing, now)?;
+    let health = health_of(account, &priced)?;
+    cache_health(account, &health, now)?;
+    let init = health.init().or_ballast()?;
     require!(init >= 0, BallastError::BelowInitialHealth);
     Ok(init)
 }

@@ -69,4 +69,15 @@ pub mod ballast {
     pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
         keeper::refresh_market::handler(ctx)
     }
+
+    /// Repays part of an unhealthy account's debt for its collateral plus a bonus.
+    /// Remaining accounts: (market, oracle) for every balance the account holds now.
+    pub fn liquidate(ctx: Context<Liquidate>, max_repay: u64) -> Result<()> {
+        keeper::liquidate::handler(ctx, max_repay)
+    }
+
+    /// Writes off debt no collateral backs: insurance fund first, then depositors.
+    pub fn resolve_bad_debt(ctx: Context<ResolveBadDebt>) -> Result<()> {
+        keeper::resolve_bad_debt::handler(ctx)
+    }
 }

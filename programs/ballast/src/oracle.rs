@@ -1,12 +1,11 @@
 //! Reads legacy Pyth price accounts with pyth-sdk-solana's own layout.
 
 use anchor_lang::prelude::*;
-use ballast_risk::oracle::{self, OracleAction, OracleReading, ValuationPrices};
+use ballast_risk::oracle::OracleReading;
 use pyth_sdk_solana::state::load_price_account;
 
 use crate::constants::PYTH_PROGRAM_ID;
-use crate::errors::{BallastError, OrBallast};
-use crate::state::Market;
+use crate::errors::BallastError;
 
 /// The latest price in `info`, which must be the feed `expected` and owned by Pyth.
 pub fn read_pyth(info: &AccountInfo, expected: &Pubkey) -> Result<OracleReading> {
@@ -31,17 +30,4 @@ pub fn read_pyth_unchecked_key(info: &AccountInfo) -> Result<OracleReading> {
         expo: price.expo,
         publish_time: price.publish_time,
     })
-}
-
-/// Conservative prices of `market`'s asset from `info`, if the feed is valid for `action`.
-pub fn valuation_prices(
-    info: &AccountInfo,
-    market: &Market,
-    action: OracleAction,
-    now: i64,
-) -> Result<ValuationPrices> {
-    let reading = read_pyth(info, &market.oracle)?;
-    let limits = market.config.oracle_limits();
-    oracle::validate(&reading, &limits, action, now).or_ballast()?;
-    oracle::valuation_prices(&reading, &limits, market.decimals).or_ballast()
 }

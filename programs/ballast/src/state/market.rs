@@ -33,6 +33,10 @@ pub struct MarketConfig {
     pub oracle_max_ema_deviation_bps: u32,
     /// Confidence intervals taken off asset prices and added to liability prices.
     pub oracle_conf_multiplier_bps: u32,
+    /// Extra collateral a liquidator receives when seizing this asset.
+    pub liquidation_bonus_bps: u32,
+    /// Collateral moved to this market's insurance fund per liquidation, on top.
+    pub liquidation_insurance_fee_bps: u32,
     pub _padding: u32,
     /// Most tokens the market may hold as deposits.
     pub deposit_cap: u64,
@@ -110,12 +114,12 @@ pub struct Market {
     pub _padding: [u8; 7],
     pub config: MarketConfig,
     /// Room for later state without a migration.
-    pub _reserved: [u64; 32],
+    pub _reserved: [u64; 31],
 }
 
-pub const MARKET_SIZE: usize = 8 + 4 * 32 + 4 * 16 + 8 * 8 + 4 + 2 + 3 + 7 + 80 + 32 * 8;
+pub const MARKET_SIZE: usize = 8 + 4 * 32 + 4 * 16 + 8 * 8 + 4 + 2 + 3 + 7 + 88 + 31 * 8;
 const _: () = assert!(8 + core::mem::size_of::<Market>() == MARKET_SIZE);
-const _: () = assert!(core::mem::size_of::<MarketConfig>() == 80);
+const _: () = assert!(core::mem::size_of::<MarketConfig>() == 88);
 const _: () = assert!(MARKET_SIZE == 616);
 
 impl Market {

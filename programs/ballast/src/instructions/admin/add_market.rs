@@ -45,7 +45,13 @@ pub fn validate_config(config: &MarketConfig) -> Result<()> {
     params::validate_rate_curve(&config.rate_curve()).or_ballast()?;
     params::validate_protocol_fee(config.protocol_fee_bps).or_ballast()?;
     params::validate_oracle_limits(&config.oracle_limits()).or_ballast()?;
-    params::validate_caps(config.deposit_cap, config.borrow_cap).or_ballast()
+    params::validate_caps(config.deposit_cap, config.borrow_cap).or_ballast()?;
+    params::validate_liquidation(
+        config.liquidation_bonus_bps,
+        config.liquidation_insurance_fee_bps,
+        config.init_asset_weight_bps,
+    )
+    .or_ballast()
 }
 
 pub fn handler(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {

@@ -1,5 +1,11 @@
 //! Permissionless cranks run by keeper bots.
 
-pub mod refresh_market;
+#![allow(ambiguous_glob_reexports)] // each module has its own `handler`
 
+pub mod liquidate;
+pub mod refresh_market;
+pub mod resolve_bad_debt;
+
+pub use liquidate::*;
 pub use refresh_market::*;
+pub use resolve_bad_debt::*;

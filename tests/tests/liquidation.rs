@@ -1,0 +1,258 @@
+//! liquidate and resolve_bad_debt: a crash, step-by-step liquidations, bad debt, and
+//! every rejection, with the books checked after each step.
+
+use ballast_sim::ix::{self, Liquidation};
+use ballast_sim::runtime::BalanceChange;
+use ballast_tests::*;
+use solana_signer::Signer;
+
+/// Base units of rounding dust a market's vault may hold beyond its books.
+const SLACK: u128 = 10;
+
+struct Crash {
+    fx: Fixture,
+    lender: Trader,
+    borrowers: Vec<Trader>,
+    keeper: Trader,
+}
+
+/// A lender with 100k USDC; borrowers with 10 SOL each borrowing 400, 500, 600 USDC;
+/// a keeper with USDC to repay with and a SOL account to receive collateral.
+async fn crash_setup() -> Crash {
+    let mut fx = Fixture::new().await;
+    let (usdc, sol) = (fx.usdc, fx.sol);
+    let lender = fx.trader(100_000 * USDC, 0).await;
+    fx.rt.send(&[ix::deposit(&lender.on(&usdc), 100_000 * USDC)], &[&lender.key]).await.unwrap();
+    let mut borrowers = Vec::new();
+    for debt in [400, 500, 600] {
+        let b = fx.trader(0, 10 * SOL).await;
+        fx.rt.send(&[ix::deposit(&b.on(&sol), 10 * SOL)], &[&b.key]).await.unwrap();
+        let health = fx.rt.health_accounts(&b.margin_account, BalanceChange::Opens(usdc.key)).await;
+        fx.rt.send(&[ix::borrow(&b.on(&usdc), debt * USDC, &health)], &[&b.key]).await.unwrap();
+        borrowers.push(b);
+    }
+    let keeper = fx.trader(10_000 * USDC, 0).await;
+    Crash { fx, lender, borrowers, keeper }
+}
+
+impl Crash {
+    fn liquidation(&self, of: &Trader) -> Liquidation {
+        Liquidation {
+            liquidator: self.keeper.key.pubkey(),
+            liquidatee: of.margin_account,
+            liability_market: self.fx.usdc.key,
+            liquidator_liability_token: self.keeper.usdc,
+            asset_market: self.fx.sol.key,
+            liquidator_asset_token: self.keeper.sol,
+        }
+    }
+
+    async fn liquidate(&mut self, of: usize, max_repay: u64) -> Result<(), solana_program_test::BanksClientError> {
+        let l = self.liquidation(&self.borrowers[of]);
+        let health = self.fx.rt.health_accounts(&l.liquidatee, BalanceChange::None).await;
+        let keeper = self.keeper.key.insecure_clone();
+        self.fx.rt.send(&[ix::liquidate(&l, max_repay, &health)], &[&keeper]).await
+    }
+
+    async fn crash_to(&mut self, sol_price: i64) {
+        self.fx.rt.advance(1);
+        self.fx.refresh_prices(sol_price).await;
+    }
+
+    async fn maint_health(&mut self, of: usize) -> i128 {
+        let key = self.borrowers[of].margin_account;
+        self.fx.rt.margin_account(&key).await.cached_maint_health.get()
+    }
+
+    async fn check_books(&mut self) {
+        let (usdc, sol) = (self.fx.usdc, self.fx.sol);
+        self.fx.assert_books(&usdc, SLACK).await;
+        self.fx.assert_books(&sol, SLACK).await;
+    }
+}
+
+#[tokio::test]
+async fn a_crash_is_liquidated_step_by_step_until_healthy() {
+    let mut c = crash_setup().await;
+    // At $70 only the 600 USDC borrower is under maintenance; at $55 the 500 USDC
+    // one is too, and the first is again. The 400 USDC borrower stays healthy.
+    for (price, unhealthy) in [(70, vec![2]), (55, vec![1, 2])] {
+        c.crash_to(price * USD).await;
+        c.check_books().await;
+        for healthy in (0..3).filter(|i| !unhealthy.contains(i)) {
+            assert_error(c.liquidate(healthy, u64::MAX).await, BallastError::AccountHealthy);
+        }
+        for &of in &unhealthy {
+            // A small step first: it leaves the account still liquidatable.
+            c.liquidate(of, 5 * USDC).await.unwrap();
+            c.check_books().await;
+            assert!(c.maint_health(of).await < 0, "still unhealthy after a 5 USDC step");
+            // Then one uncapped call repays just enough to restore initial health.
+            let usdc_before = c.fx.rt.token_balance(&c.keeper.usdc).await;
+            let sol_before = c.fx.rt.token_balance(&c.keeper.sol).await;
+            c.liquidate(of, u64::MAX).await.unwrap();
+            c.check_books().await;
+            let repaid = usdc_before - c.fx.rt.token_balance(&c.keeper.usdc).await;
+            assert!(repaid > 0 && repaid < 500 * USDC, "partial repayment, got {repaid}");
+            // The keeper receives the repaid value plus the 5% bonus, at the oracle price.
+            let seized = c.fx.rt.token_balance(&c.keeper.sol).await - sol_before;
+            let seized_micro_usd = u128::from(seized) * price as u128 / 1_000;
+            assert_eq!(seized_micro_usd, u128::from(repaid) * 105 / 100, "seized {seized} lamports for {repaid}");
+            let account = c.fx.rt.margin_account(&c.borrowers[of].margin_account).await;
+            let init = account.cached_init_health.get();
+            assert!((0..10_i128.pow(16)).contains(&init), "init health restored to ~0 (< 1 cent), got {init}");
+            assert!(account.cached_maint_health.get() > 0);
+            assert_error(c.liquidate(of, u64::MAX).await, BallastError::AccountHealthy);
+        }
+    }
+    let sol_market = c.fx.rt.market(&c.fx.sol.key).await;
+    assert!(sol_market.insurance_fund > 0, "insurance fee collected");
+}
+
+#[tokio::test]
+async fn liquidation_accepts_prices_too_stale_to_borrow_against() {
+    let mut c = crash_setup().await;
+    c.crash_to(70 * USD).await;
+    c.fx.rt.advance(300); // 5 minutes: too old to borrow (60 s), fine to liquidate (600 s)
+    c.liquidate(2, u64::MAX).await.unwrap();
+    c.fx.rt.advance(301); // now 601 s old: too old even to liquidate
+    assert_error(c.liquidate(1, u64::MAX).await, BallastError::OracleStale);
+}
+
+#[tokio::test]
+async fn deep_crash_creates_bad_debt_absorbed_by_insurance_then_depositors() {
+    let mut c = crash_setup().await;
+    let (usdc, sol) = (c.fx.usdc, c.fx.sol);
+    // Seed the USDC insurance fund: a SOL borrower against USDC collateral is
+    // liquidated when SOL rallies, paying a fee in USDC.
+    let short = c.fx.trader(2_000 * USDC, 0).await;
+    c.fx.rt.send(&[ix::deposit(&short.on(&usdc), 2_000 * USDC)], &[&short.key]).await.unwrap();
+    let sol_lender = c.fx.trader(0, 100 * SOL).await;
+    c.fx.rt.send(&[ix::deposit(&sol_lender.on(&sol), 100 * SOL)], &[&sol_lender.key]).await.unwrap();
+    let health = c.fx.rt.health_accounts(&short.margin_account, BalanceChange::Opens(sol.key)).await;
+    c.fx.rt.send(&[ix::borrow(&short.on(&sol), 13 * SOL, &health)], &[&short.key]).await.unwrap();
+    c.crash_to(150 * USD).await;
+    let keeper_sol = c.fx.rt.funded_token_account(&sol.mint, &c.keeper.key.pubkey(), 20 * SOL).await;
+    let l = Liquidation {
+        liquidator: c.keeper.key.pubkey(),
+        liquidatee: short.margin_account,
+        liability_market: sol.key,
+        liquidator_liability_token: keeper_sol,
+        asset_market: usdc.key,
+        liquidator_asset_token: c.keeper.usdc,
+    };
+    let health = c.fx.rt.health_accounts(&short.margin_account, BalanceChange::None).await;
+    c.fx.rt.send(&[ix::liquidate(&l, u64::MAX, &health)], &[&c.keeper.key]).await.unwrap();
+    c.check_books().await;
+    let insurance = c.fx.rt.market(&usdc.key).await.insurance_fund;
+    assert!(insurance > 0);
+
+    // SOL to $40: the 600 USDC borrower's 10 SOL ($400) cannot cover the debt.
+    c.crash_to(40 * USD).await;
+    let b = c.borrowers[2].margin_account;
+    assert_error(c.fx.rt.send(&[ix::resolve_bad_debt(b, usdc.key)], &[]).await, BallastError::AccountHasCollateral);
+    c.liquidate(2, u64::MAX).await.unwrap();
+    c.check_books().await;
+    let account = c.fx.rt.margin_account(&b).await;
+    assert_eq!(account.active_balances().count(), 1, "all collateral seized, debt left");
+    let remaining_debt = {
+        let m = c.fx.rt.market(&usdc.key).await;
+        let bal = account.active_balances().next().unwrap();
+        ballast_risk::shares::debt_amount(bal.borrow_shares.get(), m.borrow_index.get()).unwrap() as u64
+    };
+    assert!(remaining_debt > insurance, "debt {remaining_debt} exceeds the fund {insurance}");
+
+    let before = c.fx.rt.market(&usdc.key).await;
+    c.fx.rt.send(&[ix::resolve_bad_debt(b, usdc.key)], &[]).await.unwrap();
+    let after = c.fx.rt.market(&usdc.key).await;
+    assert_eq!(after.insurance_fund, 0, "insurance pays first");
+    assert!(after.deposit_index.get() < before.deposit_index.get(), "the rest is socialised");
+    let lost = ballast_risk::shares::deposit_amount(before.total_deposit_shares.get(), before.deposit_index.get())
+        .unwrap()
+        - ballast_risk::shares::deposit_amount(after.total_deposit_shares.get(), after.deposit_index.get()).unwrap();
+    let socialized = u128::from(remaining_debt - insurance);
+    assert!(lost >= socialized && lost <= socialized + 2, "depositors lost {lost} for {socialized}");
+    assert!(c.fx.rt.margin_account(&b).await.is_empty());
+    c.check_books().await;
+    // Nothing left to resolve.
+    assert_error(c.fx.rt.send(&[ix::resolve_bad_debt(b, usdc.key)], &[]).await, BallastError::LiabilityNotHeld);
+    let _ = &c.lender;
+}
+
+#[tokio::test]
+async fn liquidation_rejections_name_their_reason() {
+    let mut c = crash_setup().await;
+    let (usdc, sol) = (c.fx.usdc, c.fx.sol);
+    // Healthy account.
+    assert_error(c.liquidate(2, u64::MAX).await, BallastError::AccountHealthy);
+    c.crash_to(70 * USD).await;
+    let victim = c.borrowers[2].margin_account;
+    let base = c.liquidation(&c.borrowers[2]);
+    let health = c.fx.rt.health_accounts(&victim, BalanceChange::None).await;
+    let keeper = c.keeper.key.insecure_clone();
+    let owner = c.borrowers[2].key.insecure_clone();
+
+    // Self-liquidation: the owner liquidates its own account.
+    let owner_usdc = c.fx.rt.funded_token_account(&usdc.mint, &owner.pubkey(), 1_000 * USDC).await;
+    let own = Liquidation {
+        liquidator: owner.pubkey(),
+        liquidator_liability_token: owner_usdc,
+        liquidator_asset_token: c.borrowers[2].sol,
+        ..base
+    };
+    assert_error(
+        c.fx.rt.send(&[ix::liquidate(&own, u64::MAX, &health)], &[&owner]).await,
+        BallastError::SelfLiquidation,
+    );
+    // Same market as liability and asset.
+    let same = Liquidation { asset_market: usdc.key, liquidator_asset_token: c.keeper.usdc, ..base };
+    let result = c.fx.rt.send(&[ix::liquidate(&same, u64::MAX, &health)], &[&keeper]).await;
+    assert_error(result, AnchorError::ConstraintDuplicateMutableAccount);
+    // A liability the account does not hold (it owes USDC, not SOL) and an asset it does not hold.
+    let swapped = Liquidation {
+        liability_market: sol.key,
+        liquidator_liability_token: c.keeper.sol,
+        asset_market: usdc.key,
+        liquidator_asset_token: c.keeper.usdc,
+        ..base
+    };
+    c.fx.rt.mint_to(&sol.mint, &c.keeper.sol, SOL).await;
+    assert_error(
+        c.fx.rt.send(&[ix::liquidate(&swapped, u64::MAX, &health)], &[&keeper]).await,
+        BallastError::LiabilityNotHeld,
+    );
+    // Missing and duplicated price accounts.
+    let missing = ix::health_metas(&[(sol.key, sol.oracle)]);
+    assert_error(
+        c.fx.rt.send(&[ix::liquidate(&base, u64::MAX, &missing)], &[&keeper]).await,
+        BallastError::HealthAccountsMismatch,
+    );
+    let duplicated = ix::health_metas(&[(sol.key, sol.oracle), (sol.key, sol.oracle)]);
+    assert_error(
+        c.fx.rt.send(&[ix::liquidate(&base, u64::MAX, &duplicated)], &[&keeper]).await,
+        BallastError::HealthAccountsMismatch,
+    );
+    // An absurd price: non-positive.
+    let now = c.fx.rt.now;
+    c.fx.rt.set_price(&sol.oracle, &ballast_sim::pyth::PythPrice::steady(0, EXPO, now));
+    assert_error(
+        c.fx.rt.send(&[ix::liquidate(&base, u64::MAX, &health)], &[&keeper]).await,
+        BallastError::OracleNonPositive,
+    );
+    c.fx.refresh_prices(70 * USD).await;
+    // Wrong mint for the liquidator's repayment account, and a substituted vault.
+    let keeper_other_sol = c.fx.rt.create_token_account(&sol.mint, &keeper.pubkey()).await;
+    let wrong_mint = Liquidation { liquidator_liability_token: keeper_other_sol, ..base };
+    assert_error(
+        c.fx.rt.send(&[ix::liquidate(&wrong_mint, u64::MAX, &health)], &[&keeper]).await,
+        BallastError::WrongMint,
+    );
+    let mut substituted = ix::liquidate(&base, u64::MAX, &health);
+    substituted.accounts[7].pubkey = keeper_other_sol; // asset vault -> the keeper's own account
+    assert_error(c.fx.rt.send(&[substituted], &[&keeper]).await, BallastError::VaultMismatch);
+    // Zero-size liquidation.
+    assert_error(c.liquidate(2, 0).await, BallastError::NothingToLiquidate);
+    // And the legitimate call passes.
+    c.liquidate(2, u64::MAX).await.unwrap();
+    c.check_books().await;
+}
