@@ -2,6 +2,7 @@
 //! builders, Pyth feeds, and the scenarios the `sim` binary runs.
 
 pub mod ix;
+pub mod keeper;
 pub mod pyth;
 pub mod runtime;
 pub mod scenario;

@@ -5,9 +5,8 @@ use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
 use ballast_risk::health::{Health, HealthPosition, Weights};
 use ballast_risk::interest::MarketIndices;
-use ballast_risk::oracle::{self, OracleAction, ValuationPrices};
+use ballast_risk::oracle::{OracleAction, ValuationPrices};
 use ballast_risk::shares::{debt_amount, deposit_amount};
-use ballast_risk::Rounding;
 use core::cell::Ref;
 
 use crate::errors::{BallastError, OrBallast};
@@ -68,22 +67,8 @@ pub fn price_markets(
         let market = load_market(&pair[0])?;
         require_keys_eq!(market.protocol, account.protocol, BallastError::WrongProtocol);
         require_eq!(market.market_index, balance.market_index, BallastError::HealthAccountsMismatch);
-        let accrual = market.accrual_at(now)?;
         let reading = read_pyth(&pair[1], &market.oracle)?;
-        let limits = market.config.oracle_limits();
-        oracle::validate(&reading, &limits, action, now).or_ballast()?;
-        priced.push(PricedMarket {
-            market_index: market.market_index,
-            indices: MarketIndices {
-                deposit_index: accrual.deposit_index,
-                borrow_index: accrual.borrow_index,
-                ..market.indices()
-            },
-            prices: oracle::valuation_prices(&reading, &limits, market.decimals).or_ballast()?,
-            mid_down: oracle::mid_price(&reading, market.decimals, Rounding::Down).or_ballast()?,
-            mid_up: oracle::mid_price(&reading, market.decimals, Rounding::Up).or_ballast()?,
-            weights: market.config.weights(),
-        });
+        priced.push(market.price(&reading, action, now)?);
     }
     Ok(priced)
 }

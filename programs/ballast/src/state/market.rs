@@ -1,10 +1,12 @@
 use anchor_lang::prelude::*;
 use ballast_risk::health::Weights;
 use ballast_risk::interest::{accrue, Accrual, MarketIndices, RateCurve};
-use ballast_risk::oracle::OracleLimits;
+use ballast_risk::oracle::{self, OracleAction, OracleLimits, OracleReading};
+use ballast_risk::Rounding;
 
 use super::pod::PodU128;
 use crate::errors::{BallastError, OrBallast};
+use crate::health::PricedMarket;
 
 /// Risk parameters of one market, set by governance and bounds-checked on-chain.
 /// Weights, rates and limits are in basis points (10_000 = 1.0 = 100%).
@@ -142,6 +144,26 @@ impl Market {
     pub fn accrual_at(&self, now: i64) -> Result<Accrual> {
         let elapsed = u64::try_from(now.saturating_sub(self.last_accrual_ts)).unwrap_or(0);
         accrue(&self.indices(), &self.config.rate_curve(), self.config.protocol_fee_bps, elapsed).or_ballast()
+    }
+
+    /// This market as a health check sees it at `now`, priced by `reading` if the feed
+    /// is valid for `action`. Pure: the keeper calls it on decoded bytes too.
+    pub fn price(&self, reading: &OracleReading, action: OracleAction, now: i64) -> Result<PricedMarket> {
+        let limits = self.config.oracle_limits();
+        oracle::validate(reading, &limits, action, now).or_ballast()?;
+        let accrual = self.accrual_at(now)?;
+        Ok(PricedMarket {
+            market_index: self.market_index,
+            indices: MarketIndices {
+                deposit_index: accrual.deposit_index,
+                borrow_index: accrual.borrow_index,
+                ..self.indices()
+            },
+            prices: oracle::valuation_prices(reading, &limits, self.decimals).or_ballast()?,
+            mid_down: oracle::mid_price(reading, self.decimals, Rounding::Down).or_ballast()?,
+            mid_up: oracle::mid_price(reading, self.decimals, Rounding::Up).or_ballast()?,
+            weights: self.config.weights(),
+        })
     }
 
     /// Writes interest owed up to `now` into the indices and the protocol fee pool.

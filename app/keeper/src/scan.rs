@@ -1,0 +1,125 @@
+//! Finding liquidatable accounts and sizing their liquidations.
+
+use anchor_lang::prelude::Pubkey;
+use ballast::constants::LIQUIDATION_DUST_VALUE;
+use ballast::health::{health_of, PricedMarket};
+use ballast::{MarginAccount, Market};
+use ballast_risk::health::Health;
+use ballast_risk::liquidation::{quote, LiquidationInput, LiquidationQuote};
+use ballast_risk::oracle::{OracleAction, OracleReading};
+
+/// A market and its latest oracle reading, as fetched by the bot.
+#[derive(Debug, Clone, Copy)]
+pub struct MarketSnapshot {
+    pub key: Pubkey,
+    pub market: Market,
+    pub reading: OracleReading,
+}
+
+/// Every market priced for liquidation at `now`; markets whose feed is not valid for
+/// liquidation are left out, and so are the accounts that hold them.
+pub fn price_markets(markets: &[MarketSnapshot], now: i64) -> Vec<PricedMarket> {
+    markets.iter().filter_map(|m| m.market.price(&m.reading, OracleAction::Liquidation, now).ok()).collect()
+}
+
+/// Health of `account`, or `None` if one of its markets could not be priced.
+pub fn health(account: &MarginAccount, priced: &[PricedMarket]) -> Option<Health> {
+    health_of(account, priced).ok()
+}
+
+/// An account below maintenance health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unhealthy {
+    pub key: Pubkey,
+    pub maint_health: i128,
+}
+
+/// Accounts below maintenance health, the deepest shortfall first.
+pub fn find_unhealthy<'a>(
+    accounts: impl IntoIterator<Item = (Pubkey, &'a MarginAccount)>,
+    priced: &[PricedMarket],
+) -> Vec<Unhealthy> {
+    let mut out: Vec<Unhealthy> = accounts
+        .into_iter()
+        .filter_map(|(key, account)| {
+            let maint = health(account, priced)?.maint().ok()?;
+            (maint < 0).then_some(Unhealthy { key, maint_health: maint })
+        })
+        .collect();
+    out.sort_by_key(|u| u.maint_health);
+    out
+}
+
+/// One liquidation the keeper intends to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiquidationPlan {
+    pub liability_market: u16,
+    pub asset_market: u16,
+    pub quote: LiquidationQuote,
+    /// Value received minus value paid, at oracle prices (WAD quote).
+    pub profit: i128,
+}
+
+/// The liquidation of `account` that repays its largest debt against its largest
+/// collateral, capped at `max_repay` tokens; `None` if healthy or not worth
+/// `min_profit` (WAD quote).
+pub fn plan_liquidation(
+    account: &MarginAccount,
+    priced: &[PricedMarket],
+    markets: &[MarketSnapshot],
+    max_repay: u64,
+    min_profit: i128,
+) -> Option<LiquidationPlan> {
+    let health = health(account, priced)?;
+    if health.maint().ok()? >= 0 {
+        return None;
+    }
+    let find = |index: u16| priced.iter().find(|p| p.market_index == index);
+    let mut best_debt: Option<(u128, u16, u128)> = None; // (value, index, tokens)
+    let mut best_asset: Option<(u128, u16, u128)> = None;
+    for balance in account.active_balances() {
+        let p = find(balance.market_index)?;
+        let debt = p.debt(balance.borrow_shares.get()).ok()?;
+        let deposit = p.deposit(balance.deposit_shares.get()).ok()?;
+        let (debt_value, deposit_value) = (debt.checked_mul(p.mid_down)?, deposit.checked_mul(p.mid_up)?);
+        if debt > 0 && best_debt.is_none_or(|(v, _, _)| debt_value > v) {
+            best_debt = Some((debt_value, balance.market_index, debt));
+        }
+        if deposit > 0 && best_asset.is_none_or(|(v, _, _)| deposit_value > v) {
+            best_asset = Some((deposit_value, balance.market_index, deposit));
+        }
+    }
+    let ((_, liability_index, debt), (_, asset_index, collateral)) = (best_debt?, best_asset?);
+    let (liability, asset) = (find(liability_index)?, find(asset_index)?);
+    let asset_config = markets.iter().find(|m| m.market.market_index == asset_index)?.market.config;
+    let q = quote(
+        &LiquidationInput {
+            init_health: health.init().ok()?,
+            debt,
+            collateral,
+            liability_mid_price: liability.mid_down,
+            asset_mid_price: asset.mid_up,
+            liability_health_price: liability.prices.liability,
+            asset_health_price: asset.prices.asset,
+            liability_init_weight_bps: liability.weights.init_liability_bps,
+            asset_init_weight_bps: asset.weights.init_asset_bps,
+            bonus_bps: asset_config.liquidation_bonus_bps,
+            insurance_fee_bps: asset_config.liquidation_insurance_fee_bps,
+            dust_value: LIQUIDATION_DUST_VALUE,
+        },
+        u128::from(max_repay),
+    )
+    .ok()?;
+    if q.repay == 0 || q.seized == 0 {
+        return None;
+    }
+    let paid = i128::try_from(q.repay.checked_mul(liability.mid_down)?).ok()?;
+    let received = i128::try_from(q.seized.checked_mul(asset.mid_up)?).ok()?;
+    let profit = received - paid;
+    (profit >= min_profit).then_some(LiquidationPlan {
+        liability_market: liability_index,
+        asset_market: asset_index,
+        quote: q,
+        profit,
+    })
+}

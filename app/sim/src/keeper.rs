@@ -1,0 +1,90 @@
+//! A liquidator agent on the embedded runtime, deciding with the keeper library
+//! (`ballast-keeper`) exactly as the bot does against a cluster.
+
+use std::collections::HashMap;
+
+use anchor_lang::prelude::Pubkey;
+use ballast_keeper::scan::{self, LiquidationPlan, MarketSnapshot};
+use ballast_keeper::decode;
+use solana_keypair::Keypair;
+use solana_program_test::BanksClientError;
+use solana_signer::Signer;
+
+use crate::ix::{self, Liquidation};
+use crate::runtime::{BalanceChange, Runtime};
+
+/// A keeper with a token account in every market.
+pub struct Liquidator {
+    pub key: Keypair,
+    /// Token account per market key.
+    pub tokens: HashMap<Pubkey, Pubkey>,
+}
+
+impl Liquidator {
+    /// A keeper funded with `funds[i]` tokens of the runtime's i-th market.
+    pub async fn new(rt: &mut Runtime, funds: &[u64]) -> Liquidator {
+        let key = rt.new_user().await;
+        let mut tokens = HashMap::new();
+        for (market, &amount) in rt.markets.clone().iter().zip(funds.iter().chain(std::iter::repeat(&0))) {
+            tokens.insert(market.key, rt.funded_token_account(&market.mint, &key.pubkey(), amount).await);
+        }
+        Liquidator { key, tokens }
+    }
+}
+
+/// Every market with its current oracle reading, from raw account bytes.
+pub async fn snapshot_markets(rt: &mut Runtime) -> Vec<MarketSnapshot> {
+    let mut out = Vec::new();
+    for handle in rt.markets.clone() {
+        let market_bytes = rt.raw_account(&handle.key).await.expect("market exists").data;
+        let market = *decode::market(&market_bytes).expect("decodes");
+        let oracle = rt.raw_account(&handle.oracle).await.expect("oracle exists");
+        if let Ok(reading) = ballast::oracle::parse_pyth(&handle.oracle, &oracle.owner, &oracle.data) {
+            out.push(MarketSnapshot { key: handle.key, market, reading });
+        }
+    }
+    out
+}
+
+/// One keeper pass over `accounts`: liquidates every account below maintenance health,
+/// the deepest first, while each liquidation is worth `min_profit` (WAD quote).
+/// Returns the plans it executed.
+pub async fn liquidate_unhealthy(
+    rt: &mut Runtime,
+    keeper: &Liquidator,
+    accounts: &[Pubkey],
+    min_profit: i128,
+) -> Result<Vec<LiquidationPlan>, BanksClientError> {
+    let markets = snapshot_markets(rt).await;
+    let priced = scan::price_markets(&markets, rt.now);
+    let mut decoded = Vec::new();
+    for key in accounts {
+        if let Some(raw) = rt.raw_account(key).await {
+            if let Some(account) = decode::margin_account(&raw.data) {
+                decoded.push((*key, account.into_owned()));
+            }
+        }
+    }
+    let unhealthy = scan::find_unhealthy(decoded.iter().map(|(k, a)| (*k, a)), &priced);
+    let mut done = Vec::new();
+    for u in unhealthy {
+        let account = &decoded.iter().find(|(k, _)| *k == u.key).expect("scanned").1;
+        let key_of = |index: u16| markets.iter().find(|m| m.market.market_index == index).map(|m| m.key);
+        let budget = |market: Pubkey| keeper.tokens[&market];
+        let Some(plan) = scan::plan_liquidation(account, &priced, &markets, u64::MAX, min_profit) else { continue };
+        let (Some(liability), Some(asset)) = (key_of(plan.liability_market), key_of(plan.asset_market)) else { continue };
+        let max_repay = rt.token_balance(&budget(liability)).await;
+        let l = Liquidation {
+            liquidator: keeper.key.pubkey(),
+            liquidatee: u.key,
+            liability_market: liability,
+            liquidator_liability_token: budget(liability),
+            asset_market: asset,
+            liquidator_asset_token: budget(asset),
+        };
+        let health = rt.health_accounts(&u.key, BalanceChange::None).await;
+        rt.send(&[ix::liquidate(&l, max_repay, &health)], &[&keeper.key]).await?;
+        done.push(plan);
+    }
+    Ok(done)
+}

@@ -1,0 +1,67 @@
+//! The keeper library drives liquidations against the program: it decodes accounts
+//! from raw bytes, agrees with the chain on who is unhealthy, and its plans pass.
+
+use ballast_sim::ix;
+use ballast_sim::keeper::{liquidate_unhealthy, Liquidator};
+use ballast_sim::runtime::BalanceChange;
+use ballast_tests::*;
+
+#[tokio::test]
+async fn keeper_liquidates_exactly_the_unhealthy_accounts_until_none_are_left() {
+    let mut fx = Fixture::new().await;
+    let (usdc, sol) = (fx.usdc, fx.sol);
+    let lender = fx.trader(100_000 * USDC, 0).await;
+    fx.rt.send(&[ix::deposit(&lender.on(&usdc), 100_000 * USDC)], &[&lender.key]).await.unwrap();
+    let mut borrowers = Vec::new();
+    for debt in [300, 400, 500, 600] {
+        let b = fx.trader(0, 10 * SOL).await;
+        fx.rt.send(&[ix::deposit(&b.on(&sol), 10 * SOL)], &[&b.key]).await.unwrap();
+        let health = fx.rt.health_accounts(&b.margin_account, BalanceChange::Opens(usdc.key)).await;
+        fx.rt.send(&[ix::borrow(&b.on(&usdc), debt * USDC, &health)], &[&b.key]).await.unwrap();
+        borrowers.push(b.margin_account);
+    }
+    let keeper = Liquidator::new(&mut fx.rt, &[10_000 * USDC, 0]).await;
+
+    // Nothing to do while prices hold.
+    assert!(liquidate_unhealthy(&mut fx.rt, &keeper, &borrowers, 0).await.unwrap().is_empty());
+
+    // At $55 the 500 and 600 USDC borrowers fall below maintenance; 300 and 400 do not.
+    fx.rt.advance(1);
+    fx.refresh_prices(55 * USD).await;
+    let done = liquidate_unhealthy(&mut fx.rt, &keeper, &borrowers, 0).await.unwrap();
+    assert_eq!(done.len(), 2);
+    assert!(done.iter().all(|p| p.profit > 0 && p.liability_market == usdc.index && p.asset_market == sol.index));
+    // The deepest shortfall went first, and a second pass finds nothing.
+    assert!(done[0].quote.repay > done[1].quote.repay);
+    assert!(liquidate_unhealthy(&mut fx.rt, &keeper, &borrowers, 0).await.unwrap().is_empty());
+    for (i, key) in borrowers.iter().enumerate() {
+        let account = fx.rt.margin_account(key).await;
+        let debt = fx.rt.market(&usdc.key).await;
+        let shares = account.balances.iter().find(|b| b.market_index == usdc.index).unwrap().borrow_shares.get();
+        let owed = ballast_risk::shares::debt_amount(shares, debt.borrow_index.get()).unwrap();
+        let original = [300u128, 400, 500, 600][i] * u128::from(USDC);
+        assert_eq!(owed < original, i >= 2, "borrower {i}: only the unhealthy were liquidated");
+    }
+    fx.assert_books(&usdc, 10).await;
+    fx.assert_books(&sol, 10).await;
+}
+
+#[tokio::test]
+async fn keeper_skips_liquidations_below_its_minimum_profit() {
+    let mut fx = Fixture::new().await;
+    let (usdc, sol) = (fx.usdc, fx.sol);
+    let lender = fx.trader(10_000 * USDC, 0).await;
+    fx.rt.send(&[ix::deposit(&lender.on(&usdc), 10_000 * USDC)], &[&lender.key]).await.unwrap();
+    let b = fx.trader(0, 10 * SOL).await;
+    fx.rt.send(&[ix::deposit(&b.on(&sol), 10 * SOL)], &[&b.key]).await.unwrap();
+    let health = fx.rt.health_accounts(&b.margin_account, BalanceChange::Opens(usdc.key)).await;
+    fx.rt.send(&[ix::borrow(&b.on(&usdc), 600 * USDC, &health)], &[&b.key]).await.unwrap();
+    let keeper = Liquidator::new(&mut fx.rt, &[10_000 * USDC, 0]).await;
+    fx.rt.advance(1);
+    fx.refresh_prices(70 * USD).await;
+    // The bonus on this liquidation is a few dollars: a $1,000 minimum skips it.
+    let thousand_dollars = 1_000 * ballast_risk::WAD as i128;
+    let accounts = [b.margin_account];
+    assert!(liquidate_unhealthy(&mut fx.rt, &keeper, &accounts, thousand_dollars).await.unwrap().is_empty());
+    assert_eq!(liquidate_unhealthy(&mut fx.rt, &keeper, &accounts, 0).await.unwrap().len(), 1);
+}
