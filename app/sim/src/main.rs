@@ -28,8 +28,9 @@ async fn main() -> ExitCode {
             println!("{}", outcome.report);
             let secs = started.elapsed().as_secs_f64();
             println!(
-                "{} transactions ({} refused as expected) in {secs:.2} s: {:.0} tx/s",
+                "{} transactions ({} liquidations, {} refused as expected) in {secs:.2} s: {:.0} tx/s",
                 outcome.transactions,
+                outcome.liquidations,
                 outcome.failed_as_expected,
                 outcome.transactions as f64 / secs
             );

@@ -1,6 +1,6 @@
 //! The scripted scenario the `sim` binary runs: lists three markets, lets lenders and
-//! leveraged borrowers trade through a month of moving prices with daily keeper
-//! refreshes, then prints what the program holds and checks the books balance.
+//! leveraged borrowers trade through a rally and a dip with daily keeper refreshes
+//! and liquidations, then prints what the program holds and checks the books balance.
 
 use std::fmt::Write as _;
 
@@ -11,6 +11,7 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 use crate::ix::{self, MarketTransfer};
+use crate::keeper::{liquidate_unhealthy, Liquidator};
 use crate::pyth::PythPrice;
 use crate::runtime::{standard_config, BalanceChange, MarketHandle, Runtime};
 
@@ -23,6 +24,7 @@ const DAY: i64 = 86_400;
 pub struct ScenarioOutcome {
     pub transactions: u64,
     pub failed_as_expected: u64,
+    pub liquidations: u64,
     pub report: String,
     /// Every market's vault holds at least what depositors are owed minus what
     /// borrowers owe plus the fee pools.
@@ -78,13 +80,17 @@ pub async fn run(days: i64, borrowers: usize) -> Result<ScenarioOutcome, String>
         send_ok(&mut rt, &mut out, &[ix::deposit(&transfer(&agent, &sol), collateral)], &agent.key).await?;
         // Init-health limit in USDC: collateral value * 0.8 / 1.2, with a conf haircut.
         let limit = collateral / 1_000 * 100 * 8 / 12;
-        let leverage_pct = 20 + (50 * i as u64) / borrowers.max(1) as u64;
+        // From 40% to 98% of the limit: the most leveraged fall under maintenance in the dip.
+        let leverage_pct = 40 + (58 * i as u64) / (borrowers as u64 - 1).max(1);
         let amount = limit * leverage_pct / 100;
         let borrow = MarketTransfer { user_token: usdc_account, ..transfer(&agent, &usdc) };
         let health = rt.health_accounts(&agent.margin_account, BalanceChange::Opens(usdc.key)).await;
         send_ok(&mut rt, &mut out, &[ix::borrow(&borrow, amount, &health)], &agent.key).await?;
         debtors.push((agent, usdc_account));
     }
+    let keeper = Liquidator::new(&mut rt, &[1_000_000_000_000]).await;
+    let debtor_keys: Vec<Pubkey> = debtors.iter().map(|(a, _)| a.margin_account).collect();
+
     // An over-reaching borrow is refused by the health check.
     let (greedy, greedy_usdc) = &debtors[0];
     let over = MarketTransfer { user_token: *greedy_usdc, ..transfer(greedy, &usdc) };
@@ -94,7 +100,7 @@ pub async fn run(days: i64, borrowers: usize) -> Result<ScenarioOutcome, String>
     }
     out.failed_as_expected += 1;
 
-    let _ = writeln!(out.report, "day  SOL price  USDC borrow idx  USDC deposit idx  USDC fees");
+    let _ = writeln!(out.report, "day  SOL price  USDC borrow idx  USDC deposit idx  USDC fees  liquidations");
     for day in 1..=days {
         rt.advance(DAY);
         let now = rt.now;
@@ -106,14 +112,20 @@ pub async fn run(days: i64, borrowers: usize) -> Result<ScenarioOutcome, String>
             rt.send(&[ix], &[]).await.map_err(|e| format!("refresh failed: {e}"))?;
             out.transactions += 1;
         }
+        let plans = liquidate_unhealthy(&mut rt, &keeper, &debtor_keys, 0)
+            .await
+            .map_err(|e| format!("liquidation failed: {e}"))?;
+        out.liquidations += plans.len() as u64;
+        out.transactions += plans.len() as u64;
         let market = rt.market(&usdc.key).await;
         let _ = writeln!(
             out.report,
-            "{day:>3}  {:>9}  {:>15.9}  {:>16.9}  {:>9}",
+            "{day:>3}  {:>9}  {:>15.9}  {:>16.9}  {:>9}  {:>12}",
             format_usd(sol_price(day)),
             market.borrow_index.get() as f64 / WAD as f64,
             market.deposit_index.get() as f64 / WAD as f64,
-            market.accrued_protocol_fees
+            market.accrued_protocol_fees,
+            plans.len()
         );
     }
 
@@ -150,7 +162,7 @@ pub async fn run(days: i64, borrowers: usize) -> Result<ScenarioOutcome, String>
             if ok { "ok" } else { "SHORT" }
         );
     }
-    let _ = writeln!(out.report, "\nborrower account (health cached at its last borrow)  init ($)  maint ($)");
+    let _ = writeln!(out.report, "\nborrower account (health cached at its last check)  init ($)  maint ($)");
     for (agent, _) in debtors.iter().skip(1).step_by(2) {
         let account = rt.margin_account(&agent.margin_account).await;
         let _ = writeln!(
