@@ -16,31 +16,6 @@ use ballast_risk::WAD;
 const ACCOUNTS: usize = 100_000;
 const NOW: i64 = 1_750_000_000;
 
-fn config() -> MarketConfig {
-    MarketConfig {
-        init_asset_weight_bps: 8_000,
-        maint_asset_weight_bps: 9_000,
-        init_liability_weight_bps: 12_000,
-        maint_liability_weight_bps: 11_000,
-        optimal_utilization_bps: 8_000,
-        base_rate_bps: 100,
-        optimal_rate_bps: 1_000,
-        max_rate_bps: 10_000,
-        protocol_fee_bps: 1_000,
-        oracle_max_age_secs: 60,
-        oracle_liquidation_max_age_secs: 600,
-        oracle_max_conf_bps: 200,
-        oracle_liquidation_max_conf_bps: 1_000,
-        oracle_max_ema_deviation_bps: 1_000,
-        oracle_conf_multiplier_bps: 10_000,
-        liquidation_bonus_bps: 500,
-        liquidation_insurance_fee_bps: 100,
-        _padding: 0,
-        deposit_cap: u64::MAX,
-        borrow_cap: u64::MAX,
-    }
-}
-
 /// USDC ($1, 6 decimals), SOL ($100, 9 decimals), BAL ($0.50, 6 decimals), with a
 /// year of unaccrued interest so the scan pays for accrual too.
 fn markets() -> Vec<scan::MarketSnapshot> {
@@ -51,7 +26,7 @@ fn markets() -> Vec<scan::MarketSnapshot> {
             let mut market: Market = bytemuck::Zeroable::zeroed();
             market.market_index = i as u16;
             market.decimals = decimals;
-            market.config = config();
+            market.config = MarketConfig::conservative(u64::MAX, u64::MAX);
             market.deposit_index.set(WAD);
             market.borrow_index.set(WAD);
             market.total_deposit_shares.set(1_000_000_000_000_000);

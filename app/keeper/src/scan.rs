@@ -1,11 +1,10 @@
 //! Finding liquidatable accounts and sizing their liquidations.
 
 use anchor_lang::prelude::Pubkey;
-use ballast::constants::LIQUIDATION_DUST_VALUE;
-use ballast::health::{health_of, PricedMarket};
+use ballast::health::{health_of, liquidation_input, PricedMarket};
 use ballast::{MarginAccount, Market};
 use ballast_risk::health::Health;
-use ballast_risk::liquidation::{quote, LiquidationInput, LiquidationQuote};
+use ballast_risk::liquidation::{quote, LiquidationQuote};
 use ballast_risk::oracle::{OracleAction, OracleReading};
 
 /// A market and its latest oracle reading, as fetched by the bot.
@@ -92,24 +91,8 @@ pub fn plan_liquidation(
     let ((_, liability_index, debt), (_, asset_index, collateral)) = (best_debt?, best_asset?);
     let (liability, asset) = (find(liability_index)?, find(asset_index)?);
     let asset_config = markets.iter().find(|m| m.market.market_index == asset_index)?.market.config;
-    let q = quote(
-        &LiquidationInput {
-            init_health: health.init().ok()?,
-            debt,
-            collateral,
-            liability_mid_price: liability.mid_down,
-            asset_mid_price: asset.mid_up,
-            liability_health_price: liability.prices.liability,
-            asset_health_price: asset.prices.asset,
-            liability_init_weight_bps: liability.weights.init_liability_bps,
-            asset_init_weight_bps: asset.weights.init_asset_bps,
-            bonus_bps: asset_config.liquidation_bonus_bps,
-            insurance_fee_bps: asset_config.liquidation_insurance_fee_bps,
-            dust_value: LIQUIDATION_DUST_VALUE,
-        },
-        u128::from(max_repay),
-    )
-    .ok()?;
+    let input = liquidation_input(&health, liability, debt, asset, collateral, &asset_config).ok()?;
+    let q = quote(&input, u128::from(max_repay)).ok()?;
     if q.repay == 0 || q.seized == 0 {
         return None;
     }

@@ -308,30 +308,7 @@ fn program_data_bytes(authority: &Pubkey) -> Vec<u8> {
     data
 }
 
-/// A conservative, realistic configuration: 80/90% asset weights, 120/110% liability
-/// weights, a 10% APR kink at 80% utilisation, 60 s / 2% oracle limits, a 5% liquidation
-/// bonus and a 1% insurance fee.
+/// The configuration the tests and scenarios list markets with.
 pub fn standard_config(deposit_cap: u64, borrow_cap: u64) -> MarketConfig {
-    MarketConfig {
-        init_asset_weight_bps: 8_000,
-        maint_asset_weight_bps: 9_000,
-        init_liability_weight_bps: 12_000,
-        maint_liability_weight_bps: 11_000,
-        optimal_utilization_bps: 8_000,
-        base_rate_bps: 100,
-        optimal_rate_bps: 1_000,
-        max_rate_bps: 10_000,
-        protocol_fee_bps: 1_000,
-        oracle_max_age_secs: 60,
-        oracle_liquidation_max_age_secs: 600,
-        oracle_max_conf_bps: 200,
-        oracle_liquidation_max_conf_bps: 1_000,
-        oracle_max_ema_deviation_bps: 1_000,
-        oracle_conf_multiplier_bps: 10_000,
-        liquidation_bonus_bps: 500,
-        liquidation_insurance_fee_bps: 100,
-        _padding: 0,
-        deposit_cap,
-        borrow_cap,
-    }
+    MarketConfig::conservative(deposit_cap, borrow_cap)
 }

@@ -5,13 +5,15 @@ use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
 use ballast_risk::health::{Health, HealthPosition, Weights};
 use ballast_risk::interest::MarketIndices;
+use ballast_risk::liquidation::LiquidationInput;
 use ballast_risk::oracle::{OracleAction, ValuationPrices};
 use ballast_risk::shares::{debt_amount, deposit_amount};
 use core::cell::Ref;
 
+use crate::constants::LIQUIDATION_DUST_VALUE;
 use crate::errors::{BallastError, OrBallast};
 use crate::oracle::read_pyth;
-use crate::state::{MarginAccount, Market, MARKET_SIZE};
+use crate::state::{MarginAccount, Market, MarketConfig, MARKET_SIZE};
 
 /// Borrows a market account's data after checking its owner and discriminator.
 pub fn load_market<'a>(info: &'a AccountInfo) -> Result<Ref<'a, Market>> {
@@ -93,6 +95,35 @@ pub fn health_of(account: &MarginAccount, priced: &[PricedMarket]) -> Result<Hea
             .or_ballast()?;
     }
     Ok(health)
+}
+
+/// Inputs of a liquidation that repays `debt` tokens owed in `liability` against
+/// `collateral` tokens held in `asset` (whose config sets the bonus and fee), for an
+/// account of health `before`. The program and the keeper both size with this.
+pub fn liquidation_input(
+    before: &Health,
+    liability: &PricedMarket,
+    debt: u128,
+    asset: &PricedMarket,
+    collateral: u128,
+    asset_config: &MarketConfig,
+) -> Result<LiquidationInput> {
+    Ok(LiquidationInput {
+        init_health: before.init().or_ballast()?,
+        debt,
+        collateral,
+        // The liquidator pays at the lower and receives at the higher rounding of the
+        // oracle price: both round against the liquidator.
+        liability_mid_price: liability.mid_down,
+        asset_mid_price: asset.mid_up,
+        liability_health_price: liability.prices.liability,
+        asset_health_price: asset.prices.asset,
+        liability_init_weight_bps: liability.weights.init_liability_bps,
+        asset_init_weight_bps: asset.weights.init_asset_bps,
+        bonus_bps: asset_config.liquidation_bonus_bps,
+        insurance_fee_bps: asset_config.liquidation_insurance_fee_bps,
+        dust_value: LIQUIDATION_DUST_VALUE,
+    })
 }
 
 /// Writes `health` into the account's cache.

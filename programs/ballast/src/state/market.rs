@@ -47,6 +47,36 @@ pub struct MarketConfig {
 }
 
 impl MarketConfig {
+    /// A conservative starting point for a volatile asset: 80/90% asset weights,
+    /// 120/110% liability weights, a 10% APR kink at 80% utilisation (1% base, 100%
+    /// max), 10% of interest to the protocol, 60 s / 2% / 10% oracle limits for
+    /// borrowing (600 s / 10% for liquidation), a 5% liquidation bonus and a 1%
+    /// insurance fee.
+    pub const fn conservative(deposit_cap: u64, borrow_cap: u64) -> MarketConfig {
+        MarketConfig {
+            init_asset_weight_bps: 8_000,
+            maint_asset_weight_bps: 9_000,
+            init_liability_weight_bps: 12_000,
+            maint_liability_weight_bps: 11_000,
+            optimal_utilization_bps: 8_000,
+            base_rate_bps: 100,
+            optimal_rate_bps: 1_000,
+            max_rate_bps: 10_000,
+            protocol_fee_bps: 1_000,
+            oracle_max_age_secs: 60,
+            oracle_liquidation_max_age_secs: 600,
+            oracle_max_conf_bps: 200,
+            oracle_liquidation_max_conf_bps: 1_000,
+            oracle_max_ema_deviation_bps: 1_000,
+            oracle_conf_multiplier_bps: 10_000,
+            liquidation_bonus_bps: 500,
+            liquidation_insurance_fee_bps: 100,
+            _padding: 0,
+            deposit_cap,
+            borrow_cap,
+        }
+    }
+
     pub fn weights(&self) -> Weights {
         Weights {
             init_asset_bps: self.init_asset_weight_bps,

@@ -1,13 +1,12 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, Token, TokenAccount, Transfer};
-use ballast_risk::liquidation::{quote, LiquidationInput};
+use ballast_risk::liquidation::quote;
 use ballast_risk::oracle::OracleAction;
 use ballast_risk::shares::{repay_shares_for, withdraw_shares_for};
 
-use crate::constants::LIQUIDATION_DUST_VALUE;
 use crate::errors::{BallastError, OrBallast};
 use crate::events::Liquidated;
-use crate::health::{cache_health, find_priced, health_of, price_markets};
+use crate::health::{cache_health, find_priced, health_of, liquidation_input, price_markets};
 use crate::state::{MarginAccount, Market, Protocol};
 
 #[derive(Accounts)]
@@ -59,31 +58,11 @@ pub fn handler(ctx: Context<Liquidate>, max_repay: u64) -> Result<()> {
     let deposit_shares = account.find_balance_mut(asset_index).map_or(0, |b| b.deposit_shares.get());
     require!(deposit_shares > 0, BallastError::AssetNotHeld);
 
-    let (bonus_bps, insurance_fee_bps) = {
-        let config = ctx.accounts.asset_market.load()?.config;
-        (config.liquidation_bonus_bps, config.liquidation_insurance_fee_bps)
-    };
+    let asset_config = ctx.accounts.asset_market.load()?.config;
     let debt = liability.debt(debt_shares)?;
     let collateral = asset.deposit(deposit_shares)?;
-    let q = quote(
-        &LiquidationInput {
-            init_health: before.init().or_ballast()?,
-            debt,
-            collateral,
-            // The liquidator pays at the higher and receives at the lower rounding.
-            liability_mid_price: liability.mid_down,
-            asset_mid_price: asset.mid_up,
-            liability_health_price: liability.prices.liability,
-            asset_health_price: asset.prices.asset,
-            liability_init_weight_bps: liability.weights.init_liability_bps,
-            asset_init_weight_bps: asset.weights.init_asset_bps,
-            bonus_bps,
-            insurance_fee_bps,
-            dust_value: LIQUIDATION_DUST_VALUE,
-        },
-        u128::from(max_repay),
-    )
-    .or_ballast()?;
+    let input = liquidation_input(&before, &liability, debt, &asset, collateral, &asset_config)?;
+    let q = quote(&input, u128::from(max_repay)).or_ballast()?;
     require!(q.repay > 0 && q.seized > 0, BallastError::NothingToLiquidate);
     let to_u64 = |v: u128| u64::try_from(v).map_err(|_| error!(BallastError::MathOverflow));
     let (repaid, seized, insurance_fee) = (to_u64(q.repay)?, to_u64(q.seized)?, to_u64(q.insurance_fee)?);
