@@ -9,7 +9,8 @@ use std::time::Instant;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::Discriminator;
 use ballast::{MarginAccount, Market, MarketConfig};
-use ballast_keeper::{decode, scan};
+use ballast_client::decode;
+use ballast_keeper::scan;
 use ballast_risk::oracle::OracleReading;
 use ballast_risk::WAD;
 

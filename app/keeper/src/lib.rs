@@ -3,5 +3,4 @@
 //! accounts by shortfall and size each liquidation. The bot, the simulator and the
 //! tests all call it, so a keeper never disagrees with the chain about health.
 
-pub mod decode;
 pub mod scan;

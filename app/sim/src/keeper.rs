@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use anchor_lang::prelude::Pubkey;
-use ballast_keeper::decode;
+use ballast_client::decode;
 use ballast_keeper::scan::{self, LiquidationPlan, MarketSnapshot};
 use solana_keypair::Keypair;
 use solana_program_test::BanksClientError;

@@ -1,0 +1,5 @@
+//! What every off-chain Ballast tool needs: PDA derivations, instruction builders and
+//! zero-copy views of account bytes. No network and no runtime in here.
+
+pub mod decode;
+pub mod ix;
