@@ -1,6 +1,9 @@
-//! The keeper's decision logic, with no network in it: decode Ballast accounts from
-//! raw bytes (zero-copy), compute health with the program's own code, rank unhealthy
-//! accounts by shortfall and size each liquidation. The bot, the simulator and the
-//! tests all call it, so a keeper never disagrees with the chain about health.
+//! The Ballast keeper. Its decision logic ([`scan`]) has no network in it: decode
+//! accounts, compute health with the program's own code, rank unhealthy accounts by
+//! shortfall and size each liquidation. [`bot`] wraps it in a real RPC client.
 
+pub mod bot;
+pub mod config;
+pub mod fees;
+pub mod metrics;
 pub mod scan;

@@ -1,0 +1,177 @@
+//! Configuration: command-line flags, then environment variables, then a TOML file,
+//! then defaults, in that order of precedence.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use serde::Deserialize;
+
+#[derive(Parser, Debug, Clone, Default)]
+#[command(name = "keeper", about = "Ballast keeper: finds unhealthy margin accounts and liquidates them")]
+pub struct Cli {
+    /// TOML file with any of the settings below (snake_case keys).
+    #[arg(long, env = "BALLAST_KEEPER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// JSON-RPC endpoint.
+    #[arg(long, env = "BALLAST_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// Websocket endpoint (default: the RPC URL with ws:// or wss://).
+    #[arg(long, env = "BALLAST_WS_URL")]
+    pub ws_url: Option<String>,
+    /// Keypair file of the liquidator (pays fees, repays debt, receives collateral).
+    #[arg(long, env = "BALLAST_KEYPAIR")]
+    pub keypair: Option<PathBuf>,
+    /// Skip liquidations worth less than this, in USD at oracle prices.
+    #[arg(long, env = "BALLAST_MIN_PROFIT_USD")]
+    pub min_profit_usd: Option<f64>,
+    /// Highest priority fee paid, in micro-lamports per compute unit.
+    #[arg(long, env = "BALLAST_MAX_PRIORITY_FEE")]
+    pub max_priority_fee: Option<u64>,
+    /// Compute-unit limit set on every liquidation.
+    #[arg(long, env = "BALLAST_COMPUTE_UNIT_LIMIT")]
+    pub compute_unit_limit: Option<u32>,
+    /// Seconds between scans when no account change arrives over the websocket.
+    #[arg(long, env = "BALLAST_POLL_SECS")]
+    pub poll_secs: Option<u64>,
+    /// Address of the Prometheus /metrics and /healthz endpoint.
+    #[arg(long, env = "BALLAST_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Simulate liquidations but never send them.
+    #[arg(long, env = "BALLAST_DRY_RUN")]
+    pub dry_run: bool,
+    /// Run one scan, act on it, and exit.
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// The same settings as read from a TOML file.
+#[derive(Deserialize, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub rpc_url: Option<String>,
+    pub ws_url: Option<String>,
+    pub keypair: Option<PathBuf>,
+    pub min_profit_usd: Option<f64>,
+    pub max_priority_fee: Option<u64>,
+    pub compute_unit_limit: Option<u32>,
+    pub poll_secs: Option<u64>,
+    pub metrics_addr: Option<SocketAddr>,
+    pub dry_run: Option<bool>,
+}
+
+/// Settings after precedence and validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub rpc_url: String,
+    pub ws_url: String,
+    pub keypair: PathBuf,
+    /// WAD quote value.
+    pub min_profit: i128,
+    pub max_priority_fee: u64,
+    pub compute_unit_limit: u32,
+    pub poll_secs: u64,
+    pub metrics_addr: SocketAddr,
+    pub dry_run: bool,
+    pub once: bool,
+}
+
+pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8899";
+pub const DEFAULT_COMPUTE_UNIT_LIMIT: u32 = 400_000;
+pub const DEFAULT_MAX_PRIORITY_FEE: u64 = 100_000;
+
+impl Config {
+    /// Merges `cli` (flags and environment, as clap read them) over `file`.
+    pub fn resolve(cli: &Cli, file: FileConfig) -> Result<Config, String> {
+        let rpc_url = cli.rpc_url.clone().or(file.rpc_url).unwrap_or_else(|| DEFAULT_RPC_URL.to_string());
+        if !(rpc_url.starts_with("http://") || rpc_url.starts_with("https://")) {
+            return Err(format!("rpc_url must start with http:// or https://, got {rpc_url:?}"));
+        }
+        let ws_url = cli.ws_url.clone().or(file.ws_url).unwrap_or_else(|| ws_from_rpc(&rpc_url));
+        let min_profit_usd = cli.min_profit_usd.or(file.min_profit_usd).unwrap_or(0.0);
+        if !min_profit_usd.is_finite() || min_profit_usd < 0.0 {
+            return Err(format!("min_profit_usd must be a non-negative number, got {min_profit_usd}"));
+        }
+        let compute_unit_limit =
+            cli.compute_unit_limit.or(file.compute_unit_limit).unwrap_or(DEFAULT_COMPUTE_UNIT_LIMIT);
+        if !(1..=1_400_000).contains(&compute_unit_limit) {
+            return Err(format!("compute_unit_limit must be 1..=1400000, got {compute_unit_limit}"));
+        }
+        let poll_secs = cli.poll_secs.or(file.poll_secs).unwrap_or(10);
+        if poll_secs == 0 {
+            return Err("poll_secs must be at least 1".into());
+        }
+        Ok(Config {
+            rpc_url,
+            ws_url,
+            keypair: cli.keypair.clone().or(file.keypair).unwrap_or_else(default_keypair),
+            // Off-chain only: dollars to WAD, rounded to the nearest micro-dollar.
+            min_profit: (min_profit_usd * 1e6).round() as i128 * 1_000_000_000_000,
+            max_priority_fee: cli.max_priority_fee.or(file.max_priority_fee).unwrap_or(DEFAULT_MAX_PRIORITY_FEE),
+            compute_unit_limit,
+            poll_secs,
+            metrics_addr: cli.metrics_addr.or(file.metrics_addr).unwrap_or(([127, 0, 0, 1], 9464).into()),
+            dry_run: cli.dry_run || file.dry_run.unwrap_or(false),
+            once: cli.once,
+        })
+    }
+}
+
+/// Parses a TOML config file's text.
+pub fn parse_file(text: &str) -> Result<FileConfig, String> {
+    toml::from_str(text).map_err(|e| format!("config file: {e}"))
+}
+
+fn ws_from_rpc(rpc: &str) -> String {
+    let ws = rpc.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
+    // A local validator serves websockets on the RPC port + 1.
+    ws.replace(":8899", ":8900")
+}
+
+fn default_keypair() -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    home.join(".config/solana/id.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_the_file_and_the_file_beats_defaults() {
+        let file = parse_file("rpc_url = \"https://rpc.example\"\nmin_profit_usd = 2.5\npoll_secs = 3\n").unwrap();
+        let cli = Cli { poll_secs: Some(7), ..Cli::default() };
+        let c = Config::resolve(&cli, file).unwrap();
+        assert_eq!(c.rpc_url, "https://rpc.example");
+        assert_eq!(c.ws_url, "wss://rpc.example");
+        assert_eq!(c.poll_secs, 7);
+        assert_eq!(c.min_profit, 2_500_000_000_000_000_000);
+        assert_eq!(c.compute_unit_limit, DEFAULT_COMPUTE_UNIT_LIMIT);
+        assert!(!c.dry_run && !c.once);
+    }
+
+    #[test]
+    fn local_validator_defaults() {
+        let c = Config::resolve(&Cli::default(), FileConfig::default()).unwrap();
+        assert_eq!((c.rpc_url.as_str(), c.ws_url.as_str()), (DEFAULT_RPC_URL, "ws://127.0.0.1:8900"));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let bad = |cli: Cli| Config::resolve(&cli, FileConfig::default()).unwrap_err();
+        assert!(bad(Cli { rpc_url: Some("ftp://x".into()), ..Cli::default() }).contains("rpc_url"));
+        assert!(bad(Cli { min_profit_usd: Some(-1.0), ..Cli::default() }).contains("min_profit_usd"));
+        assert!(bad(Cli { compute_unit_limit: Some(0), ..Cli::default() }).contains("compute_unit_limit"));
+        assert!(bad(Cli { poll_secs: Some(0), ..Cli::default() }).contains("poll_secs"));
+        assert!(parse_file("rpc_urll = \"x\"").unwrap_err().contains("unknown field"));
+        assert!(parse_file("poll_secs = \"ten\"").is_err());
+    }
+
+    #[test]
+    fn flags_parse_from_the_command_line() {
+        let cli = Cli::try_parse_from(["keeper", "--dry-run", "--once", "--min-profit-usd", "1.5"]).unwrap();
+        assert!(cli.dry_run && cli.once);
+        assert_eq!(cli.min_profit_usd, Some(1.5));
+        assert!(Cli::try_parse_from(["keeper", "--min-profit-usd", "lots"]).is_err());
+    }
+}

@@ -1,0 +1,97 @@
+//! `keeper`: liquidates unhealthy Ballast margin accounts on a live cluster.
+//!
+//! Reacts to margin-account changes over websockets and rescans on a timer as a
+//! fallback; `--once` scans and acts once, `--dry-run` simulates but never sends.
+//! Serves Prometheus metrics on /metrics and liveness on /healthz.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ballast_keeper::bot::{margin_account_filters, Bot};
+use ballast_keeper::config::{parse_file, Cli, Config, FileConfig};
+use ballast_keeper::metrics::{serve, Metrics};
+use clap::Parser;
+use futures_util::StreamExt;
+use solana_pubsub_client::nonblocking::pubsub_client::PubsubClient;
+use solana_rpc_client_api::config::RpcProgramAccountsConfig;
+use tokio::sync::Notify;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let file = match &cli.config {
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: {e}", path.display()))
+            .and_then(|t| parse_file(&t))
+        {
+            Ok(file) => file,
+            Err(e) => return fail(&e),
+        },
+        None => FileConfig::default(),
+    };
+    let config = match Config::resolve(&cli, file) {
+        Ok(config) => config,
+        Err(e) => return fail(&e),
+    };
+    let payer = match solana_keypair::read_keypair_file(&config.keypair) {
+        Ok(k) => k,
+        Err(e) => return fail(&format!("keypair {}: {e}", config.keypair.display())),
+    };
+    let metrics = Arc::new(Metrics::default());
+    if !config.once {
+        let listener = match tokio::net::TcpListener::bind(config.metrics_addr).await {
+            Ok(l) => l,
+            Err(e) => return fail(&format!("metrics address {}: {e}", config.metrics_addr)),
+        };
+        tokio::spawn(serve(listener, metrics.clone(), 3 * config.poll_secs as i64 + 30));
+    }
+    let changed = Arc::new(Notify::new());
+    if !config.once {
+        tokio::spawn(watch_accounts(config.ws_url.clone(), changed.clone()));
+    }
+    let bot = Bot::new(config.clone(), payer, metrics);
+    loop {
+        if let Err(e) = bot.run_once().await {
+            eprintln!("scan failed: {e}");
+            if config.once {
+                return ExitCode::FAILURE;
+            }
+        }
+        if config.once {
+            return ExitCode::SUCCESS;
+        }
+        tokio::select! {
+            _ = changed.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(config.poll_secs)) => {}
+            _ = tokio::signal::ctrl_c() => return ExitCode::SUCCESS,
+        }
+    }
+}
+
+/// Wakes the main loop whenever a margin account changes; reconnects with a delay.
+async fn watch_accounts(ws_url: String, changed: Arc<Notify>) {
+    loop {
+        match PubsubClient::new(ws_url.as_str()).await {
+            Ok(client) => {
+                let config = RpcProgramAccountsConfig { filters: Some(margin_account_filters()), ..Default::default() };
+                match client.program_subscribe(&ballast::ID, Some(config)).await {
+                    Ok((mut stream, _unsubscribe)) => {
+                        while stream.next().await.is_some() {
+                            changed.notify_one();
+                        }
+                        eprintln!("websocket subscription ended; reconnecting");
+                    }
+                    Err(e) => eprintln!("programSubscribe failed: {e}"),
+                }
+            }
+            Err(e) => eprintln!("websocket {ws_url}: {e}"),
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
