@@ -167,11 +167,12 @@ impl Bot {
         markets: &[MarketSnapshot],
         priced: &[ballast::health::PricedMarket],
     ) -> Result<bool, ClientError> {
-        let by_index = |i: u16| markets.iter().find(|m| m.market.market_index == i);
         let Some(plan) = scan::plan_liquidation(account, priced, markets, u64::MAX, self.config.min_profit) else {
             return Ok(false);
         };
-        let (Some(liability), Some(asset)) = (by_index(plan.liability_market), by_index(plan.asset_market)) else {
+        let (Some(liability), Some(asset)) =
+            (scan::market_of(markets, plan.liability_market), scan::market_of(markets, plan.asset_market))
+        else {
             return Ok(false);
         };
         let keeper = self.payer.pubkey();
@@ -184,18 +185,12 @@ impl Bot {
             eprintln!("no {} to repay with in {repay_from}: skipping {liquidatee}", liability.market.mint);
             return Ok(false);
         }
-        let pairs: Option<Vec<(Pubkey, Pubkey)>> =
-            account.active_balances().map(|b| by_index(b.market_index).map(|m| (m.key, m.market.oracle))).collect();
-        let Some(pairs) = pairs else { return Ok(false) };
-        let liquidation = ix::Liquidation {
-            liquidator: keeper,
-            liquidatee,
-            liability_market: liability.key,
-            liquidator_liability_token: repay_from,
-            asset_market: asset.key,
-            liquidator_asset_token: associated_token_address(&keeper, &asset.market.mint),
+        let token_account = |m: &MarketSnapshot| associated_token_address(&keeper, &m.market.mint);
+        let Some(instruction) =
+            scan::liquidation_instruction(keeper, liquidatee, account, &plan, markets, token_account, budget)
+        else {
+            return Ok(false);
         };
-        let instruction = ix::liquidate(&liquidation, budget, &ix::health_metas(&pairs));
         let fee_accounts = [liquidatee, liability.key, asset.key];
         let recent = self.retry(|| self.rpc.get_recent_prioritization_fees(&fee_accounts)).await?;
         let fees: Vec<u64> = recent.iter().map(|f| f.prioritization_fee).collect();

@@ -1,8 +1,10 @@
 //! Finding liquidatable accounts and sizing their liquidations.
 
 use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
 use ballast::health::{health_of, liquidation_input, PricedMarket};
 use ballast::{MarginAccount, Market};
+use ballast_client::ix;
 use ballast_risk::health::Health;
 use ballast_risk::liquidation::{quote, LiquidationQuote};
 use ballast_risk::oracle::{OracleAction, OracleReading};
@@ -105,4 +107,38 @@ pub fn plan_liquidation(
         quote: q,
         profit,
     })
+}
+
+/// The market with `index`.
+pub fn market_of(markets: &[MarketSnapshot], index: u16) -> Option<&MarketSnapshot> {
+    markets.iter().find(|m| m.market.market_index == index)
+}
+
+/// The `liquidate` instruction carrying out `plan` on `liquidatee` (holding `account`):
+/// repays at most `max_repay` from `token_account(liability market)` and receives into
+/// `token_account(asset market)`, with a (market, oracle) pair per balance held.
+pub fn liquidation_instruction(
+    liquidator: Pubkey,
+    liquidatee: Pubkey,
+    account: &MarginAccount,
+    plan: &LiquidationPlan,
+    markets: &[MarketSnapshot],
+    token_account: impl Fn(&MarketSnapshot) -> Pubkey,
+    max_repay: u64,
+) -> Option<Instruction> {
+    let liability = market_of(markets, plan.liability_market)?;
+    let asset = market_of(markets, plan.asset_market)?;
+    let pairs = account
+        .active_balances()
+        .map(|b| market_of(markets, b.market_index).map(|m| (m.key, m.market.oracle)))
+        .collect::<Option<Vec<_>>>()?;
+    let liquidation = ix::Liquidation {
+        liquidator,
+        liquidatee,
+        liability_market: liability.key,
+        liquidator_liability_token: token_account(liability),
+        asset_market: asset.key,
+        liquidator_asset_token: token_account(asset),
+    };
+    Some(ix::liquidate(&liquidation, max_repay, &ix::health_metas(&pairs)))
 }

@@ -10,8 +10,7 @@ use solana_keypair::Keypair;
 use solana_program_test::BanksClientError;
 use solana_signer::Signer;
 
-use crate::ix::{self, Liquidation};
-use crate::runtime::{BalanceChange, Runtime};
+use crate::runtime::Runtime;
 
 /// A keeper with a token account in every market.
 pub struct Liquidator {
@@ -69,23 +68,17 @@ pub async fn liquidate_unhealthy(
     let mut done = Vec::new();
     for u in unhealthy {
         let account = &decoded.iter().find(|(k, _)| *k == u.key).expect("scanned").1;
-        let key_of = |index: u16| markets.iter().find(|m| m.market.market_index == index).map(|m| m.key);
-        let budget = |market: Pubkey| keeper.tokens[&market];
         let Some(plan) = scan::plan_liquidation(account, &priced, &markets, u64::MAX, min_profit) else { continue };
-        let (Some(liability), Some(asset)) = (key_of(plan.liability_market), key_of(plan.asset_market)) else {
+        let Some(liability) = scan::market_of(&markets, plan.liability_market) else { continue };
+        let max_repay = rt.token_balance(&keeper.tokens[&liability.key]).await;
+        let token_account = |m: &MarketSnapshot| keeper.tokens[&m.key];
+        let liquidator = keeper.key.pubkey();
+        let Some(instruction) =
+            scan::liquidation_instruction(liquidator, u.key, account, &plan, &markets, token_account, max_repay)
+        else {
             continue;
         };
-        let max_repay = rt.token_balance(&budget(liability)).await;
-        let l = Liquidation {
-            liquidator: keeper.key.pubkey(),
-            liquidatee: u.key,
-            liability_market: liability,
-            liquidator_liability_token: budget(liability),
-            asset_market: asset,
-            liquidator_asset_token: budget(asset),
-        };
-        let health = rt.health_accounts(&u.key, BalanceChange::None).await;
-        rt.send(&[ix::liquidate(&l, max_repay, &health)], &[&keeper.key]).await?;
+        rt.send(&[instruction], &[&keeper.key]).await?;
         done.push(plan);
     }
     Ok(done)
