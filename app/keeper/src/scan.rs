@@ -2,7 +2,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
-use ballast::health::{health_of, liquidation_input, PricedMarket};
+use ballast::health::{find_priced, health_of, liquidation_input, PricedMarket};
 use ballast::{MarginAccount, Market};
 use ballast_client::ix;
 use ballast_risk::health::Health;
@@ -75,7 +75,7 @@ pub fn plan_liquidation(
     if health.maint().ok()? >= 0 {
         return None;
     }
-    let find = |index: u16| priced.iter().find(|p| p.market_index == index);
+    let find = |index: u16| find_priced(priced, index).ok();
     let mut best_debt: Option<(u128, u16, u128)> = None; // (value, index, tokens)
     let mut best_asset: Option<(u128, u16, u128)> = None;
     for balance in account.active_balances() {
@@ -92,7 +92,7 @@ pub fn plan_liquidation(
     }
     let ((_, liability_index, debt), (_, asset_index, collateral)) = (best_debt?, best_asset?);
     let (liability, asset) = (find(liability_index)?, find(asset_index)?);
-    let asset_config = markets.iter().find(|m| m.market.market_index == asset_index)?.market.config;
+    let asset_config = market_of(markets, asset_index)?.market.config;
     let input = liquidation_input(&health, liability, debt, asset, collateral, &asset_config).ok()?;
     let q = quote(&input, u128::from(max_repay)).ok()?;
     if q.repay == 0 || q.seized == 0 {

@@ -1,7 +1,7 @@
 //! The Ballast program running natively inside solana-program-test, with the real SPL
 //! token program, plus the helpers every test and scenario needs.
 
-use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
+use anchor_lang::prelude::{AccountInfo, Clock, Pubkey, Rent};
 use anchor_lang::solana_program::bpf_loader_upgradeable;
 use anchor_lang::solana_program::entrypoint::ProgramResult;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
@@ -59,6 +59,7 @@ pub struct Runtime {
     pub admin: Keypair,
     pub now: i64,
     pub markets: Vec<MarketHandle>,
+    rent: Rent,
     /// Makes otherwise identical transactions distinct (a compute-unit price of 0..n).
     nonce: u64,
 }
@@ -82,7 +83,8 @@ impl Runtime {
             },
         );
         let ctx = pt.start_with_context().await;
-        let mut rt = Runtime { ctx, admin, now: GENESIS_TIME, markets: Vec::new(), nonce: 0 };
+        let rent = ctx.banks_client.get_rent().await.expect("rent sysvar");
+        let mut rt = Runtime { ctx, admin, now: GENESIS_TIME, markets: Vec::new(), rent, nonce: 0 };
         rt.set_time(GENESIS_TIME);
         rt
     }
@@ -129,39 +131,30 @@ impl Runtime {
 
     /// A classic SPL mint whose authority is the payer.
     pub async fn create_mint(&mut self, decimals: u8) -> Pubkey {
-        let mint = Keypair::new();
         let payer = self.payer();
-        let rent = self.ctx.banks_client.get_rent().await.unwrap();
-        let ixs = [
-            system_instruction::create_account(
-                &payer,
-                &mint.pubkey(),
-                rent.minimum_balance(spl_token::state::Mint::LEN),
-                spl_token::state::Mint::LEN as u64,
-                &spl_token::ID,
-            ),
-            spl_token::instruction::initialize_mint2(&spl_token::ID, &mint.pubkey(), &payer, None, decimals).unwrap(),
-        ];
-        self.send(&ixs, &[&mint]).await.unwrap();
-        mint.pubkey()
+        self.create_spl_account(spl_token::state::Mint::LEN, |mint| {
+            spl_token::instruction::initialize_mint2(&spl_token::ID, mint, &payer, None, decimals).unwrap()
+        })
+        .await
     }
 
     pub async fn create_token_account(&mut self, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
+        self.create_spl_account(spl_token::state::Account::LEN, |account| {
+            spl_token::instruction::initialize_account3(&spl_token::ID, account, mint, owner).unwrap()
+        })
+        .await
+    }
+
+    /// A new rent-exempt account of `len` bytes owned by the token program, set up by
+    /// the instruction `init` builds for its address.
+    async fn create_spl_account(&mut self, len: usize, init: impl FnOnce(&Pubkey) -> Instruction) -> Pubkey {
         let account = Keypair::new();
+        let key = account.pubkey();
         let payer = self.payer();
-        let rent = self.ctx.banks_client.get_rent().await.unwrap();
-        let ixs = [
-            system_instruction::create_account(
-                &payer,
-                &account.pubkey(),
-                rent.minimum_balance(spl_token::state::Account::LEN),
-                spl_token::state::Account::LEN as u64,
-                &spl_token::ID,
-            ),
-            spl_token::instruction::initialize_account3(&spl_token::ID, &account.pubkey(), mint, owner).unwrap(),
-        ];
+        let rent = self.rent.minimum_balance(len);
+        let ixs = [system_instruction::create_account(&payer, &key, rent, len as u64, &spl_token::ID), init(&key)];
         self.send(&ixs, &[&account]).await.unwrap();
-        account.pubkey()
+        key
     }
 
     pub async fn mint_to(&mut self, mint: &Pubkey, to: &Pubkey, amount: u64) {

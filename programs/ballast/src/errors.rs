@@ -113,6 +113,11 @@ pub fn param_error(e: ParamError) -> Error {
     }
 }
 
+/// A token amount computed in `u128` as a `u64`, or `MathOverflow`.
+pub fn to_u64(v: u128) -> Result<u64> {
+    u64::try_from(v).map_err(|_| error!(BallastError::MathOverflow))
+}
+
 /// `?`-friendly conversion of engine results.
 pub trait OrBallast<T> {
     fn or_ballast(self) -> Result<T>;

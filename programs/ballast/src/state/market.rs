@@ -5,7 +5,7 @@ use ballast_risk::oracle::{self, OracleAction, OracleLimits, OracleReading};
 use ballast_risk::Rounding;
 
 use super::pod::PodU128;
-use crate::errors::{BallastError, OrBallast};
+use crate::errors::{to_u64, BallastError, OrBallast};
 use crate::health::PricedMarket;
 
 /// Risk parameters of one market, set by governance and bounds-checked on-chain.
@@ -170,9 +170,14 @@ impl Market {
 }
 
 impl Market {
+    /// Seconds of interest not yet accrued (zero if the clock is behind the last accrual).
+    pub fn seconds_since_accrual(&self, now: i64) -> u64 {
+        u64::try_from(now.saturating_sub(self.last_accrual_ts)).unwrap_or(0)
+    }
+
     /// Interest owed since the last accrual, computed but not written.
     pub fn accrual_at(&self, now: i64) -> Result<Accrual> {
-        let elapsed = u64::try_from(now.saturating_sub(self.last_accrual_ts)).unwrap_or(0);
+        let elapsed = self.seconds_since_accrual(now);
         accrue(&self.indices(), &self.config.rate_curve(), self.config.protocol_fee_bps, elapsed).or_ballast()
     }
 
@@ -199,7 +204,7 @@ impl Market {
     /// Writes interest owed up to `now` into the indices and the protocol fee pool.
     pub fn accrue_interest(&mut self, now: i64) -> Result<Accrual> {
         let accrual = self.accrual_at(now)?;
-        let fee = u64::try_from(accrual.protocol_fee).map_err(|_| error!(BallastError::MathOverflow))?;
+        let fee = to_u64(accrual.protocol_fee)?;
         self.accrued_protocol_fees = self.accrued_protocol_fees.checked_add(fee).ok_or(BallastError::MathOverflow)?;
         self.deposit_index.set(accrual.deposit_index);
         self.borrow_index.set(accrual.borrow_index);

@@ -4,7 +4,7 @@ use ballast_risk::liquidation::quote;
 use ballast_risk::oracle::OracleAction;
 use ballast_risk::shares::{repay_shares_for, withdraw_shares_for};
 
-use crate::errors::{BallastError, OrBallast};
+use crate::errors::{to_u64, BallastError, OrBallast};
 use crate::events::Liquidated;
 use crate::health::{cache_health, find_priced, health_of, liquidation_input, price_markets};
 use crate::state::{MarginAccount, Market, Protocol};
@@ -64,7 +64,6 @@ pub fn handler(ctx: Context<Liquidate>, max_repay: u64) -> Result<()> {
     let input = liquidation_input(&before, &liability, debt, &asset, collateral, &asset_config)?;
     let q = quote(&input, u128::from(max_repay)).or_ballast()?;
     require!(q.repay > 0 && q.seized > 0, BallastError::NothingToLiquidate);
-    let to_u64 = |v: u128| u64::try_from(v).map_err(|_| error!(BallastError::MathOverflow));
     let (repaid, seized, insurance_fee) = (to_u64(q.repay)?, to_u64(q.seized)?, to_u64(q.insurance_fee)?);
 
     // Debt side: clear all shares when the whole debt is repaid, else round down.

@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 use ballast_risk::oracle::{self, OracleAction};
 
-use crate::errors::BallastError;
+use crate::errors::to_u64;
 use crate::events::MarketRefreshed;
 use crate::oracle::read_pyth;
 use crate::state::Market;
@@ -20,7 +20,7 @@ pub struct RefreshMarket<'info> {
 pub fn handler(ctx: Context<RefreshMarket>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let mut market = ctx.accounts.market.load_mut()?;
-    let elapsed = u64::try_from(now.saturating_sub(market.last_accrual_ts)).unwrap_or(0);
+    let elapsed = market.seconds_since_accrual(now);
     let accrual = market.accrue_interest(now)?;
 
     let reading = read_pyth(&ctx.accounts.oracle, &market.oracle)?;
@@ -37,7 +37,7 @@ pub fn handler(ctx: Context<RefreshMarket>) -> Result<()> {
         elapsed_secs: elapsed,
         deposit_index: accrual.deposit_index,
         borrow_index: accrual.borrow_index,
-        protocol_fee: u64::try_from(accrual.protocol_fee).map_err(|_| error!(BallastError::MathOverflow))?,
+        protocol_fee: to_u64(accrual.protocol_fee)?,
         oracle_ok,
         price: reading.price,
         expo: reading.expo,

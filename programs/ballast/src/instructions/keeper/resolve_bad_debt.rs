@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 use ballast_risk::liquidation::resolve_bad_debt;
 use ballast_risk::shares::debt_amount;
 
-use crate::errors::{BallastError, OrBallast};
+use crate::errors::{to_u64, BallastError, OrBallast};
 use crate::events::BadDebtResolved;
 use crate::state::{MarginAccount, Market, Protocol};
 
@@ -31,7 +31,6 @@ pub fn handler(ctx: Context<ResolveBadDebt>) -> Result<()> {
     let debt = debt_amount(shares, indices.borrow_index).or_ballast()?;
     let r = resolve_bad_debt(debt, market.insurance_fund.into(), indices.total_deposit_shares, indices.deposit_index)
         .or_ballast()?;
-    let to_u64 = |v: u128| u64::try_from(v).map_err(|_| error!(BallastError::MathOverflow));
     let covered = to_u64(r.covered_by_insurance)?;
     market.insurance_fund -= covered;
     market.deposit_index.set(r.new_deposit_index);

@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 use ballast_risk::shares::{debt_amount, repay_shares_for};
 
 use super::MarketTransfer;
-use crate::errors::{BallastError, OrBallast};
+use crate::errors::{to_u64, BallastError, OrBallast};
 use crate::events::{BalanceChangeKind, BalanceChanged};
 
 /// Pays back debt. Never risk-increasing, so it needs no oracle and no health check.
@@ -19,8 +19,7 @@ pub fn handler(ctx: Context<MarketTransfer>, amount: u64, repay_all: bool) -> Re
         let owed_shares = balance.borrow_shares.get();
         require!(owed_shares > 0, BallastError::PositionNotFound);
         let debt = debt_amount(owed_shares, indices.borrow_index).or_ballast()?;
-        let amount =
-            if repay_all { u64::try_from(debt).map_err(|_| error!(BallastError::MathOverflow))? } else { amount };
+        let amount = if repay_all { to_u64(debt)? } else { amount };
         require_gte!(debt, u128::from(amount), BallastError::RepayExceedsDebt);
         // Repaying the whole debt clears every share; a part clears shares rounded down.
         let shares = if u128::from(amount) == debt {

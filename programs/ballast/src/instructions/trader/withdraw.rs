@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 use ballast_risk::shares::{deposit_amount, withdraw_shares_for};
 
 use super::MarketTransfer;
-use crate::errors::{BallastError, OrBallast};
+use crate::errors::{to_u64, BallastError, OrBallast};
 use crate::events::{BalanceChangeKind, BalanceChanged};
 use crate::health::require_init_health;
 
@@ -11,17 +11,16 @@ use crate::health::require_init_health;
 pub fn handler(ctx: Context<MarketTransfer>, amount: u64, withdraw_all: bool) -> Result<()> {
     require!(amount > 0 || withdraw_all, BallastError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
-    let market_index = ctx.accounts.market.load()?.market_index;
     let (amount, shares) = {
         let mut market = ctx.accounts.market.load_mut()?;
         market.accrue_interest(now)?;
         let indices = market.indices();
         let mut account = ctx.accounts.margin_account.load_mut()?;
-        let balance = account.find_balance_mut(market_index).ok_or(BallastError::PositionNotFound)?;
+        let balance = account.find_balance_mut(market.market_index).ok_or(BallastError::PositionNotFound)?;
         let held = balance.deposit_shares.get();
         let (amount, shares) = if withdraw_all {
             let all = deposit_amount(held, indices.deposit_index).or_ballast()?;
-            (u64::try_from(all).map_err(|_| error!(BallastError::MathOverflow))?, held)
+            (to_u64(all)?, held)
         } else {
             (amount, withdraw_shares_for(amount.into(), indices.deposit_index).or_ballast()?)
         };
