@@ -12,6 +12,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod auction;
 pub mod fixed;
 pub mod health;
 pub mod interest;
@@ -19,6 +20,7 @@ pub mod liquidation;
 pub mod oracle;
 pub mod params;
 pub mod shares;
+pub mod staking;
 
 pub use fixed::{Rounding, BPS, SECONDS_PER_YEAR, WAD};
 
