@@ -1,10 +1,10 @@
 //! initialize_protocol and add_market.
 
 use anchor_lang::prelude::Pubkey;
-use ballast::MarketConfig;
+use ballast::{MarketConfig, ProtocolConfig};
 use ballast_sim::ix;
 use ballast_sim::pyth::PythPrice;
-use ballast_sim::runtime::{standard_config, Runtime, GENESIS_TIME};
+use ballast_sim::runtime::{standard_config, NativeToken, Runtime, GENESIS_TIME};
 use ballast_tests::*;
 use solana_signer::Signer;
 
@@ -18,16 +18,80 @@ async fn initialize_protocol_records_admin_and_native_mint() {
     assert_eq!(protocol.pending_admin, Pubkey::default());
     assert_eq!(protocol.guardian, Pubkey::default());
     assert_eq!(protocol.market_count, 0);
+    assert_eq!(protocol.native_oracle, rt.native().oracle);
+    assert_eq!(protocol.stake_vault, ix::stake_vault_pda());
+    assert_eq!(protocol.reward_vault, ix::reward_vault_pda());
+    assert_eq!(protocol.config, ProtocolConfig::standard());
+    assert_eq!(protocol.last_emission_ts, GENESIS_TIME);
+    assert_eq!(rt.token_balance(&protocol.stake_vault).await, 0);
+    assert_eq!(rt.token_balance(&protocol.reward_vault).await, 0);
     let raw = rt.raw_account(&ix::protocol_pda()).await.unwrap();
     assert_eq!(raw.data.len(), ballast::PROTOCOL_SIZE);
+}
+
+fn init_ix(
+    admin: &Pubkey,
+    native: &NativeToken,
+    config: ProtocolConfig,
+) -> anchor_lang::solana_program::instruction::Instruction {
+    ix::initialize_protocol(*admin, native.mint, native.oracle, config)
+}
+
+/// Each out-of-bounds configuration is refused with the error of its group.
+#[tokio::test]
+async fn initialize_rejects_out_of_bounds_configs() {
+    let mut rt = Runtime::start().await;
+    let native = rt.create_native_token(6).await;
+    let admin = rt.admin.insecure_clone();
+    let standard = ProtocolConfig::standard();
+    let cases: [(ProtocolConfig, BallastError); 7] = [
+        (ProtocolConfig { fee_stakers_bps: 3_001, ..standard }, BallastError::InvalidFeeSplit),
+        (ProtocolConfig { buyback_stakers_bps: 10_001, ..standard }, BallastError::InvalidFeeSplit),
+        (ProtocolConfig { auction_premium_cap_bps: 2_001, ..standard }, BallastError::InvalidAuctionParams),
+        (ProtocolConfig { buyback_budget_bps: 0, ..standard }, BallastError::InvalidAuctionParams),
+        (ProtocolConfig { native_oracle_max_age_secs: 0, ..standard }, BallastError::InvalidOracleLimits),
+        (ProtocolConfig { min_lock_secs: 400 * 86_400, ..standard }, BallastError::InvalidStakingParams),
+        (ProtocolConfig { exit_penalty_bps: 5_001, ..standard }, BallastError::InvalidStakingParams),
+    ];
+    for (config, error) in cases {
+        let result = rt.send(&[init_ix(&admin.pubkey(), &native, config)], &[&admin]).await;
+        assert_error(result, error);
+    }
+    assert!(rt.raw_account(&ix::protocol_pda()).await.is_none());
+}
+
+#[tokio::test]
+async fn emissions_need_the_mint_authority() {
+    let mut rt = Runtime::start().await;
+    let admin = rt.admin.insecure_clone();
+    // A mint whose authority stayed with its creator.
+    let mint = rt.create_mint(6).await;
+    let native = NativeToken { mint, ..rt.create_native_token(6).await };
+    let config = ProtocolConfig { emission_rate_per_sec: 1_000, ..ProtocolConfig::standard() };
+    let result = rt.send(&[init_ix(&admin.pubkey(), &native, config)], &[&admin]).await;
+    assert_error(result, BallastError::EmissionAuthority);
+    // Without emissions the same mint is fine.
+    rt.send(&[init_ix(&admin.pubkey(), &native, ProtocolConfig::standard())], &[&admin]).await.unwrap();
+}
+
+#[tokio::test]
+async fn initialize_rejects_a_native_oracle_not_owned_by_pyth() {
+    let mut rt = Runtime::start().await;
+    let native = rt.create_native_token(6).await;
+    let admin = rt.admin.insecure_clone();
+    let data = rt.raw_account(&native.oracle).await.unwrap().data;
+    rt.set_raw_account(&native.oracle, Pubkey::new_unique(), data);
+    let result = rt.send(&[init_ix(&admin.pubkey(), &native, ProtocolConfig::standard())], &[&admin]).await;
+    assert_error(result, BallastError::InvalidOracleAccount);
 }
 
 #[tokio::test]
 async fn initialize_protocol_twice_fails() {
     let mut rt = Runtime::start().await;
-    let native_mint = rt.initialize_protocol(6).await;
+    rt.initialize_protocol(6).await;
+    let native = rt.native();
     let admin = rt.admin.insecure_clone();
-    let result = rt.send(&[ix::initialize_protocol(admin.pubkey(), native_mint)], &[&admin]).await;
+    let result = rt.send(&[init_ix(&admin.pubkey(), &native, ProtocolConfig::standard())], &[&admin]).await;
     // The system program refuses to allocate an account that already exists
     // (SystemError::AccountAlreadyInUse on SBF; the native host build reports it as
     // InvalidInstructionData), and nothing changes.
@@ -38,9 +102,9 @@ async fn initialize_protocol_twice_fails() {
 #[tokio::test]
 async fn only_the_upgrade_authority_may_initialize() {
     let mut rt = Runtime::start().await;
-    let native_mint = rt.create_mint(6).await;
+    let native = rt.create_native_token(6).await;
     let squatter = rt.new_user().await;
-    let result = rt.send(&[ix::initialize_protocol(squatter.pubkey(), native_mint)], &[&squatter]).await;
+    let result = rt.send(&[init_ix(&squatter.pubkey(), &native, ProtocolConfig::standard())], &[&squatter]).await;
     assert_error(result, BallastError::NotUpgradeAuthority);
     assert!(rt.raw_account(&ix::protocol_pda()).await.is_none());
 }
@@ -48,12 +112,12 @@ async fn only_the_upgrade_authority_may_initialize() {
 #[tokio::test]
 async fn initialize_rejects_a_forged_program_data_account() {
     let mut rt = Runtime::start().await;
-    let native_mint = rt.create_mint(6).await;
+    let native = rt.create_native_token(6).await;
     let admin = rt.admin.insecure_clone();
     // Same bytes, wrong owner: a ProgramData look-alike owned by the system program.
     let data = rt.raw_account(&ix::program_data_address()).await.unwrap().data;
     rt.set_raw_account(&ix::program_data_address(), anchor_lang::system_program::ID, data);
-    let result = rt.send(&[ix::initialize_protocol(admin.pubkey(), native_mint)], &[&admin]).await;
+    let result = rt.send(&[init_ix(&admin.pubkey(), &native, ProtocolConfig::standard())], &[&admin]).await;
     assert_error(result, AnchorError::AccountOwnedByWrongProgram);
 }
 
@@ -174,4 +238,23 @@ async fn add_market_refuses_a_forged_protocol() {
     let result =
         l.rt.send(&[ix::add_market(admin.pubkey(), l.mint, l.oracle, standard_config(1_000, 500))], &[&admin]).await;
     assert_error(result, AnchorError::AccountOwnedByWrongProgram);
+}
+
+/// Each market has a staker reward stream in the protocol account: 16 at most.
+#[tokio::test]
+async fn add_market_stops_at_the_stream_limit() {
+    let mut rt = Runtime::start().await;
+    rt.initialize_protocol(6).await;
+    let price = PythPrice::steady(USD, EXPO, GENESIS_TIME);
+    for _ in 0..ballast::MAX_MARKETS {
+        let mint = rt.create_mint(6).await;
+        rt.list_market(mint, price, standard_config(1_000, 500)).await;
+    }
+    let mint = rt.create_mint(6).await;
+    let oracle = Pubkey::new_unique();
+    rt.set_price(&oracle, &price);
+    let admin = rt.admin.insecure_clone();
+    let result = rt.send(&[ix::add_market(admin.pubkey(), mint, oracle, standard_config(1_000, 500))], &[&admin]).await;
+    assert_error(result, BallastError::TooManyMarkets);
+    assert_eq!(rt.protocol().await.market_count as usize, ballast::MAX_MARKETS);
 }

@@ -5,7 +5,7 @@ use anchor_lang::solana_program::bpf_loader_upgradeable;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 use anchor_spl::token::spl_token;
-use ballast::{accounts, instruction, MarketConfig};
+use ballast::{accounts, instruction, MarketConfig, ProtocolConfig};
 
 pub fn protocol_pda() -> Pubkey {
     Pubkey::find_program_address(&[ballast::PROTOCOL_SEED], &ballast::ID).0
@@ -27,6 +27,18 @@ pub fn margin_account_pda(owner: &Pubkey, account_id: u32) -> Pubkey {
     .0
 }
 
+pub fn stake_escrow_pda(owner: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[ballast::STAKE_ESCROW_SEED, protocol_pda().as_ref(), owner.as_ref()], &ballast::ID).0
+}
+
+pub fn stake_vault_pda() -> Pubkey {
+    Pubkey::find_program_address(&[ballast::STAKE_VAULT_SEED, protocol_pda().as_ref()], &ballast::ID).0
+}
+
+pub fn reward_vault_pda() -> Pubkey {
+    Pubkey::find_program_address(&[ballast::REWARD_VAULT_SEED, protocol_pda().as_ref()], &ballast::ID).0
+}
+
 pub fn program_data_address() -> Pubkey {
     Pubkey::find_program_address(&[ballast::ID.as_ref()], &bpf_loader_upgradeable::ID).0
 }
@@ -35,16 +47,25 @@ fn ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction 
     Instruction { program_id: ballast::ID, accounts: accounts.to_account_metas(None), data: data.data() }
 }
 
-pub fn initialize_protocol(admin: Pubkey, native_mint: Pubkey) -> Instruction {
+pub fn initialize_protocol(
+    admin: Pubkey,
+    native_mint: Pubkey,
+    native_oracle: Pubkey,
+    config: ProtocolConfig,
+) -> Instruction {
     ix(
         accounts::InitializeProtocol {
             admin,
             protocol: protocol_pda(),
             native_mint,
+            native_oracle,
+            stake_vault: stake_vault_pda(),
+            reward_vault: reward_vault_pda(),
             program_data: program_data_address(),
+            token_program: spl_token::ID,
             system_program: system_program::ID,
         },
-        instruction::InitializeProtocol {},
+        instruction::InitializeProtocol { config },
     )
 }
 
@@ -172,4 +193,116 @@ pub fn liquidate(l: &Liquidation, max_repay: u64, health: &[AccountMeta]) -> Ins
 
 pub fn resolve_bad_debt(margin_account: Pubkey, market: Pubkey) -> Instruction {
     ix(accounts::ResolveBadDebt { protocol: protocol_pda(), margin_account, market }, instruction::ResolveBadDebt {})
+}
+
+pub fn sweep_fees(market: Pubkey) -> Instruction {
+    ix(accounts::SweepFees { protocol: protocol_pda(), market }, instruction::SweepFees {})
+}
+
+/// Accounts of a buyback fill: the keeper pays native tokens from `keeper_native` and
+/// receives `market`'s tokens into `keeper_pool_token`.
+#[derive(Debug, Clone, Copy)]
+pub struct BuybackFill {
+    pub keeper: Pubkey,
+    pub market: Pubkey,
+    pub oracle: Pubkey,
+    pub native_mint: Pubkey,
+    pub native_oracle: Pubkey,
+    pub keeper_native: Pubkey,
+    pub keeper_pool_token: Pubkey,
+}
+
+pub fn buyback(b: &BuybackFill, max_native_in: u64, min_pool_out: u64) -> Instruction {
+    let accounts = accounts::Buyback {
+        keeper: b.keeper,
+        protocol: protocol_pda(),
+        market: b.market,
+        vault: vault_pda(&b.market),
+        oracle: b.oracle,
+        native_oracle: b.native_oracle,
+        native_mint: b.native_mint,
+        reward_vault: reward_vault_pda(),
+        keeper_native: b.keeper_native,
+        keeper_pool_token: b.keeper_pool_token,
+        token_program: spl_token::ID,
+    };
+    ix(accounts, instruction::Buyback { max_native_in, min_pool_out })
+}
+
+/// A staker: the owner and their native token account.
+#[derive(Debug, Clone, Copy)]
+pub struct Staker {
+    pub owner: Pubkey,
+    pub native_mint: Pubkey,
+    pub owner_native: Pubkey,
+}
+
+impl Staker {
+    fn pool(&self) -> accounts::StakePool {
+        accounts::StakePool {
+            protocol: protocol_pda(),
+            native_mint: self.native_mint,
+            stake_vault: stake_vault_pda(),
+            reward_vault: reward_vault_pda(),
+            token_program: spl_token::ID,
+        }
+    }
+
+    fn action(&self) -> accounts::StakeAction {
+        accounts::StakeAction {
+            owner: self.owner,
+            pool: self.pool(),
+            escrow: stake_escrow_pda(&self.owner),
+            owner_native: self.owner_native,
+        }
+    }
+
+    pub fn stake(&self, amount: u64, lock_secs: u32) -> Instruction {
+        let accounts = accounts::Stake {
+            owner: self.owner,
+            pool: self.pool(),
+            escrow: stake_escrow_pda(&self.owner),
+            owner_native: self.owner_native,
+            system_program: system_program::ID,
+        };
+        ix(accounts, instruction::Stake { amount, lock_secs })
+    }
+
+    pub fn increase_stake(&self, amount: u64) -> Instruction {
+        ix(self.action(), instruction::IncreaseStake { amount })
+    }
+
+    pub fn extend_lock(&self, lock_secs: u32) -> Instruction {
+        ix(self.action(), instruction::ExtendLock { lock_secs })
+    }
+
+    pub fn unstake(&self) -> Instruction {
+        ix(self.action(), instruction::Unstake {})
+    }
+
+    pub fn withdraw_stake(&self) -> Instruction {
+        ix(self.action(), instruction::WithdrawStake {})
+    }
+
+    pub fn exit_early(&self) -> Instruction {
+        ix(self.action(), instruction::ExitEarly {})
+    }
+
+    pub fn claim_rewards(&self) -> Instruction {
+        ix(self.action(), instruction::ClaimRewards {})
+    }
+
+    /// Claims `market`'s fee revenue into `owner_token` (an account of that market's mint).
+    pub fn claim_market_rewards(&self, market: Pubkey, owner_token: Pubkey) -> Instruction {
+        let accounts = accounts::ClaimMarketRewards {
+            owner: self.owner,
+            protocol: protocol_pda(),
+            escrow: stake_escrow_pda(&self.owner),
+            market,
+            vault: vault_pda(&market),
+            owner_token,
+            token_program: spl_token::ID,
+        };
+        ix(accounts, instruction::ClaimMarketRewards {})
+    }
 }

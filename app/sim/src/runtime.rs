@@ -8,7 +8,7 @@ use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::Discriminator;
 use anchor_spl::token::spl_token;
-use ballast::{MarginAccount, Market, MarketConfig, Protocol};
+use ballast::{MarginAccount, Market, MarketConfig, Protocol, ProtocolConfig, StakeEscrow};
 use solana_account::{Account, AccountSharedData};
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_keypair::Keypair;
@@ -43,6 +43,23 @@ pub struct MarketHandle {
     pub decimals: u8,
 }
 
+/// The native token: its mint (whose authority is the protocol once initialised), its
+/// Pyth feed, and the treasury token account (owned by the payer) that holds the
+/// genesis supply users are funded from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NativeToken {
+    pub mint: Pubkey,
+    pub oracle: Pubkey,
+    pub treasury: Pubkey,
+    pub decimals: u8,
+}
+
+/// Native tokens minted at genesis into the treasury (before the protocol takes the
+/// mint authority): 10^18 base units.
+pub const NATIVE_GENESIS_SUPPLY: u64 = 1_000_000_000_000_000_000;
+/// The native token's starting price: $2.00 with exponent -8.
+pub const NATIVE_PRICE: i64 = 200_000_000;
+
 /// How a transaction changes the set of balances a health check must price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BalanceChange {
@@ -59,6 +76,8 @@ pub struct Runtime {
     pub admin: Keypair,
     pub now: i64,
     pub markets: Vec<MarketHandle>,
+    /// Set by `initialize_protocol`.
+    pub native: Option<NativeToken>,
     rent: Rent,
     /// Makes otherwise identical transactions distinct (a compute-unit price of 0..n).
     nonce: u64,
@@ -84,7 +103,7 @@ impl Runtime {
         );
         let ctx = pt.start_with_context().await;
         let rent = ctx.banks_client.get_rent().await.expect("rent sysvar");
-        let mut rt = Runtime { ctx, admin, now: GENESIS_TIME, markets: Vec::new(), rent, nonce: 0 };
+        let mut rt = Runtime { ctx, admin, now: GENESIS_TIME, markets: Vec::new(), native: None, rent, nonce: 0 };
         rt.set_time(GENESIS_TIME);
         rt
     }
@@ -157,10 +176,17 @@ impl Runtime {
         key
     }
 
+    /// Gives `to` new tokens of `mint`: minted by the payer, or for the native token
+    /// (whose mint authority is the protocol) transferred from the treasury.
     pub async fn mint_to(&mut self, mint: &Pubkey, to: &Pubkey, amount: u64) {
         let payer = self.payer();
-        let ix = spl_token::instruction::mint_to(&spl_token::ID, mint, to, &payer, &[], amount).unwrap();
-        self.send(&[ix], &[]).await.unwrap();
+        let ix = match self.native {
+            Some(native) if native.mint == *mint => {
+                spl_token::instruction::transfer(&spl_token::ID, &native.treasury, to, &payer, &[], amount)
+            }
+            _ => spl_token::instruction::mint_to(&spl_token::ID, mint, to, &payer, &[], amount),
+        };
+        self.send(&[ix.unwrap()], &[]).await.unwrap();
     }
 
     /// A token account of `mint` for `owner`, funded with `amount`.
@@ -218,13 +244,50 @@ impl Runtime {
         self.load(key).await
     }
 
-    /// Creates the native mint and initialises the protocol with `admin`.
+    pub async fn stake_escrow(&mut self, owner: &Pubkey) -> StakeEscrow {
+        self.load(&ix::stake_escrow_pda(owner)).await
+    }
+
+    /// Creates the native token (genesis supply in the treasury, then the mint
+    /// authority handed to the protocol) and initialises the protocol with `admin`
+    /// and the standard configuration.
     pub async fn initialize_protocol(&mut self, native_decimals: u8) -> Pubkey {
-        let native_mint = self.create_mint(native_decimals).await;
-        let ix = ix::initialize_protocol(self.admin.pubkey(), native_mint);
+        self.initialize_protocol_with(native_decimals, ProtocolConfig::standard()).await
+    }
+
+    pub async fn initialize_protocol_with(&mut self, native_decimals: u8, config: ProtocolConfig) -> Pubkey {
+        let native = self.create_native_token(native_decimals).await;
+        let ix = ix::initialize_protocol(self.admin.pubkey(), native.mint, native.oracle, config);
         let admin = self.admin.insecure_clone();
         self.send(&[ix], &[&admin]).await.unwrap();
-        native_mint
+        native.mint
+    }
+
+    /// The native mint with its genesis supply and a $2 Pyth feed, its mint authority
+    /// already handed to the protocol PDA.
+    pub async fn create_native_token(&mut self, decimals: u8) -> NativeToken {
+        let payer = self.payer();
+        let mint = self.create_mint(decimals).await;
+        let treasury = self.funded_token_account(&mint, &payer, NATIVE_GENESIS_SUPPLY).await;
+        let to_protocol = spl_token::instruction::set_authority(
+            &spl_token::ID,
+            &mint,
+            Some(&ix::protocol_pda()),
+            spl_token::instruction::AuthorityType::MintTokens,
+            &payer,
+            &[],
+        )
+        .unwrap();
+        self.send(&[to_protocol], &[]).await.unwrap();
+        let oracle = Pubkey::new_unique();
+        self.set_price(&oracle, &PythPrice::steady(NATIVE_PRICE, -8, self.now));
+        let native = NativeToken { mint, oracle, treasury, decimals };
+        self.native = Some(native);
+        native
+    }
+
+    pub fn native(&self) -> NativeToken {
+        self.native.expect("protocol initialised")
     }
 
     /// Lists a market for `mint` with a fresh Pyth feed publishing `price`.

@@ -13,6 +13,20 @@ pub const MARKET_SEED: &[u8] = b"market";
 pub const VAULT_SEED: &[u8] = b"vault";
 #[constant]
 pub const MARGIN_ACCOUNT_SEED: &[u8] = b"margin";
+#[constant]
+pub const STAKE_ESCROW_SEED: &[u8] = b"stake";
+#[constant]
+pub const STAKE_VAULT_SEED: &[u8] = b"stake_vault";
+#[constant]
+pub const REWARD_VAULT_SEED: &[u8] = b"reward_vault";
+
+/// Markets the protocol can list: each has its own staker reward stream.
+#[constant]
+pub const MAX_MARKETS: usize = 16;
+/// Stream 0 pays native tokens; stream 1 + i pays market i's token.
+#[constant]
+pub const REWARD_STREAMS: usize = 1 + MAX_MARKETS;
+pub const NATIVE_STREAM: usize = 0;
 
 /// Balances one margin account can hold (one per market).
 #[constant]

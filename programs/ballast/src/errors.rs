@@ -88,6 +88,46 @@ pub enum BallastError {
     NothingToLiquidate,
     #[msg("Account still holds collateral: liquidate it before resolving bad debt")]
     AccountHasCollateral,
+    #[msg("Fee shares must sum to 10_000 and the buyback stakers' share be at most 10_000")]
+    InvalidFeeSplit,
+    #[msg("Buyback auction or epoch parameters out of bounds")]
+    InvalidAuctionParams,
+    #[msg("Staking parameters out of bounds")]
+    InvalidStakingParams,
+    #[msg("Emissions need the protocol to be the native mint's mint authority")]
+    EmissionAuthority,
+    #[msg("Signer does not own this stake escrow")]
+    NotStakeOwner,
+    #[msg("Lock is shorter than the minimum")]
+    LockTooShort,
+    #[msg("Lock is longer than the maximum")]
+    LockTooLong,
+    #[msg("Lock has not ended yet")]
+    LockActive,
+    #[msg("Lock has already ended")]
+    LockEnded,
+    #[msg("New lock must end later than the current one")]
+    LockNotExtended,
+    #[msg("Stake is cooling down: no changes until it is withdrawn")]
+    UnstakePending,
+    #[msg("No unstake was requested")]
+    NoUnstakePending,
+    #[msg("Unstake cooldown has not ended yet")]
+    CooldownActive,
+    #[msg("Claim every reward stream before leaving")]
+    UnclaimedRewards,
+    #[msg("Nothing to claim")]
+    NothingToClaim,
+    #[msg("Market is not listed in a reward stream")]
+    UnknownRewardStream,
+    #[msg("The native token's own market has no buyback auction")]
+    NativeMarketBuyback,
+    #[msg("This epoch's buyback budget is spent")]
+    BuybackBudgetExhausted,
+    #[msg("Fill is outside the keeper's bounds (max native in / min pool out)")]
+    SlippageExceeded,
+    #[msg("No protocol fees to sweep")]
+    NothingToSweep,
 }
 
 /// Engine errors, named in the program's own error codes.

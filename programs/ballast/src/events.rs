@@ -8,6 +8,7 @@ pub struct ProtocolInitialized {
     pub protocol: Pubkey,
     pub admin: Pubkey,
     pub native_mint: Pubkey,
+    pub native_oracle: Pubkey,
 }
 
 #[event]
@@ -94,4 +95,74 @@ pub struct BadDebtResolved {
     pub covered_by_insurance: u64,
     pub socialized: u64,
     pub deposit_index_after: u128,
+}
+
+/// A market's accrued protocol fees split into its pools.
+#[event]
+pub struct FeesSwept {
+    pub market: Pubkey,
+    pub to_insurance: u64,
+    pub to_buyback: u64,
+    /// Paid to stakers over the drip period (to the buyback pool when nobody stakes).
+    pub to_stakers: u64,
+}
+
+/// A keeper sold native tokens to a market's buyback pool.
+#[event]
+pub struct BuybackFilled {
+    pub market: Pubkey,
+    pub keeper: Pubkey,
+    pub native_in: u64,
+    pub pool_out: u64,
+    /// Price multiplier over the oracle exchange rate (bps) at the fill.
+    pub multiplier_bps: u64,
+    pub burned: u64,
+    pub to_stakers: u64,
+    pub epoch: u64,
+    pub epoch_budget_left: u64,
+}
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StakeChangeKind {
+    Stake,
+    Increase,
+    ExtendLock,
+    /// The lock ended and the cooldown began.
+    Unstake,
+    /// The cooldown ended and the tokens went home.
+    Withdraw,
+    /// Left before the lock ended, paying the penalty.
+    ExitEarly,
+}
+
+#[event]
+pub struct StakeChanged {
+    pub escrow: Pubkey,
+    pub owner: Pubkey,
+    pub kind: StakeChangeKind,
+    /// Tokens moved in (stake, increase) or out (withdraw, exit early).
+    pub amount: u64,
+    /// Tokens burned as the early-exit penalty.
+    pub penalty: u64,
+    pub staked_after: u64,
+    pub weight_after: u128,
+    pub lock_end: i64,
+    pub total_weight_after: u128,
+}
+
+#[event]
+pub struct RewardsClaimed {
+    pub escrow: Pubkey,
+    pub owner: Pubkey,
+    /// 0: native rewards; 1 + i: market i's token.
+    pub stream: u16,
+    pub mint: Pubkey,
+    pub amount: u64,
+}
+
+/// New native tokens minted to stakers.
+#[event]
+pub struct EmissionsMinted {
+    pub amount: u64,
+    pub total_emitted: u64,
 }

@@ -13,6 +13,7 @@ pub mod events;
 pub mod health;
 pub mod instructions;
 pub mod oracle;
+pub mod staking;
 pub mod state;
 
 pub use constants::*;
@@ -28,10 +29,10 @@ pub mod ballast {
     use super::*;
     use crate::instructions::{admin, keeper, trader};
 
-    /// Creates the protocol root. Signed by the program's upgrade authority, who
-    /// becomes the admin.
-    pub fn initialize_protocol(ctx: Context<InitializeProtocol>) -> Result<()> {
-        admin::initialize_protocol::handler(ctx)
+    /// Creates the protocol root and the staking vaults. Signed by the program's
+    /// upgrade authority, who becomes the admin.
+    pub fn initialize_protocol(ctx: Context<InitializeProtocol>, config: ProtocolConfig) -> Result<()> {
+        admin::initialize_protocol::handler(ctx, config)
     }
 
     /// Lists a market for `mint` priced by the Pyth feed `oracle` (admin only).
@@ -65,6 +66,44 @@ pub mod ballast {
         trader::close_margin_account::handler(ctx)
     }
 
+    /// Locks native tokens for `lock_secs` in a new stake escrow.
+    pub fn stake(ctx: Context<Stake>, amount: u64, lock_secs: u32) -> Result<()> {
+        trader::stake::handler(ctx, amount, lock_secs)
+    }
+
+    pub fn increase_stake(ctx: Context<StakeAction>, amount: u64) -> Result<()> {
+        trader::increase_stake::handler(ctx, amount)
+    }
+
+    pub fn extend_lock(ctx: Context<StakeAction>, lock_secs: u32) -> Result<()> {
+        trader::extend_lock::handler(ctx, lock_secs)
+    }
+
+    /// Starts the cooldown once the lock has ended.
+    pub fn unstake(ctx: Context<StakeAction>) -> Result<()> {
+        trader::unstake::handler(ctx)
+    }
+
+    /// Returns the stake after the cooldown and closes the escrow.
+    pub fn withdraw_stake(ctx: Context<StakeAction>) -> Result<()> {
+        trader::withdraw_stake::handler(ctx)
+    }
+
+    /// Leaves before the lock ends; the penalty is burned.
+    pub fn exit_early(ctx: Context<StakeAction>) -> Result<()> {
+        trader::exit_early::handler(ctx)
+    }
+
+    /// Pays native rewards (buyback share and emissions).
+    pub fn claim_rewards(ctx: Context<StakeAction>) -> Result<()> {
+        trader::claim_rewards::handler(ctx)
+    }
+
+    /// Pays a market's fee revenue, in its token.
+    pub fn claim_market_rewards(ctx: Context<ClaimMarketRewards>) -> Result<()> {
+        trader::claim_market_rewards::handler(ctx)
+    }
+
     /// Accrues interest and samples the oracle (permissionless).
     pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
         keeper::refresh_market::handler(ctx)
@@ -74,6 +113,16 @@ pub mod ballast {
     /// Remaining accounts: (market, oracle) for every balance the account holds now.
     pub fn liquidate(ctx: Context<Liquidate>, max_repay: u64) -> Result<()> {
         keeper::liquidate::handler(ctx, max_repay)
+    }
+
+    /// Splits a market's protocol fees into insurance, buyback and staker pools.
+    pub fn sweep_fees(ctx: Context<SweepFees>) -> Result<()> {
+        keeper::sweep_fees::handler(ctx)
+    }
+
+    /// Sells buyback-pool tokens for native tokens on the Dutch auction; burns them.
+    pub fn buyback(ctx: Context<Buyback>, max_native_in: u64, min_pool_out: u64) -> Result<()> {
+        keeper::buyback::handler(ctx, max_native_in, min_pool_out)
     }
 
     /// Writes off debt no collateral backs: insurance fund first, then depositors.

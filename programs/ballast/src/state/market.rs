@@ -132,6 +132,18 @@ pub struct Market {
     pub insurance_fund: u64,
     /// Tokens reserved for buyback of the native token.
     pub buyback_pool: u64,
+    /// Tokens owed to stakers (dripping or claimable) from this market's fees.
+    pub staker_pool: u64,
+    /// Buyback epoch (`now / buyback_epoch_secs`) the budget below belongs to.
+    pub buyback_epoch: u64,
+    /// Pool tokens the auction may sell in `buyback_epoch`.
+    pub buyback_epoch_budget: u64,
+    /// Pool tokens sold so far in `buyback_epoch`.
+    pub buyback_epoch_sold: u64,
+    /// The auction's price curve restarts here (the last fill or the epoch's start).
+    pub auction_start_ts: i64,
+    /// Pool tokens paid out by buybacks, ever.
+    pub total_buyback_spent: u64,
     pub last_accrual_ts: i64,
     /// Last oracle sample taken by refresh_market.
     pub last_price: i64,
@@ -146,10 +158,10 @@ pub struct Market {
     pub _padding: [u8; 7],
     pub config: MarketConfig,
     /// Room for later state without a migration.
-    pub _reserved: [u64; 31],
+    pub _reserved: [u64; 25],
 }
 
-pub const MARKET_SIZE: usize = 8 + 4 * 32 + 4 * 16 + 8 * 8 + 4 + 2 + 3 + 7 + 88 + 31 * 8;
+pub const MARKET_SIZE: usize = 8 + 4 * 32 + 4 * 16 + 14 * 8 + 4 + 2 + 3 + 7 + 88 + 25 * 8;
 const _: () = assert!(8 + core::mem::size_of::<Market>() == MARKET_SIZE);
 const _: () = assert!(core::mem::size_of::<MarketConfig>() == 88);
 const _: () = assert!(MARKET_SIZE == 616);
@@ -212,11 +224,13 @@ impl Market {
         Ok(accrual)
     }
 
-    /// Tokens held for the protocol (fees, insurance, buyback) that lenders cannot take.
+    /// Tokens held for the protocol (fees, insurance, buyback, stakers) that lenders
+    /// cannot take.
     pub fn reserved_tokens(&self) -> Result<u64> {
         self.accrued_protocol_fees
             .checked_add(self.insurance_fund)
             .and_then(|v| v.checked_add(self.buyback_pool))
+            .and_then(|v| v.checked_add(self.staker_pool))
             .ok_or(error!(BallastError::MathOverflow))
     }
 

@@ -3,7 +3,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use ballast_risk::oracle::{self, OracleAction, MAX_DECIMALS};
 use ballast_risk::{params, WAD};
 
-use crate::constants::{MARKET_SEED, VAULT_SEED};
+use crate::constants::{MARKET_SEED, MAX_MARKETS, VAULT_SEED};
 use crate::errors::{BallastError, OrBallast};
 use crate::events::MarketAdded;
 use crate::oracle::read_pyth_unchecked_key;
@@ -68,7 +68,9 @@ pub fn handler(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {
     let market_index = {
         let mut protocol = ctx.accounts.protocol.load_mut()?;
         let index = protocol.market_count;
-        protocol.market_count = index.checked_add(1).ok_or(BallastError::TooManyMarkets)?;
+        // Each market has a staker reward stream in the protocol account.
+        require_gt!(MAX_MARKETS, usize::from(index), BallastError::TooManyMarkets);
+        protocol.market_count = index + 1;
         index
     };
 

@@ -2,10 +2,14 @@
 
 #![allow(ambiguous_glob_reexports)] // each module has its own `handler`
 
+pub mod buyback;
 pub mod liquidate;
 pub mod refresh_market;
 pub mod resolve_bad_debt;
+pub mod sweep_fees;
 
+pub use buyback::*;
 pub use liquidate::*;
 pub use refresh_market::*;
 pub use resolve_bad_debt::*;
+pub use sweep_fees::*;

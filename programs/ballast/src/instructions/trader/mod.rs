@@ -3,20 +3,33 @@
 #![allow(ambiguous_glob_reexports)] // each module has its own `handler`
 
 pub mod borrow;
+pub mod claim_market_rewards;
+pub mod claim_rewards;
 pub mod close_margin_account;
 pub mod create_margin_account;
 pub mod deposit;
+pub mod exit_early;
+pub mod extend_lock;
+pub mod increase_stake;
 pub mod repay;
+pub mod stake;
+pub mod stake_accounts;
+pub mod unstake;
 pub mod withdraw;
+pub mod withdraw_stake;
 
+pub use claim_market_rewards::*;
 pub use close_margin_account::*;
 pub use create_margin_account::*;
+pub use stake::*;
+pub use stake_accounts::*;
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, Token, TokenAccount, Transfer};
 
 use crate::errors::BallastError;
-use crate::state::{MarginAccount, Market, Protocol};
+use crate::events::{StakeChangeKind, StakeChanged};
+use crate::state::{MarginAccount, Market, Protocol, StakeEscrow};
 
 /// Accounts shared by deposit, withdraw, borrow and repay: one margin account moving
 /// tokens between the owner's token account and one market's vault.
@@ -79,4 +92,26 @@ impl<'info> MarketTransfer<'info> {
             amount,
         )
     }
+}
+
+/// The event every change to an escrow emits, read after the change.
+fn emit_stake_changed(
+    escrow_key: &Pubkey,
+    escrow: &StakeEscrow,
+    protocol: &Protocol,
+    kind: StakeChangeKind,
+    amount: u64,
+    penalty: u64,
+) {
+    emit!(StakeChanged {
+        escrow: *escrow_key,
+        owner: escrow.owner,
+        kind,
+        amount,
+        penalty,
+        staked_after: escrow.amount,
+        weight_after: escrow.weight.get(),
+        lock_end: escrow.lock_end,
+        total_weight_after: protocol.total_weight(),
+    });
 }

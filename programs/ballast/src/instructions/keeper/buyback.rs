@@ -1,0 +1,153 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token::{self, Burn, Mint, Token, TokenAccount, Transfer};
+use ballast_risk::auction::{self, price_multiplier_bps};
+use ballast_risk::fixed::apply_bps;
+use ballast_risk::oracle::{self, OracleAction};
+use ballast_risk::Rounding;
+
+use crate::constants::NATIVE_STREAM;
+use crate::errors::{to_u64, BallastError, OrBallast};
+use crate::events::BuybackFilled;
+use crate::oracle::read_pyth;
+use crate::staking;
+use crate::state::{Market, Protocol};
+
+#[derive(Accounts)]
+pub struct Buyback<'info> {
+    pub keeper: Signer<'info>,
+    #[account(mut, has_one = native_mint @ BallastError::WrongMint, has_one = reward_vault @ BallastError::VaultMismatch)]
+    pub protocol: AccountLoader<'info, Protocol>,
+    #[account(
+        mut,
+        has_one = protocol @ BallastError::WrongProtocol,
+        has_one = vault @ BallastError::VaultMismatch,
+    )]
+    pub market: AccountLoader<'info, Market>,
+    #[account(mut)]
+    pub vault: Box<Account<'info, TokenAccount>>,
+    /// CHECK: must be the market's Pyth feed; checked by `read_pyth`.
+    pub oracle: UncheckedAccount<'info>,
+    /// CHECK: must be the native token's Pyth feed; checked by `read_pyth`.
+    pub native_oracle: UncheckedAccount<'info>,
+    #[account(mut)]
+    pub native_mint: Box<Account<'info, Mint>>,
+    #[account(mut)]
+    pub reward_vault: Box<Account<'info, TokenAccount>>,
+    /// The keeper's native tokens: the payment is burned from here (and the stakers'
+    /// share transferred), so the protocol never holds tokens it is about to destroy.
+    #[account(mut, constraint = keeper_native.mint == native_mint.key() @ BallastError::WrongMint)]
+    pub keeper_native: Box<Account<'info, TokenAccount>>,
+    /// Receives the pool tokens.
+    #[account(mut, constraint = keeper_pool_token.mint == market.load()?.mint @ BallastError::WrongMint)]
+    pub keeper_pool_token: Box<Account<'info, TokenAccount>>,
+    pub token_program: Program<'info, Token>,
+}
+
+/// Sells buyback-pool tokens for native tokens on the Dutch auction curve (permissionless
+/// keeper crank). The keeper bounds its fill with `max_native_in` and `min_pool_out`.
+pub fn handler(ctx: Context<Buyback>, max_native_in: u64, min_pool_out: u64) -> Result<()> {
+    require_gt!(max_native_in, 0, BallastError::ZeroAmount);
+    let now = Clock::get()?.unix_timestamp;
+    let accounts = &ctx.accounts;
+    let mut protocol = accounts.protocol.load_mut()?;
+    let mut market = accounts.market.load_mut()?;
+    require_keys_neq!(market.mint, protocol.native_mint, BallastError::NativeMarketBuyback);
+    let cfg = protocol.config;
+
+    // Both prices must be fit for a risk-increasing action; each is taken on the side
+    // that makes the protocol pay less.
+    let native_limits = cfg.native_oracle_limits();
+    let native_reading = read_pyth(&accounts.native_oracle, &protocol.native_oracle)?;
+    oracle::validate(&native_reading, &native_limits, OracleAction::RiskIncreasing, now).or_ballast()?;
+    let native_price =
+        oracle::valuation_prices(&native_reading, &native_limits, accounts.native_mint.decimals).or_ballast()?.asset;
+    let pool_limits = market.config.oracle_limits();
+    let pool_reading = read_pyth(&accounts.oracle, &market.oracle)?;
+    oracle::validate(&pool_reading, &pool_limits, OracleAction::RiskIncreasing, now).or_ballast()?;
+    let pool_price = oracle::valuation_prices(&pool_reading, &pool_limits, market.decimals).or_ballast()?.liability;
+
+    // A new epoch sets a new budget from the pool as it stands, and restarts the curve.
+    let epoch_secs = i64::from(cfg.buyback_epoch_secs);
+    let epoch = u64::try_from(now / epoch_secs).map_err(|_| BallastError::MathOverflow)?;
+    if epoch != market.buyback_epoch || (market.buyback_epoch_budget == 0 && market.buyback_epoch_sold == 0) {
+        market.buyback_epoch = epoch;
+        market.buyback_epoch_sold = 0;
+        let budget = apply_bps(u128::from(market.buyback_pool), u128::from(cfg.buyback_budget_bps), Rounding::Down);
+        market.buyback_epoch_budget = to_u64(budget.or_ballast()?)?;
+        market.auction_start_ts = market.auction_start_ts.max(now - now % epoch_secs);
+    }
+    let budget_left = market.buyback_epoch_budget - market.buyback_epoch_sold;
+    require_gt!(budget_left, 0, BallastError::BuybackBudgetExhausted);
+
+    let multiplier = price_multiplier_bps(&cfg.auction(), market.auction_start_ts, now);
+    let available = budget_left.min(market.buyback_pool);
+    let fill = auction::fill(max_native_in, available, native_price, pool_price, multiplier)
+        .or_ballast()?
+        .ok_or(BallastError::AmountTooSmall)?;
+    require_gte!(fill.pool_out, min_pool_out, BallastError::SlippageExceeded);
+
+    let total_weight = protocol.total_weight();
+    let to_stakers = if total_weight == 0 {
+        0
+    } else {
+        to_u64(
+            apply_bps(u128::from(fill.native_in), u128::from(cfg.buyback_stakers_bps), Rounding::Down).or_ballast()?,
+        )?
+    };
+    let burned = fill.native_in - to_stakers;
+    if to_stakers > 0 {
+        staking::add_to_stream(&mut protocol, NATIVE_STREAM, to_stakers, now)?;
+    }
+    market.buyback_pool -= fill.pool_out;
+    market.buyback_epoch_sold += fill.pool_out;
+    market.auction_start_ts = now;
+    market.total_buyback_spent =
+        market.total_buyback_spent.checked_add(fill.pool_out).ok_or(BallastError::MathOverflow)?;
+    protocol.total_bought_back =
+        protocol.total_bought_back.checked_add(fill.native_in).ok_or(BallastError::MathOverflow)?;
+    protocol.total_burned = protocol.total_burned.checked_add(burned).ok_or(BallastError::MathOverflow)?;
+    let event = BuybackFilled {
+        market: accounts.market.key(),
+        keeper: accounts.keeper.key(),
+        native_in: fill.native_in,
+        pool_out: fill.pool_out,
+        multiplier_bps: multiplier as u64,
+        burned,
+        to_stakers,
+        epoch,
+        epoch_budget_left: market.buyback_epoch_budget - market.buyback_epoch_sold,
+    };
+    let market_bump = market.bump;
+    let market_mint = market.mint;
+    drop(market);
+    drop(protocol);
+
+    let keeper = accounts.keeper.to_account_info();
+    let program = accounts.token_program.key();
+    if burned > 0 {
+        let cpi = Burn {
+            mint: accounts.native_mint.to_account_info(),
+            from: accounts.keeper_native.to_account_info(),
+            authority: keeper.clone(),
+        };
+        token::burn(CpiContext::new(program, cpi), burned)?;
+    }
+    if to_stakers > 0 {
+        let cpi = Transfer {
+            from: accounts.keeper_native.to_account_info(),
+            to: accounts.reward_vault.to_account_info(),
+            authority: keeper,
+        };
+        token::transfer(CpiContext::new(program, cpi), to_stakers)?;
+    }
+    let protocol_key = accounts.protocol.key();
+    let seeds: &[&[u8]] = &[crate::constants::MARKET_SEED, protocol_key.as_ref(), market_mint.as_ref(), &[market_bump]];
+    let cpi = Transfer {
+        from: accounts.vault.to_account_info(),
+        to: accounts.keeper_pool_token.to_account_info(),
+        authority: accounts.market.to_account_info(),
+    };
+    token::transfer(CpiContext::new_with_signer(program, cpi, &[seeds]), fill.pool_out)?;
+    emit!(event);
+    Ok(())
+}

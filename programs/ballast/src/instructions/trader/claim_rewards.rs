@@ -1,0 +1,33 @@
+use anchor_lang::prelude::*;
+
+use super::stake_accounts::StakeAction;
+use crate::constants::{NATIVE_STREAM, REWARD_STREAMS};
+use crate::errors::BallastError;
+use crate::events::RewardsClaimed;
+use crate::staking;
+
+/// Pays the escrow's native rewards (buyback share and emissions) to the owner. Also
+/// settles every other stream, so the owed market rewards are up to date for display.
+pub fn handler(ctx: Context<StakeAction>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let pool = &ctx.accounts.pool;
+    pool.accrue(now)?;
+    let amount = {
+        let protocol = pool.protocol.load()?;
+        let mut escrow = ctx.accounts.escrow.load_mut()?;
+        for stream in 0..REWARD_STREAMS {
+            staking::settle_stream(&mut escrow, &protocol, stream)?;
+        }
+        core::mem::take(&mut escrow.rewards_owed[NATIVE_STREAM])
+    };
+    require_gt!(amount, 0, BallastError::NothingToClaim);
+    pool.pay(&pool.reward_vault, &ctx.accounts.owner_native, amount)?;
+    emit!(RewardsClaimed {
+        escrow: ctx.accounts.escrow.key(),
+        owner: ctx.accounts.owner.key(),
+        stream: NATIVE_STREAM as u16,
+        mint: pool.native_mint.key(),
+        amount,
+    });
+    Ok(())
+}

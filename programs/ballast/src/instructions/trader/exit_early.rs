@@ -1,0 +1,47 @@
+use anchor_lang::prelude::*;
+use ballast_risk::staking::penalty;
+
+use super::stake_accounts::StakeAction;
+use crate::errors::{BallastError, OrBallast};
+use crate::events::StakeChangeKind;
+use crate::staking;
+
+/// Leaves before the lock ends: the penalty is burned, the rest returned, the escrow
+/// closed. Rewards must have been claimed first (in the same transaction if need be).
+pub fn handler(ctx: Context<StakeAction>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let pool = &ctx.accounts.pool;
+    {
+        let escrow = ctx.accounts.escrow.load()?;
+        require!(!escrow.is_cooling_down(), BallastError::UnstakePending);
+        require_gt!(escrow.lock_end, now, BallastError::LockEnded);
+    }
+    pool.accrue(now)?;
+
+    let (returned, burned) = {
+        let mut protocol = pool.protocol.load_mut()?;
+        let mut escrow = ctx.accounts.escrow.load_mut()?;
+        let amount = escrow.amount;
+        staking::restake(&mut escrow, &mut protocol, 0, 0)?;
+        require!(!escrow.has_unclaimed_rewards(), BallastError::UnclaimedRewards);
+        let burned = penalty(amount, protocol.config.exit_penalty_bps).or_ballast()?;
+        protocol.total_burned = protocol.total_burned.checked_add(burned).ok_or(BallastError::MathOverflow)?;
+        let returned = amount - burned;
+        super::emit_stake_changed(
+            &ctx.accounts.escrow.key(),
+            &escrow,
+            &protocol,
+            StakeChangeKind::ExitEarly,
+            returned,
+            burned,
+        );
+        (returned, burned)
+    };
+    if burned > 0 {
+        pool.burn_staked(burned)?;
+    }
+    if returned > 0 {
+        pool.pay(&pool.stake_vault, &ctx.accounts.owner_native, returned)?;
+    }
+    ctx.accounts.escrow.close(ctx.accounts.owner.to_account_info())
+}

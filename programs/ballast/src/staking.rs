@@ -1,0 +1,96 @@
+//! Staking-pool bookkeeping on `Protocol` and `StakeEscrow`. The math (weights,
+//! accumulators, drips) is in `ballast_risk::staking`; this moves it in and out of the
+//! zero-copy accounts.
+
+use anchor_lang::prelude::*;
+use ballast_risk::staking::{credit, earned, stake_weight};
+
+use crate::constants::{NATIVE_STREAM, REWARD_STREAMS};
+use crate::errors::{to_u64, BallastError, OrBallast};
+use crate::state::{Protocol, StakeEscrow};
+
+/// Emissions missed while nobody called the pool are caught up for at most this long,
+/// so a long-idle pool cannot overflow a single mint.
+pub const MAX_EMISSION_CATCHUP_SECS: i64 = 30 * 86_400;
+
+/// Brings every reward stream up to `now`: drips are credited to the current weight
+/// and emissions since the last accrual are credited to the native stream. Returns the
+/// emissions to mint into the reward vault (already counted in `total_emitted`).
+pub fn accrue(protocol: &mut Protocol, now: i64) -> Result<u64> {
+    let total_weight = protocol.total_weight();
+    for stream in 0..REWARD_STREAMS {
+        advance_stream(protocol, stream, now)?;
+    }
+    let elapsed = now.saturating_sub(protocol.last_emission_ts).clamp(0, MAX_EMISSION_CATCHUP_SECS);
+    protocol.last_emission_ts = protocol.last_emission_ts.max(now);
+    // Nobody staked: nothing is minted, and nothing piles up for the first staker.
+    if total_weight == 0 || elapsed == 0 || protocol.config.emission_rate_per_sec == 0 {
+        return Ok(0);
+    }
+    let emitted = to_u64(u128::from(protocol.config.emission_rate_per_sec) * elapsed as u128)?;
+    let native = &mut protocol.reward_streams[NATIVE_STREAM];
+    native.acc_per_weight.set(credit(native.acc_per_weight.get(), u128::from(emitted), total_weight).or_ballast()?);
+    protocol.total_emitted = protocol.total_emitted.checked_add(emitted).ok_or(BallastError::MathOverflow)?;
+    Ok(emitted)
+}
+
+/// Moves what `escrow` earned on `stream` since its last settlement into its owed
+/// rewards. Call after the stream was advanced to now.
+pub fn settle_stream(escrow: &mut StakeEscrow, protocol: &Protocol, stream: usize) -> Result<()> {
+    let acc = protocol.reward_streams[stream].acc_per_weight.get();
+    let due = to_u64(earned(escrow.weight.get(), acc, escrow.reward_debt[stream].get()).or_ballast()?)?;
+    escrow.rewards_owed[stream] = escrow.rewards_owed[stream].checked_add(due).ok_or(BallastError::MathOverflow)?;
+    escrow.reward_debt[stream].set(acc);
+    Ok(())
+}
+
+/// Settles every stream, then gives `escrow` a new amount and weight, keeping the
+/// protocol's totals in step. Call after [`accrue`].
+pub fn restake(escrow: &mut StakeEscrow, protocol: &mut Protocol, amount: u64, weight: u128) -> Result<()> {
+    for stream in 0..REWARD_STREAMS {
+        settle_stream(escrow, protocol, stream)?;
+    }
+    let total_weight = protocol.total_weight().checked_sub(escrow.weight.get()).and_then(|w| w.checked_add(weight));
+    protocol.total_weight.set(total_weight.ok_or(BallastError::MathOverflow)?);
+    protocol.total_staked = protocol
+        .total_staked
+        .checked_sub(escrow.amount)
+        .and_then(|t| t.checked_add(amount))
+        .ok_or(BallastError::MathOverflow)?;
+    escrow.amount = amount;
+    escrow.weight.set(weight);
+    Ok(())
+}
+
+/// The weight of `amount` locked for `lock_secs`, which must be within the bounds.
+pub fn locked_weight(protocol: &Protocol, amount: u64, lock_secs: u32) -> Result<u128> {
+    let locks = protocol.config.locks();
+    require_gte!(lock_secs, locks.min_lock_secs, BallastError::LockTooShort);
+    require_gte!(locks.max_lock_secs, lock_secs, BallastError::LockTooLong);
+    stake_weight(amount, u64::from(lock_secs), &locks).or_ballast()
+}
+
+/// Credits `stream`'s drip up to `now` (the other streams are left as they are).
+pub fn advance_stream(protocol: &mut Protocol, stream: usize, now: i64) -> Result<()> {
+    let total_weight = protocol.total_weight();
+    let mut drip = protocol.reward_streams[stream].drip();
+    drip.advance(now, total_weight).or_ballast()?;
+    protocol.reward_streams[stream].store(&drip);
+    Ok(())
+}
+
+/// Adds lump rewards to `stream`; they drip to stakers over the configured period.
+pub fn add_to_stream(protocol: &mut Protocol, stream: usize, amount: u64, now: i64) -> Result<()> {
+    let total_weight = protocol.total_weight();
+    let mut drip = protocol.reward_streams[stream].drip();
+    drip.add(amount, now, protocol.config.reward_drip_secs, total_weight).or_ballast()?;
+    protocol.reward_streams[stream].store(&drip);
+    Ok(())
+}
+
+/// Reward stream of the market with index `market_index`.
+pub fn market_stream(market_index: u16) -> Result<usize> {
+    let stream = 1 + usize::from(market_index);
+    require_gt!(REWARD_STREAMS, stream, BallastError::UnknownRewardStream);
+    Ok(stream)
+}
