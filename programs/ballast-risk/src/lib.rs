@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod fixed;
+pub mod governance;
 pub mod guardian;
 pub mod health;
 pub mod interest;
