@@ -14,13 +14,20 @@
 
 pub mod auction;
 pub mod fixed;
+pub mod governance;
+pub mod guardian;
 pub mod health;
 pub mod interest;
 pub mod liquidation;
 pub mod oracle;
+pub mod outflow;
 pub mod params;
+pub mod price_guard;
+pub mod ramp;
+pub mod regime;
 pub mod shares;
 pub mod staking;
+pub mod volatility;
 
 pub use fixed::{Rounding, BPS, SECONDS_PER_YEAR, WAD};
 
@@ -41,6 +48,22 @@ pub enum RiskError {
     OracleTooVolatile,
     /// The oracle exponent or token decimals are outside the supported range.
     OracleExponentOutOfRange,
+    /// A volatility sample came before the minimum interval since the last one.
+    SampleTooSoon,
+    /// A stored byte is not a valid [`regime::Regime`].
+    InvalidRegime,
+    /// The outflow would take the market's net outflow over its rolling-window limit.
+    OutflowLimitExceeded,
+    /// A guardian trip asked for no time or for longer than the guardian may pause.
+    GuardianTripTooLong,
+    /// The guardian has already tripped the maximum number of times in a row.
+    GuardianTooManyConsecutive,
+    /// The guardian has already tripped the maximum number of times in this day window.
+    GuardianDailyLimit,
+    /// A timelocked change was executed before its delay had passed.
+    TimelockNotReady,
+    /// A timelocked change was executed after its grace period: it must be proposed again.
+    TimelockExpired,
 }
 
 impl core::fmt::Display for RiskError {

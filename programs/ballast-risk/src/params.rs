@@ -40,6 +40,20 @@ pub enum ParamError {
     OracleLimits,
     Caps,
     Liquidation,
+    /// [`crate::volatility::VolatilityParams`].
+    Volatility,
+    /// [`crate::regime::RegimeThresholds`].
+    RegimeThresholds,
+    /// The [`crate::regime::RegimeSettings`] table.
+    RegimeSettings,
+    /// [`crate::price_guard::PriceGuardParams`].
+    PriceGuard,
+    /// [`crate::outflow::OutflowParams`].
+    Outflow,
+    /// [`crate::guardian::GuardianParams`].
+    Guardian,
+    /// [`crate::governance::TimelockParams`].
+    Timelock,
 }
 
 /// Init weights are stricter than maint weights, and both sit on the right side of 1:

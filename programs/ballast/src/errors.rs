@@ -128,6 +128,36 @@ pub enum BallastError {
     SlippageExceeded,
     #[msg("No protocol fees to sweep")]
     NothingToSweep,
+    #[msg("Volatility was sampled too recently")]
+    SampleTooSoon,
+    #[msg("Stored regime byte is not a regime")]
+    InvalidRegime,
+    #[msg("Net outflow limit of this market reached: wait for the window to free capacity")]
+    OutflowLimitExceeded,
+    #[msg("Guardian trip is longer than allowed (or zero)")]
+    GuardianTripTooLong,
+    #[msg("Guardian has tripped too many times in a row")]
+    GuardianTooManyConsecutive,
+    #[msg("Guardian has tripped too many times today")]
+    GuardianDailyLimit,
+    #[msg("Timelocked change is not ready yet")]
+    TimelockNotReady,
+    #[msg("Timelocked change has expired")]
+    TimelockExpired,
+    #[msg("Volatility parameters out of bounds")]
+    InvalidVolatilityParams,
+    #[msg("Regime thresholds out of bounds or without hysteresis")]
+    InvalidRegimeThresholds,
+    #[msg("Regime settings out of bounds or not counter-cyclical")]
+    InvalidRegimeSettings,
+    #[msg("Price move guard parameters out of bounds")]
+    InvalidPriceGuardParams,
+    #[msg("Outflow limiter parameters out of bounds")]
+    InvalidOutflowParams,
+    #[msg("Guardian limits out of bounds")]
+    InvalidGuardianParams,
+    #[msg("Timelock delay or grace period out of bounds")]
+    InvalidTimelockParams,
 }
 
 /// Engine errors, named in the program's own error codes.
@@ -139,6 +169,14 @@ pub fn risk_error(e: RiskError) -> Error {
         RiskError::OracleTooUncertain => error!(BallastError::OracleTooUncertain),
         RiskError::OracleTooVolatile => error!(BallastError::OracleTooVolatile),
         RiskError::OracleExponentOutOfRange => error!(BallastError::OracleExponentOutOfRange),
+        RiskError::SampleTooSoon => error!(BallastError::SampleTooSoon),
+        RiskError::InvalidRegime => error!(BallastError::InvalidRegime),
+        RiskError::OutflowLimitExceeded => error!(BallastError::OutflowLimitExceeded),
+        RiskError::GuardianTripTooLong => error!(BallastError::GuardianTripTooLong),
+        RiskError::GuardianTooManyConsecutive => error!(BallastError::GuardianTooManyConsecutive),
+        RiskError::GuardianDailyLimit => error!(BallastError::GuardianDailyLimit),
+        RiskError::TimelockNotReady => error!(BallastError::TimelockNotReady),
+        RiskError::TimelockExpired => error!(BallastError::TimelockExpired),
     }
 }
 
@@ -150,6 +188,13 @@ pub fn param_error(e: ParamError) -> Error {
         ParamError::OracleLimits => error!(BallastError::InvalidOracleLimits),
         ParamError::Caps => error!(BallastError::InvalidCaps),
         ParamError::Liquidation => error!(BallastError::InvalidLiquidationParams),
+        ParamError::Volatility => error!(BallastError::InvalidVolatilityParams),
+        ParamError::RegimeThresholds => error!(BallastError::InvalidRegimeThresholds),
+        ParamError::RegimeSettings => error!(BallastError::InvalidRegimeSettings),
+        ParamError::PriceGuard => error!(BallastError::InvalidPriceGuardParams),
+        ParamError::Outflow => error!(BallastError::InvalidOutflowParams),
+        ParamError::Guardian => error!(BallastError::InvalidGuardianParams),
+        ParamError::Timelock => error!(BallastError::InvalidTimelockParams),
     }
 }
 
