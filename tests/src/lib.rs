@@ -4,7 +4,8 @@
 use anchor_lang::prelude::Pubkey;
 use ballast_sim::ix::{self, MarketTransfer};
 use ballast_sim::pyth::PythPrice;
-use ballast_sim::runtime::{standard_config, MarketHandle, Runtime, GENESIS_TIME};
+pub use ballast_sim::runtime::NATIVE_PRICE;
+use ballast_sim::runtime::{standard_config, BalanceChange, MarketHandle, Runtime, GENESIS_TIME};
 use solana_keypair::Keypair;
 use solana_program_test::BanksClientError;
 use solana_signer::Signer;
@@ -49,6 +50,21 @@ pub fn assert_failed_at(result: Result<(), BanksClientError>, index: u8) {
 }
 
 /// A trader with a margin account and token accounts for both fixture markets.
+/// A staker: native tokens in a wallet, and empty USDC / SOL accounts to receive
+/// market rewards.
+pub struct StakerHandle {
+    pub key: Keypair,
+    pub ix: ix::Staker,
+    pub usdc: Pubkey,
+    pub sol: Pubkey,
+}
+
+impl StakerHandle {
+    pub fn native(&self) -> Pubkey {
+        self.ix.owner_native
+    }
+}
+
 pub struct Trader {
     pub key: Keypair,
     pub margin_account: Pubkey,
@@ -114,6 +130,35 @@ impl Fixture {
         Trader { key, margin_account, usdc: usdc_account, sol: sol_account }
     }
 
+    /// A new staker holding `native` base units of the native token.
+    pub async fn staker(&mut self, native: u64) -> StakerHandle {
+        let key = self.rt.new_user().await;
+        let owner = key.pubkey();
+        let owner_native = self.rt.funded_token_account(&self.native_mint, &owner, native).await;
+        let usdc = self.rt.create_token_account(&self.usdc.mint, &owner).await;
+        let sol = self.rt.create_token_account(&self.sol.mint, &owner).await;
+        StakerHandle { ix: ix::Staker { owner, native_mint: self.native_mint, owner_native }, key, usdc, sol }
+    }
+
+    /// A lender deposits 1,000,000 USDC and a borrower borrows 800,000 against 20,000
+    /// SOL: the USDC market sits at its 80% kink (10% APR, 10% of it to the protocol),
+    /// so a year accrues 8,000 USDC of protocol fees.
+    pub async fn borrow_usdc_at_the_kink(&mut self) {
+        let (usdc, sol) = (self.usdc, self.sol);
+        let lender = self.trader(1_000_000 * USDC, 0).await;
+        self.rt.send(&[ix::deposit(&lender.on(&usdc), 1_000_000 * USDC)], &[&lender.key]).await.unwrap();
+        let b = self.trader(0, 20_000 * SOL).await;
+        self.rt.send(&[ix::deposit(&b.on(&sol), 20_000 * SOL)], &[&b.key]).await.unwrap();
+        let health = self.rt.health_accounts(&b.margin_account, BalanceChange::Opens(usdc.key)).await;
+        self.rt.send(&[ix::borrow(&b.on(&usdc), 800_000 * USDC, &health)], &[&b.key]).await.unwrap();
+    }
+
+    /// Re-publishes the native token's feed at the current time and `price`.
+    pub fn set_native_price(&mut self, price: i64) {
+        let (oracle, now) = (self.rt.native().oracle, self.rt.now);
+        self.rt.set_price(&oracle, &PythPrice::steady(price, EXPO, now));
+    }
+
     /// Checks a market's books: the vault holds what depositors are owed, minus what
     /// borrowers owe, plus the fee pools and insurance fund. Rounding may only leave
     /// the vault a little richer than the books (at most `slack` base units), never poorer.
@@ -122,7 +167,7 @@ impl Fixture {
         let deposits =
             ballast_risk::shares::deposit_amount(m.total_deposit_shares.get(), m.deposit_index.get()).unwrap();
         let borrows = ballast_risk::shares::debt_amount(m.total_borrow_shares.get(), m.borrow_index.get()).unwrap();
-        let reserved = u128::from(m.accrued_protocol_fees + m.insurance_fund + m.buyback_pool);
+        let reserved = u128::from(m.accrued_protocol_fees + m.insurance_fund + m.buyback_pool + m.staker_pool);
         let vault = u128::from(self.rt.token_balance(&market.vault).await);
         assert!(
             vault + borrows >= deposits + reserved,
@@ -138,5 +183,6 @@ impl Fixture {
         let (usdc_oracle, sol_oracle) = (self.usdc.oracle, self.sol.oracle);
         self.rt.set_price(&usdc_oracle, &PythPrice::steady(USD, EXPO, now));
         self.rt.set_price(&sol_oracle, &PythPrice::steady(sol_price, EXPO, now));
+        self.set_native_price(NATIVE_PRICE);
     }
 }

@@ -1,0 +1,340 @@
+//! The staking escrow: locks and weights, reward streams paid to the unit, emissions,
+//! cooldown and early exit, and every refusal with its error.
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use ballast::ProtocolConfig;
+use ballast_sim::ix::{self, BuybackFill};
+use ballast_sim::runtime::Runtime;
+use ballast_tests::*;
+use solana_signer::Signer;
+
+const DAY: i64 = 86_400;
+const YEAR: i64 = 365 * DAY;
+const NATIVE: u64 = 1_000_000;
+const WAD: u128 = ballast_risk::WAD;
+
+/// The weight the standard config gives `amount` locked for `lock_secs`, by hand:
+/// `amount * (1 + 1.0 * lock / 365 days)`, each step rounded down.
+fn weight(amount: u64, lock_secs: i64) -> u128 {
+    let boost = 10_000 * lock_secs as u128 / YEAR as u128;
+    u128::from(amount) * (10_000 + boost) / 10_000
+}
+
+/// Each staker's share of `amount` credited at once to `weights`: the accumulator
+/// step rounds down, then each payout rounds down.
+fn shares(amount: u64, weights: &[u128]) -> Vec<u64> {
+    let total: u128 = weights.iter().sum();
+    let per_weight = u128::from(amount) * WAD / total;
+    weights.iter().map(|w| (w * per_weight / WAD) as u64).collect()
+}
+
+fn with_escrow(mut ix: Instruction, from: &Pubkey, to: &Pubkey) -> Instruction {
+    for meta in ix.accounts.iter_mut().filter(|m| m.pubkey == *from) {
+        meta.pubkey = *to;
+    }
+    ix
+}
+
+#[tokio::test]
+async fn stake_locks_tokens_with_a_boosted_weight() {
+    let mut fx = Fixture::new().await;
+    let s = fx.staker(1_000 * NATIVE).await;
+    fx.rt.send(&[s.ix.stake(1_000 * NATIVE, (YEAR / 2) as u32)], &[&s.key]).await.unwrap();
+    let e = fx.rt.stake_escrow(&s.key.pubkey()).await;
+    assert_eq!((e.owner, e.protocol), (s.key.pubkey(), ix::protocol_pda()));
+    assert_eq!(e.amount, 1_000 * NATIVE);
+    assert_eq!(e.weight.get(), 1_500 * NATIVE as u128);
+    assert_eq!((e.lock_start, e.lock_end, e.cooldown_end), (fx.rt.now, fx.rt.now + YEAR / 2, 0));
+    let p = fx.rt.protocol().await;
+    assert_eq!((p.total_staked, p.total_weight()), (1_000 * NATIVE, 1_500 * NATIVE as u128));
+    assert_eq!(fx.rt.token_balance(&ix::stake_vault_pda()).await, 1_000 * NATIVE);
+    assert_eq!(fx.rt.token_balance(&s.native()).await, 0);
+    let raw = fx.rt.raw_account(&ix::stake_escrow_pda(&s.key.pubkey())).await.unwrap();
+    assert_eq!(raw.data.len(), ballast::STAKE_ESCROW_SIZE);
+    assert_eq!(&raw.data[8..40], s.key.pubkey().as_ref());
+}
+
+#[tokio::test]
+async fn stake_refuses_bad_locks_amounts_and_mints() {
+    let mut fx = Fixture::new().await;
+    let s = fx.staker(1_000 * NATIVE).await;
+    let cases = [
+        (s.ix.stake(NATIVE, (7 * DAY - 1) as u32), BallastError::LockTooShort),
+        (s.ix.stake(NATIVE, (YEAR + 1) as u32), BallastError::LockTooLong),
+        (s.ix.stake(0, (7 * DAY) as u32), BallastError::ZeroAmount),
+    ];
+    for (ix, error) in cases {
+        assert_error(fx.rt.send(&[ix], &[&s.key]).await, error);
+    }
+    let usdc_wallet = ix::Staker { owner_native: s.usdc, ..s.ix };
+    assert_error(fx.rt.send(&[usdc_wallet.stake(NATIVE, (7 * DAY) as u32)], &[&s.key]).await, BallastError::WrongMint);
+    // A fake stake vault: any native token account that is not the protocol's.
+    let mut ix = s.ix.stake(NATIVE, (7 * DAY) as u32);
+    let fake_vault = fx.rt.create_token_account(&fx.native_mint, &s.key.pubkey()).await;
+    ix = with_escrow(ix, &ix::stake_vault_pda(), &fake_vault);
+    assert_error(fx.rt.send(&[ix], &[&s.key]).await, BallastError::VaultMismatch);
+    assert!(fx.rt.raw_account(&ix::stake_escrow_pda(&s.key.pubkey())).await.is_none());
+    assert_eq!(fx.rt.token_balance(&s.native()).await, 1_000 * NATIVE);
+}
+
+/// Three stakers with different locks over three distributions (USDC fees, native
+/// buyback share, USDC fees again): every payout matches the weight-share model to
+/// the unit, and the pools keep only rounding dust.
+#[tokio::test]
+async fn rewards_are_shared_by_weight_to_the_unit() {
+    let mut fx = Fixture::new().await;
+    let (a, b, c) = (fx.staker(1_000 * NATIVE).await, fx.staker(3_000 * NATIVE).await, fx.staker(2_000 * NATIVE).await);
+    fx.rt.send(&[a.ix.stake(1_000 * NATIVE, YEAR as u32)], &[&a.key]).await.unwrap();
+    fx.rt.send(&[b.ix.stake(3_000 * NATIVE, (7 * DAY) as u32)], &[&b.key]).await.unwrap();
+    let (wa, wb, wc) =
+        (weight(1_000 * NATIVE, YEAR), weight(3_000 * NATIVE, 7 * DAY), weight(2_000 * NATIVE, YEAR / 2));
+    assert_eq!(fx.rt.stake_escrow(&b.key.pubkey()).await.weight.get(), wb);
+    fx.borrow_usdc_at_the_kink().await;
+    let usdc = fx.usdc;
+
+    // 1. A year of USDC fees; 30% (2,400 USDC) to stakers, dripped over a day.
+    fx.rt.advance(YEAR);
+    fx.refresh_prices(SOL_PRICE).await;
+    fx.rt.send(&[ix::sweep_fees(usdc.key)], &[]).await.unwrap();
+    fx.rt.advance(DAY);
+    let first = shares(2_400 * USDC, &[wa, wb]);
+    for (s, expected) in [(&a, first[0]), (&b, first[1])] {
+        fx.rt.send(&[s.ix.claim_market_rewards(usdc.key, s.usdc)], &[&s.key]).await.unwrap();
+        assert_eq!(fx.rt.token_balance(&s.usdc).await, expected);
+    }
+
+    // 2. C joins; a buyback sends half of the native tokens paid to stakers.
+    fx.refresh_prices(SOL_PRICE).await;
+    fx.rt.send(&[c.ix.stake(2_000 * NATIVE, (YEAR / 2) as u32)], &[&c.key]).await.unwrap();
+    let k = fx.rt.new_user().await;
+    let k_native = fx.rt.funded_token_account(&fx.native_mint, &k.pubkey(), 100 * NATIVE).await;
+    let k_usdc = fx.rt.create_token_account(&usdc.mint, &k.pubkey()).await;
+    let native = fx.rt.native();
+    let fill = BuybackFill {
+        keeper: k.pubkey(),
+        market: usdc.key,
+        oracle: usdc.oracle,
+        native_mint: native.mint,
+        native_oracle: native.oracle,
+        keeper_native: k_native,
+        keeper_pool_token: k_usdc,
+    };
+    fx.rt.send(&[ix::buyback(&fill, 50 * NATIVE, 0)], &[&k]).await.unwrap();
+    let to_stakers = (100 * NATIVE - fx.rt.token_balance(&k_native).await) / 2;
+    assert_eq!(fx.rt.protocol().await.reward_streams[0].undripped, to_stakers);
+    fx.rt.advance(DAY);
+    let second = shares(to_stakers, &[wa, wb, wc]);
+    for (s, expected) in [(&a, second[0]), (&b, second[1]), (&c, second[2])] {
+        fx.rt.send(&[s.ix.claim_rewards()], &[&s.key]).await.unwrap();
+        assert_eq!(fx.rt.token_balance(&s.native()).await, expected);
+    }
+
+    // 3. Another year of USDC fees, now shared three ways.
+    fx.rt.advance(YEAR);
+    fx.refresh_prices(SOL_PRICE).await;
+    fx.rt.send(&[ix::sweep_fees(usdc.key)], &[]).await.unwrap();
+    let dripping = fx.rt.protocol().await.reward_streams[1 + usdc.index as usize].undripped;
+    assert!(dripping > 2_400 * USDC, "the second year's fees compound");
+    fx.rt.advance(DAY);
+    let third = shares(dripping, &[wa, wb, wc]);
+    for (s, before, expected) in [(&a, first[0], third[0]), (&b, first[1], third[1]), (&c, 0, third[2])] {
+        fx.rt.send(&[s.ix.claim_market_rewards(usdc.key, s.usdc)], &[&s.key]).await.unwrap();
+        assert_eq!(fx.rt.token_balance(&s.usdc).await, before + expected);
+    }
+
+    // What is left in the pools is rounding dust, never a deficit.
+    let paid_usdc: u64 = first.iter().chain(third.iter()).sum();
+    let m = fx.rt.market(&usdc.key).await;
+    assert_eq!(m.staker_pool, 2_400 * USDC + dripping - paid_usdc);
+    assert!(m.staker_pool <= 5);
+    let paid_native: u64 = second.iter().sum();
+    assert_eq!(fx.rt.token_balance(&ix::reward_vault_pda()).await, to_stakers - paid_native);
+    fx.assert_books(&usdc, 5).await;
+}
+
+/// Staking in the slot a lump arrives and claiming in that slot earns nothing.
+#[tokio::test]
+async fn staking_and_claiming_in_the_same_slot_earns_nothing() {
+    let mut fx = Fixture::new().await;
+    let a = fx.staker(1_000 * NATIVE).await;
+    fx.rt.send(&[a.ix.stake(1_000 * NATIVE, YEAR as u32)], &[&a.key]).await.unwrap();
+    fx.borrow_usdc_at_the_kink().await;
+    fx.rt.advance(YEAR);
+    let late = fx.staker(1_000_000 * NATIVE).await;
+    let usdc = fx.usdc;
+    // Sweep, stake a whale and claim, all in one transaction.
+    let ixs = [
+        ix::sweep_fees(usdc.key),
+        late.ix.stake(1_000_000 * NATIVE, YEAR as u32),
+        late.ix.claim_market_rewards(usdc.key, late.usdc),
+    ];
+    assert_error(fx.rt.send(&ixs, &[&late.key]).await, BallastError::NothingToClaim);
+    fx.rt.send(&ixs[..2], &[&late.key]).await.unwrap();
+    let result = fx.rt.send(&[late.ix.claim_market_rewards(usdc.key, late.usdc)], &[&late.key]).await;
+    assert_error(result, BallastError::NothingToClaim);
+    let result = fx.rt.send(&[late.ix.claim_rewards()], &[&late.key]).await;
+    assert_error(result, BallastError::NothingToClaim);
+}
+
+async fn emitting_protocol(rate: u64) -> (Runtime, StakerHandle) {
+    let mut rt = Runtime::start().await;
+    let config = ProtocolConfig { emission_rate_per_sec: rate, ..ProtocolConfig::standard() };
+    let mint = rt.initialize_protocol_with(6, config).await;
+    let key = rt.new_user().await;
+    let owner_native = rt.funded_token_account(&mint, &key.pubkey(), 1_000 * NATIVE).await;
+    let staker = ix::Staker { owner: key.pubkey(), native_mint: mint, owner_native };
+    (rt, StakerHandle { key, ix: staker, usdc: Pubkey::default(), sol: Pubkey::default() })
+}
+
+#[tokio::test]
+async fn emissions_are_minted_to_stakers_only_while_someone_stakes() {
+    let (mut rt, s) = emitting_protocol(1_000).await;
+    let mint = s.ix.native_mint;
+    let supply = rt.mint_supply(&mint).await;
+    // An hour with nobody staking mints nothing.
+    rt.advance(3_600);
+    rt.send(&[s.ix.stake(1_000 * NATIVE, YEAR as u32)], &[&s.key]).await.unwrap();
+    assert_eq!(rt.mint_supply(&mint).await, supply);
+    rt.advance(100);
+    rt.send(&[s.ix.claim_rewards()], &[&s.key]).await.unwrap();
+    assert_eq!(rt.mint_supply(&mint).await, supply + 100_000);
+    let expected = shares(100_000, &[weight(1_000 * NATIVE, YEAR)])[0];
+    assert_eq!(rt.token_balance(&s.native()).await, expected);
+    let p = rt.protocol().await;
+    assert_eq!(p.total_emitted, 100_000);
+    assert_eq!(p.last_emission_ts, rt.now);
+    // The reward vault keeps only the rounding dust.
+    assert_eq!(rt.token_balance(&ix::reward_vault_pda()).await, 100_000 - expected);
+}
+
+#[tokio::test]
+async fn exit_early_burns_the_penalty_and_closes_the_escrow() {
+    let mut fx = Fixture::new().await;
+    let s = fx.staker(1_000 * NATIVE).await;
+    fx.rt.send(&[s.ix.stake(1_000 * NATIVE, (30 * DAY) as u32)], &[&s.key]).await.unwrap();
+    fx.rt.advance(DAY);
+    let supply = fx.rt.mint_supply(&fx.native_mint).await;
+    fx.rt.send(&[s.ix.exit_early()], &[&s.key]).await.unwrap();
+    // 10% burned, 90% back.
+    assert_eq!(fx.rt.token_balance(&s.native()).await, 900 * NATIVE);
+    assert_eq!(supply - fx.rt.mint_supply(&fx.native_mint).await, 100 * NATIVE);
+    assert!(fx.rt.raw_account(&ix::stake_escrow_pda(&s.key.pubkey())).await.is_none());
+    let p = fx.rt.protocol().await;
+    assert_eq!((p.total_burned, p.total_staked, p.total_weight()), (100 * NATIVE, 0, 0));
+    assert_eq!(fx.rt.token_balance(&ix::stake_vault_pda()).await, 0);
+    // The owner can stake again with a fresh escrow.
+    fx.rt.send(&[s.ix.stake(900 * NATIVE, (7 * DAY) as u32)], &[&s.key]).await.unwrap();
+}
+
+#[tokio::test]
+async fn leaving_requires_claiming_first() {
+    let mut fx = Fixture::new().await;
+    let s = fx.staker(1_000 * NATIVE).await;
+    fx.rt.send(&[s.ix.stake(1_000 * NATIVE, (30 * DAY) as u32)], &[&s.key]).await.unwrap();
+    fx.borrow_usdc_at_the_kink().await;
+    fx.rt.advance(10 * DAY);
+    fx.rt.send(&[ix::sweep_fees(fx.usdc.key)], &[]).await.unwrap();
+    fx.rt.advance(DAY);
+    let usdc = fx.usdc;
+    assert_error(fx.rt.send(&[s.ix.unstake()], &[&s.key]).await, BallastError::LockActive);
+    fx.rt.advance(20 * DAY);
+    fx.rt.send(&[s.ix.unstake()], &[&s.key]).await.unwrap();
+    fx.rt.advance(2 * DAY);
+    assert_error(fx.rt.send(&[s.ix.withdraw_stake()], &[&s.key]).await, BallastError::UnclaimedRewards);
+    // Claim and withdraw in one transaction.
+    let ixs = [s.ix.claim_market_rewards(usdc.key, s.usdc), s.ix.withdraw_stake()];
+    fx.rt.send(&ixs, &[&s.key]).await.unwrap();
+    assert_eq!(fx.rt.token_balance(&s.native()).await, 1_000 * NATIVE);
+    assert!(fx.rt.token_balance(&s.usdc).await > 0);
+    assert!(fx.rt.raw_account(&ix::stake_escrow_pda(&s.key.pubkey())).await.is_none());
+}
+
+#[tokio::test]
+async fn unstake_cooldown_and_its_refusals() {
+    let mut fx = Fixture::new().await;
+    let s = fx.staker(1_000 * NATIVE).await;
+    // No escrow yet: the address is an empty system account.
+    assert_error(fx.rt.send(&[s.ix.withdraw_stake()], &[&s.key]).await, AnchorError::AccountOwnedByWrongProgram);
+    fx.rt.send(&[s.ix.stake(500 * NATIVE, (7 * DAY) as u32)], &[&s.key]).await.unwrap();
+    assert_error(fx.rt.send(&[s.ix.withdraw_stake()], &[&s.key]).await, BallastError::NoUnstakePending);
+    fx.rt.advance(7 * DAY);
+    assert_error(fx.rt.send(&[s.ix.increase_stake(NATIVE)], &[&s.key]).await, BallastError::LockEnded);
+    assert_error(fx.rt.send(&[s.ix.exit_early()], &[&s.key]).await, BallastError::LockEnded);
+    fx.rt.send(&[s.ix.unstake()], &[&s.key]).await.unwrap();
+    let e = fx.rt.stake_escrow(&s.key.pubkey()).await;
+    assert_eq!((e.weight.get(), e.amount, e.cooldown_end), (0, 500 * NATIVE, fx.rt.now + 2 * DAY));
+    assert_eq!(fx.rt.protocol().await.total_weight(), 0);
+    for ix in [s.ix.unstake(), s.ix.increase_stake(NATIVE), s.ix.extend_lock((30 * DAY) as u32), s.ix.exit_early()] {
+        assert_error(fx.rt.send(&[ix], &[&s.key]).await, BallastError::UnstakePending);
+    }
+    fx.rt.advance(2 * DAY - 1);
+    assert_error(fx.rt.send(&[s.ix.withdraw_stake()], &[&s.key]).await, BallastError::CooldownActive);
+    fx.rt.advance(1);
+    fx.rt.send(&[s.ix.withdraw_stake()], &[&s.key]).await.unwrap();
+    assert_eq!(fx.rt.token_balance(&s.native()).await, 1_000 * NATIVE);
+    let p = fx.rt.protocol().await;
+    assert_eq!((p.total_staked, p.total_burned), (0, 0));
+}
+
+#[tokio::test]
+async fn increase_and_extend_raise_the_weight() {
+    let mut fx = Fixture::new().await;
+    let s = fx.staker(1_000 * NATIVE).await;
+    fx.rt.send(&[s.ix.stake(500 * NATIVE, (YEAR / 2) as u32)], &[&s.key]).await.unwrap();
+    fx.rt.advance(YEAR / 4);
+    // The new tokens weigh by the quarter-year left; the old ones keep their weight.
+    fx.rt.send(&[s.ix.increase_stake(100 * NATIVE)], &[&s.key]).await.unwrap();
+    let e = fx.rt.stake_escrow(&s.key.pubkey()).await;
+    let expected = weight(500 * NATIVE, YEAR / 2) + weight(100 * NATIVE, YEAR / 2 - YEAR / 4);
+    assert_eq!((e.amount, e.weight.get()), (600 * NATIVE, expected));
+    // Extending to a year from now re-weighs the whole stake.
+    fx.rt.send(&[s.ix.extend_lock(YEAR as u32)], &[&s.key]).await.unwrap();
+    let e = fx.rt.stake_escrow(&s.key.pubkey()).await;
+    assert_eq!((e.weight.get(), e.lock_end), (weight(600 * NATIVE, YEAR), fx.rt.now + YEAR));
+    assert_eq!(fx.rt.protocol().await.total_weight(), weight(600 * NATIVE, YEAR));
+    // Refusals: not later than now, too long, nothing to add.
+    let cases = [
+        (s.ix.extend_lock((YEAR - 1) as u32), BallastError::LockNotExtended),
+        (s.ix.extend_lock((YEAR + 1) as u32), BallastError::LockTooLong),
+        (s.ix.increase_stake(0), BallastError::ZeroAmount),
+    ];
+    fx.rt.advance(1);
+    for (ix, error) in cases {
+        assert_error(fx.rt.send(&[ix], &[&s.key]).await, error);
+    }
+}
+
+#[tokio::test]
+async fn only_the_owner_can_touch_an_escrow() {
+    let mut fx = Fixture::new().await;
+    let victim = fx.staker(1_000 * NATIVE).await;
+    fx.rt.send(&[victim.ix.stake(1_000 * NATIVE, (7 * DAY) as u32)], &[&victim.key]).await.unwrap();
+    let thief = fx.staker(0).await;
+    let (theirs, mine) = (ix::stake_escrow_pda(&victim.key.pubkey()), ix::stake_escrow_pda(&thief.key.pubkey()));
+    for ix in [thief.ix.exit_early(), thief.ix.claim_rewards(), thief.ix.claim_market_rewards(fx.usdc.key, thief.usdc)]
+    {
+        let result = fx.rt.send(&[with_escrow(ix, &mine, &theirs)], &[&thief.key]).await;
+        assert_error(result, BallastError::NotStakeOwner);
+    }
+    // A margin account passed as an escrow (type cosplay).
+    let t = fx.trader(0, 0).await;
+    let result =
+        fx.rt.send(&[with_escrow(victim.ix.claim_rewards(), &theirs, &t.margin_account)], &[&victim.key]).await;
+    assert_error(result, AnchorError::AccountDiscriminatorMismatch);
+    assert_eq!(fx.rt.stake_escrow(&victim.key.pubkey()).await.amount, 1_000 * NATIVE);
+}
+
+#[tokio::test]
+async fn market_claims_refuse_wrong_mints_and_empty_claims() {
+    let mut fx = Fixture::new().await;
+    let s = fx.staker(1_000 * NATIVE).await;
+    fx.rt.send(&[s.ix.stake(1_000 * NATIVE, (7 * DAY) as u32)], &[&s.key]).await.unwrap();
+    let result = fx.rt.send(&[s.ix.claim_market_rewards(fx.usdc.key, s.usdc)], &[&s.key]).await;
+    assert_error(result, BallastError::NothingToClaim);
+    let result = fx.rt.send(&[s.ix.claim_market_rewards(fx.usdc.key, s.sol)], &[&s.key]).await;
+    assert_error(result, BallastError::WrongMint);
+    // The SOL market's vault passed for the USDC market.
+    let ix = with_escrow(s.ix.claim_market_rewards(fx.usdc.key, s.usdc), &fx.usdc.vault, &fx.sol.vault);
+    assert_error(fx.rt.send(&[ix], &[&s.key]).await, BallastError::VaultMismatch);
+}
