@@ -1,6 +1,7 @@
 //! The scripted scenario the `sim` binary runs: lists three markets, lets lenders and
-//! leveraged borrowers trade through a rally and a dip with daily keeper refreshes
-//! and liquidations, then prints what the program holds and checks the books balance.
+//! leveraged borrowers trade through a rally and a dip with daily keeper refreshes,
+//! liquidations, fee sweeps and buybacks while stakers earn, then prints what the
+//! program holds and checks the books and the native supply balance.
 
 use std::fmt::Write as _;
 
@@ -13,7 +14,7 @@ use solana_signer::Signer;
 use crate::ix::{self, MarketTransfer};
 use crate::keeper::{liquidate_unhealthy, Liquidator};
 use crate::pyth::PythPrice;
-use crate::runtime::{standard_config, BalanceChange, MarketHandle, Runtime};
+use crate::runtime::{standard_config, BalanceChange, MarketHandle, Runtime, NATIVE_GENESIS_SUPPLY, NATIVE_PRICE};
 
 const EXPO: i32 = -8;
 const USD: i64 = 100_000_000;
@@ -25,9 +26,11 @@ pub struct ScenarioOutcome {
     pub transactions: u64,
     pub failed_as_expected: u64,
     pub liquidations: u64,
+    pub buybacks: u64,
     pub report: String,
     /// Every market's vault holds at least what depositors are owed minus what
-    /// borrowers owe plus the fee pools.
+    /// borrowers owe plus the fee pools; the native supply is genesis + emitted −
+    /// burned and the stake vault holds what is staked.
     pub books_balance: bool,
 }
 
@@ -58,11 +61,24 @@ pub async fn run(days: i64, borrowers: usize) -> Result<ScenarioOutcome, String>
     let native = rt
         .list_market(
             native_mint,
-            PythPrice::steady(USD / 2, EXPO, now),
+            PythPrice::steady(NATIVE_PRICE, EXPO, now),
             standard_config(10_000_000_000_000, 1_000_000_000_000),
         )
         .await;
     out.transactions += 6;
+
+    // Stakers lock 10k..40k native tokens for one week to one year.
+    let mut stakers = Vec::new();
+    for i in 0..4u64 {
+        let key = rt.new_user().await;
+        let amount = (10_000 + 10_000 * i) * 1_000_000;
+        let owner_native = rt.funded_token_account(&native_mint, &key.pubkey(), amount).await;
+        let usdc_account = rt.create_token_account(&usdc.mint, &key.pubkey()).await;
+        let staker = ix::Staker { owner: key.pubkey(), native_mint, owner_native };
+        let lock = [7, 30, 180, 365][i as usize] * DAY as u32;
+        send_ok(&mut rt, &mut out, &[staker.stake(amount, lock)], &key).await?;
+        stakers.push((key, staker, usdc_account));
+    }
 
     // Lenders supply USDC; borrowers post SOL and borrow USDC at 20%..70% of the limit.
     let mut lenders = Vec::new();
@@ -89,6 +105,7 @@ pub async fn run(days: i64, borrowers: usize) -> Result<ScenarioOutcome, String>
         debtors.push((agent, usdc_account));
     }
     let keeper = Liquidator::new(&mut rt, &[1_000_000_000_000]).await;
+    let buyer = BuybackKeeper::new(&mut rt, &usdc, 1_000_000 * 1_000_000).await;
     let debtor_keys: Vec<Pubkey> = debtors.iter().map(|(a, _)| a.margin_account).collect();
 
     // An over-reaching borrow is refused by the health check.
@@ -100,13 +117,13 @@ pub async fn run(days: i64, borrowers: usize) -> Result<ScenarioOutcome, String>
     }
     out.failed_as_expected += 1;
 
-    let _ = writeln!(out.report, "day  SOL price  USDC borrow idx  USDC deposit idx  USDC fees  liquidations");
+    let _ = writeln!(
+        out.report,
+        "day  SOL price  USDC borrow idx  USDC deposit idx  buyback pool  staker pool  liquidations  native burned"
+    );
     for day in 1..=days {
         rt.advance(DAY);
-        let now = rt.now;
-        rt.set_price(&usdc.oracle, &PythPrice::steady(USD, EXPO, now));
-        rt.set_price(&sol.oracle, &PythPrice::steady(sol_price(day), EXPO, now));
-        rt.set_price(&native.oracle, &PythPrice::steady(USD / 2, EXPO, now));
+        refresh_feeds(&mut rt, &[&usdc, &sol, &native], day);
         for m in [&usdc, &sol, &native] {
             let ix = ix::refresh_market(m.key, m.oracle);
             rt.send(&[ix], &[]).await.map_err(|e| format!("refresh failed: {e}"))?;
@@ -117,15 +134,45 @@ pub async fn run(days: i64, borrowers: usize) -> Result<ScenarioOutcome, String>
             .map_err(|e| format!("liquidation failed: {e}"))?;
         out.liquidations += plans.len() as u64;
         out.transactions += plans.len() as u64;
+        // Fees become pools; a keeper sells native tokens into the USDC buyback pool
+        // (the epoch budget caps how much).
+        rt.send(&[ix::sweep_fees(usdc.key)], &[]).await.map_err(|e| format!("sweep failed: {e}"))?;
+        out.transactions += 1;
+        if rt.send(&[ix::buyback(&buyer.fill, 1_000 * 1_000_000, 0)], &[&buyer.key]).await.is_ok() {
+            out.buybacks += 1;
+            out.transactions += 1;
+        }
         let market = rt.market(&usdc.key).await;
+        let protocol = rt.protocol().await;
         let _ = writeln!(
             out.report,
-            "{day:>3}  {:>9}  {:>15.9}  {:>16.9}  {:>9}  {:>12}",
+            "{day:>3}  {:>9}  {:>15.9}  {:>16.9}  {:>12}  {:>11}  {:>12}  {:>13}",
             format_usd(sol_price(day)),
             market.borrow_index.get() as f64 / WAD as f64,
             market.deposit_index.get() as f64 / WAD as f64,
-            market.accrued_protocol_fees,
-            plans.len()
+            market.buyback_pool,
+            market.staker_pool,
+            plans.len(),
+            protocol.total_burned
+        );
+    }
+
+    // Stakers collect their USDC revenue and native buyback share.
+    rt.advance(DAY);
+    refresh_feeds(&mut rt, &[&usdc, &sol, &native], days);
+    let _ = writeln!(out.report, "\nstaker (lock)        weight             USDC earned  native earned");
+    for (key, staker, usdc_account) in &stakers {
+        let claims = [staker.claim_market_rewards(usdc.key, *usdc_account), staker.claim_rewards()];
+        send_ok(&mut rt, &mut out, &claims, key).await?;
+        let escrow = rt.stake_escrow(&key.pubkey()).await;
+        let _ = writeln!(
+            out.report,
+            "{:<10} ({:>3} d)  {:<17}  {:>11}  {:>13}",
+            &key.pubkey().to_string()[..10],
+            (escrow.lock_end - escrow.lock_start) / DAY,
+            escrow.weight.get(),
+            rt.token_balance(usdc_account).await,
+            rt.token_balance(&staker.owner_native).await
         );
     }
 
@@ -151,7 +198,8 @@ pub async fn run(days: i64, borrowers: usize) -> Result<ScenarioOutcome, String>
             deposit_amount(market.total_deposit_shares.get(), market.deposit_index.get()).unwrap_or(u128::MAX);
         let borrows = debt_amount(market.total_borrow_shares.get(), market.borrow_index.get()).unwrap_or(u128::MAX);
         let vault = u128::from(rt.token_balance(&m.vault).await);
-        let owed = deposits.saturating_sub(borrows) + u128::from(market.accrued_protocol_fees);
+        let pools = [market.accrued_protocol_fees, market.insurance_fund, market.buyback_pool, market.staker_pool];
+        let owed = deposits.saturating_sub(borrows) + pools.iter().map(|p| u128::from(*p)).sum::<u128>();
         let ok = vault >= owed;
         out.books_balance &= ok;
         let util = if deposits == 0 { 0.0 } else { borrows as f64 / deposits as f64 * 100.0 };
@@ -162,6 +210,23 @@ pub async fn run(days: i64, borrowers: usize) -> Result<ScenarioOutcome, String>
             if ok { "ok" } else { "SHORT" }
         );
     }
+    let protocol = rt.protocol().await;
+    let supply = rt.mint_supply(&native_mint).await;
+    let supply_ok = u128::from(supply) + u128::from(protocol.total_burned)
+        == u128::from(NATIVE_GENESIS_SUPPLY) + u128::from(protocol.total_emitted);
+    let stake_ok = rt.token_balance(&protocol.stake_vault).await == protocol.total_staked;
+    out.books_balance &= supply_ok && stake_ok;
+    let _ = writeln!(
+        out.report,
+        "\nnative token: {} bought back in {} fills, {} burned, {} emitted, supply {supply} ({}), {} staked ({})",
+        protocol.total_bought_back,
+        out.buybacks,
+        protocol.total_burned,
+        protocol.total_emitted,
+        if supply_ok { "ok" } else { "MISMATCH" },
+        protocol.total_staked,
+        if stake_ok { "ok" } else { "MISMATCH" }
+    );
     let _ = writeln!(out.report, "\nborrower account (health cached at its last check)  init ($)  maint ($)");
     for (agent, _) in debtors.iter().skip(1).step_by(2) {
         let account = rt.margin_account(&agent.margin_account).await;
@@ -201,6 +266,42 @@ async fn send_ok(
     rt.send(ixs, &[signer]).await.map_err(|e| format!("transaction failed: {e}"))?;
     out.transactions += 1;
     Ok(())
+}
+
+/// A keeper that buys back with its native tokens and collects the pool's USDC.
+struct BuybackKeeper {
+    key: Keypair,
+    fill: ix::BuybackFill,
+}
+
+impl BuybackKeeper {
+    async fn new(rt: &mut Runtime, market: &MarketHandle, native: u64) -> BuybackKeeper {
+        let key = rt.new_user().await;
+        let n = rt.native();
+        let keeper_native = rt.funded_token_account(&n.mint, &key.pubkey(), native).await;
+        let keeper_pool_token = rt.create_token_account(&market.mint, &key.pubkey()).await;
+        let fill = ix::BuybackFill {
+            keeper: key.pubkey(),
+            market: market.key,
+            oracle: market.oracle,
+            native_mint: n.mint,
+            native_oracle: n.oracle,
+            keeper_native,
+            keeper_pool_token,
+        };
+        BuybackKeeper { key, fill }
+    }
+}
+
+/// Publishes every feed at the current time at the day's prices.
+fn refresh_feeds(rt: &mut Runtime, markets: &[&MarketHandle; 3], day: i64) {
+    let now = rt.now;
+    let native_oracle = rt.native().oracle;
+    rt.set_price(&markets[0].oracle, &PythPrice::steady(USD, EXPO, now));
+    rt.set_price(&markets[1].oracle, &PythPrice::steady(sol_price(day), EXPO, now));
+    for oracle in [markets[2].oracle, native_oracle] {
+        rt.set_price(&oracle, &PythPrice::steady(NATIVE_PRICE, EXPO, now));
+    }
 }
 
 fn format_usd(price: i64) -> String {

@@ -11,11 +11,7 @@ use crate::staking;
 pub fn handler(ctx: Context<StakeAction>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool = &ctx.accounts.pool;
-    {
-        let escrow = ctx.accounts.escrow.load()?;
-        require!(!escrow.is_cooling_down(), BallastError::UnstakePending);
-        require_gt!(escrow.lock_end, now, BallastError::LockEnded);
-    }
+    ctx.accounts.require_running_lock(now)?;
     pool.accrue(now)?;
 
     let (returned, burned) = {

@@ -12,11 +12,7 @@ pub fn handler(ctx: Context<StakeAction>, amount: u64) -> Result<()> {
     require_gt!(amount, 0, BallastError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
     let pool = &ctx.accounts.pool;
-    {
-        let escrow = ctx.accounts.escrow.load()?;
-        require!(!escrow.is_cooling_down(), BallastError::UnstakePending);
-        require_gt!(escrow.lock_end, now, BallastError::LockEnded);
-    }
+    ctx.accounts.require_running_lock(now)?;
     pool.accrue(now)?;
     pool.lock(&ctx.accounts.owner_native, &ctx.accounts.owner, amount)?;
 

@@ -42,6 +42,16 @@ pub struct StakeAction<'info> {
     pub owner_native: Box<Account<'info, TokenAccount>>,
 }
 
+impl<'info> StakeAction<'info> {
+    /// The stake must be locked, not cooling down, and its lock must still run.
+    pub fn require_running_lock(&self, now: i64) -> Result<()> {
+        let escrow = self.escrow.load()?;
+        require!(!escrow.is_cooling_down(), BallastError::UnstakePending);
+        require_gt!(escrow.lock_end, now, BallastError::LockEnded);
+        Ok(())
+    }
+}
+
 impl<'info> StakePool<'info> {
     /// Accrues every reward stream to `now` and mints due emissions into the reward vault.
     pub fn accrue(&self, now: i64) -> Result<()> {
