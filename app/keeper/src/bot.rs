@@ -1,14 +1,15 @@
 //! The keeper against a real cluster: loads Ballast accounts with getProgramAccounts
-//! (memcmp filters on the fixed offsets), decides with [`crate::scan`], simulates every
-//! liquidation before sending it with a compute-unit limit and a capped priority fee,
-//! and retries transient RPC errors with backoff.
+//! (memcmp filters on the fixed offsets), decides with [`crate::scan`] and
+//! [`crate::buyback`], simulates every transaction before sending it with a
+//! compute-unit limit and a capped priority fee, and retries transient RPC errors with
+//! backoff.
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use anchor_lang::prelude::{pubkey, Pubkey};
-use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 
 use anchor_lang::Discriminator;
 use anchor_spl::token::spl_token;
@@ -19,12 +20,13 @@ use solana_commitment_config::CommitmentConfig;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_keypair::Keypair;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
-use solana_rpc_client_api::client_error::Error as ClientError;
+use solana_rpc_client_api::client_error::{Error as ClientError, ErrorKind};
 use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
 use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 
+use crate::buyback::{self, BuybackPlan, BuybackPolicy, Skip};
 use crate::config::Config;
 use crate::fees::{backoff_ms, is_transient, priority_fee};
 use crate::metrics::{unix_now, Metrics};
@@ -37,6 +39,20 @@ const RETRIES: u32 = 5;
 pub fn associated_token_address(owner: &Pubkey, mint: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[owner.as_ref(), spl_token::ID.as_ref(), mint.as_ref()], &ASSOCIATED_TOKEN_PROGRAM_ID)
         .0
+}
+
+/// Creates `owner`'s associated token account for `mint` unless it exists (the ATA
+/// program's `CreateIdempotent`, instruction 1), so a fill never fails for want of it.
+pub fn create_associated_token_account_idempotent(payer: Pubkey, owner: Pubkey, mint: Pubkey) -> Instruction {
+    let accounts = vec![
+        AccountMeta::new(payer, true),
+        AccountMeta::new(associated_token_address(&owner, &mint), false),
+        AccountMeta::new_readonly(owner, false),
+        AccountMeta::new_readonly(mint, false),
+        AccountMeta::new_readonly(anchor_lang::system_program::ID, false),
+        AccountMeta::new_readonly(spl_token::ID, false),
+    ];
+    Instruction { program_id: ASSOCIATED_TOKEN_PROGRAM_ID, accounts, data: vec![1] }
 }
 
 /// getProgramAccounts filters for Ballast accounts of type `T` in the protocol:
@@ -62,6 +78,28 @@ pub fn market_filters() -> Vec<RpcFilterType> {
 pub struct Snapshot {
     pub markets: Vec<MarketSnapshot>,
     pub accounts: Vec<(Pubkey, MarginAccount)>,
+}
+
+/// What one buyback pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BuybackPass {
+    /// Fills sent (or simulated, in a dry run).
+    pub filled: usize,
+    /// When the next market's curve reaches the profit threshold, if one will this epoch.
+    pub wake_at: Option<i64>,
+}
+
+/// How a transaction fared.
+enum Outcome {
+    /// Simulation failed: the program would reject it.
+    Refused(String),
+    /// Simulation passed; a dry run stops there.
+    Simulated,
+    Confirmed(String),
+}
+
+fn custom_error(message: String) -> ClientError {
+    ErrorKind::Custom(message).into()
 }
 
 pub struct Bot {
@@ -112,6 +150,18 @@ impl Bot {
 
     /// Every market with its oracle reading, and every margin account of the protocol.
     pub async fn snapshot(&self) -> Result<Snapshot, ClientError> {
+        let markets = self.markets().await?;
+        let accounts = self
+            .program_accounts(margin_account_filters())
+            .await?
+            .into_iter()
+            .filter_map(|(k, data)| Some((k, decode::margin_account(&data)?.into_owned())))
+            .collect();
+        Ok(Snapshot { markets, accounts })
+    }
+
+    /// Every market whose oracle reads, with its reading.
+    pub async fn markets(&self) -> Result<Vec<MarketSnapshot>, ClientError> {
         let mut markets = Vec::new();
         let raw_markets = self.program_accounts(market_filters()).await?;
         let decoded: Vec<(Pubkey, Market)> =
@@ -124,13 +174,7 @@ impl Bot {
                 markets.push(MarketSnapshot { key, market, reading });
             }
         }
-        let accounts = self
-            .program_accounts(margin_account_filters())
-            .await?
-            .into_iter()
-            .filter_map(|(k, data)| Some((k, decode::margin_account(&data)?.into_owned())))
-            .collect();
-        Ok(Snapshot { markets, accounts })
+        Ok(markets)
     }
 
     /// One pass: scan, then liquidate every unhealthy account worth the minimum profit.
@@ -191,34 +235,151 @@ impl Bot {
         else {
             return Ok(false);
         };
-        let fee_accounts = [liquidatee, liability.key, asset.key];
-        let recent = self.retry(|| self.rpc.get_recent_prioritization_fees(&fee_accounts)).await?;
-        let fees: Vec<u64> = recent.iter().map(|f| f.prioritization_fee).collect();
-        let tx = self.transaction(instruction, priority_fee(&fees, self.config.max_priority_fee)).await?;
-        let simulation = self.retry(|| self.rpc.simulate_transaction(&tx)).await?;
-        if let Some(err) = simulation.value.err {
-            self.metrics.liquidation_failures.fetch_add(1, Ordering::Relaxed);
-            eprintln!("simulation of {liquidatee} refused: {err:?}");
-            return Ok(false);
+        match self.simulate_then_send(&[instruction], &[liquidatee, liability.key, asset.key]).await? {
+            Outcome::Refused(err) => {
+                self.metrics.liquidation_failures.fetch_add(1, Ordering::Relaxed);
+                eprintln!("simulation of {liquidatee} refused: {err}");
+                Ok(false)
+            }
+            Outcome::Simulated => {
+                self.metrics.liquidations_simulated_only.fetch_add(1, Ordering::Relaxed);
+                println!("dry run: would liquidate {liquidatee} ({plan:?})");
+                Ok(true)
+            }
+            Outcome::Confirmed(signature) => {
+                self.metrics.liquidations_sent.fetch_add(1, Ordering::Relaxed);
+                println!("liquidated {liquidatee}: {signature}");
+                Ok(true)
+            }
         }
-        if self.config.dry_run {
-            self.metrics.liquidations_simulated_only.fetch_add(1, Ordering::Relaxed);
-            println!("dry run: would liquidate {liquidatee} ({plan:?})");
-            return Ok(true);
-        }
-        let signature = self.retry(|| self.rpc.send_and_confirm_transaction(&tx)).await?;
-        self.metrics.liquidations_sent.fetch_add(1, Ordering::Relaxed);
-        println!("liquidated {liquidatee}: {signature}");
-        Ok(true)
     }
 
-    async fn transaction(&self, instruction: Instruction, fee: u64) -> Result<Transaction, ClientError> {
-        let blockhash = self.retry(|| self.rpc.get_latest_blockhash()).await?;
+    /// One buyback pass: plans a fill on every non-native market with the keeper's
+    /// native tokens (its associated token account) and sends those worth `policy`.
+    pub async fn run_buybacks_once(&self, policy: &BuybackPolicy) -> Result<BuybackPass, ClientError> {
+        let protocol_key = ix::protocol_pda();
+        let raw = self.retry(|| self.rpc.get_account(&protocol_key)).await?;
+        let protocol = buyback::decode_protocol(&raw.data)
+            .ok_or_else(|| custom_error(format!("{protocol_key} is not a Ballast protocol account")))?;
+        let markets = self.markets().await?;
+        let keeper_native = associated_token_address(&self.payer.pubkey(), &protocol.native_mint);
+        let keys = [protocol.native_oracle, protocol.native_mint, keeper_native];
+        let fetched = self.retry(|| self.rpc.get_multiple_accounts(&keys)).await?;
+        let account = |i: usize| fetched.get(i).and_then(Option::as_ref);
+        let native = match (account(0), account(1)) {
+            (Some(oracle), Some(mint)) => buyback::native_feed(&protocol, &oracle.owner, &oracle.data, &mint.data),
+            _ => None,
+        }
+        .ok_or_else(|| custom_error("the native oracle or mint does not read".into()))?;
+        let mut balance = account(2).and_then(|a| buyback::token_amount(&a.data)).unwrap_or(0);
+        if balance == 0 {
+            eprintln!("buyback: no native tokens in {keeper_native}");
+        }
+        let now = unix_now();
+        let mut pass = BuybackPass::default();
+        let mut skipped = 0;
+        for market in markets.iter().filter(|m| m.market.mint != protocol.native_mint) {
+            let plan = match buyback::plan_buyback(&protocol, market, &native, balance, now, policy) {
+                Ok(plan) => plan,
+                Err(skip) => {
+                    skipped += 1;
+                    if let Skip::Unprofitable { profitable_at: Some(at), .. } = skip {
+                        pass.wake_at = Some(pass.wake_at.map_or(at, |w| w.min(at)));
+                    }
+                    continue;
+                }
+            };
+            match self.buy_back(&protocol, market, &plan, keeper_native).await {
+                Ok(true) => {
+                    pass.filled += 1;
+                    balance = balance.saturating_sub(plan.fill.native_in);
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    self.metrics.buyback_failures.fetch_add(1, Ordering::Relaxed);
+                    eprintln!("buyback on {} failed: {e}", market.key);
+                }
+            }
+        }
+        println!("buyback: {} filled, {skipped} skipped, next threshold at {:?}", pass.filled, pass.wake_at);
+        Ok(pass)
+    }
+
+    async fn buy_back(
+        &self,
+        protocol: &ballast::Protocol,
+        market: &MarketSnapshot,
+        plan: &BuybackPlan,
+        keeper_native: Pubkey,
+    ) -> Result<bool, ClientError> {
+        let keeper = self.payer.pubkey();
+        let mint = market.market.mint;
+        let pool_token = associated_token_address(&keeper, &mint);
         let ixs = [
+            create_associated_token_account_idempotent(keeper, keeper, mint),
+            buyback::buyback_instruction(keeper, protocol, market, plan, keeper_native, pool_token),
+        ];
+        let before = self.token_amounts([keeper_native, pool_token]).await?;
+        match self.simulate_then_send(&ixs, &[market.key, ix::protocol_pda()]).await? {
+            Outcome::Refused(err) => {
+                self.metrics.buyback_failures.fetch_add(1, Ordering::Relaxed);
+                eprintln!("simulation of buyback on {} refused: {err}", market.key);
+                Ok(false)
+            }
+            Outcome::Simulated => {
+                self.metrics.buybacks_simulated_only.fetch_add(1, Ordering::Relaxed);
+                println!("dry run: would buy back on {} ({plan:?})", market.key);
+                Ok(true)
+            }
+            Outcome::Confirmed(signature) => {
+                // What actually moved; the plan's numbers if the balances do not read.
+                let after = self.token_amounts([keeper_native, pool_token]).await.ok();
+                let (native_in, pool_out) = match after {
+                    Some(after) => (before[0].saturating_sub(after[0]), after[1].saturating_sub(before[1])),
+                    None => (plan.fill.native_in, plan.fill.pool_out),
+                };
+                self.metrics.record_buyback(&mint.to_string(), native_in, pool_out);
+                println!("bought back on {}: {native_in} native for {pool_out} of {mint}: {signature}", market.key);
+                Ok(true)
+            }
+        }
+    }
+
+    /// Balances of SPL token accounts; 0 for one that does not exist (yet).
+    async fn token_amounts<const N: usize>(&self, keys: [Pubkey; N]) -> Result<[u64; N], ClientError> {
+        let accounts = self.retry(|| self.rpc.get_multiple_accounts(&keys)).await?;
+        let amount = |i: usize| accounts.get(i)?.as_ref().and_then(|a| buyback::token_amount(&a.data));
+        Ok(std::array::from_fn(|i| amount(i).unwrap_or(0)))
+    }
+
+    /// Simulates `instructions` with a priority fee from recent fees on `fee_accounts`,
+    /// then sends them unless this is a dry run.
+    async fn simulate_then_send(
+        &self,
+        instructions: &[Instruction],
+        fee_accounts: &[Pubkey],
+    ) -> Result<Outcome, ClientError> {
+        let recent = self.retry(|| self.rpc.get_recent_prioritization_fees(fee_accounts)).await?;
+        let fees: Vec<u64> = recent.iter().map(|f| f.prioritization_fee).collect();
+        let tx = self.transaction(instructions, priority_fee(&fees, self.config.max_priority_fee)).await?;
+        let simulation = self.retry(|| self.rpc.simulate_transaction(&tx)).await?;
+        if let Some(err) = simulation.value.err {
+            return Ok(Outcome::Refused(format!("{err:?}")));
+        }
+        if self.config.dry_run {
+            return Ok(Outcome::Simulated);
+        }
+        let signature = self.retry(|| self.rpc.send_and_confirm_transaction(&tx)).await?;
+        Ok(Outcome::Confirmed(signature.to_string()))
+    }
+
+    async fn transaction(&self, instructions: &[Instruction], fee: u64) -> Result<Transaction, ClientError> {
+        let blockhash = self.retry(|| self.rpc.get_latest_blockhash()).await?;
+        let mut ixs = vec![
             ComputeBudgetInstruction::set_compute_unit_limit(self.config.compute_unit_limit),
             ComputeBudgetInstruction::set_compute_unit_price(fee),
-            instruction,
         ];
+        ixs.extend_from_slice(instructions);
         Ok(Transaction::new_signed_with_payer(&ixs, Some(&self.payer.pubkey()), &[&self.payer], blockhash))
     }
 }
@@ -249,6 +410,17 @@ mod tests {
             RpcFilterType::Memcmp(m) => m.bytes_match(&bytes),
             _ => false,
         }));
+    }
+
+    #[test]
+    fn creates_the_associated_token_account_it_then_uses() {
+        let (payer, mint) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let ix = create_associated_token_account_idempotent(payer, payer, mint);
+        assert_eq!((ix.program_id, ix.data.as_slice()), (ASSOCIATED_TOKEN_PROGRAM_ID, &[1u8][..]));
+        assert!(ix.accounts[0].is_signer && ix.accounts[0].is_writable && ix.accounts[1].is_writable);
+        assert_eq!(ix.accounts[1].pubkey, associated_token_address(&payer, &mint));
+        assert_eq!(ix.accounts[3].pubkey, mint);
+        assert!(ix.accounts[2..].iter().all(|m| !m.is_signer && !m.is_writable));
     }
 
     #[test]

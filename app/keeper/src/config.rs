@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use clap::Parser;
 use serde::Deserialize;
 
+use crate::buyback::{BuybackPolicy, ReferencePrice};
+
 #[derive(Parser, Debug, Clone, Default)]
 #[command(name = "keeper", about = "Ballast keeper: finds unhealthy margin accounts and liquidates them")]
 pub struct Cli {
@@ -40,6 +42,21 @@ pub struct Cli {
     /// Simulate liquidations but never send them.
     #[arg(long, env = "BALLAST_DRY_RUN")]
     pub dry_run: bool,
+    /// Also crank the buyback auction: pay native tokens for buyback-pool tokens.
+    #[arg(long, env = "BALLAST_BUYBACK")]
+    pub buyback: bool,
+    /// Fill only when the pool tokens are worth this much more than the native tokens paid (bps).
+    #[arg(long, env = "BALLAST_BUYBACK_MIN_PROFIT_BPS")]
+    pub buyback_min_profit_bps: Option<u32>,
+    /// Most native base units paid in one fill (default: the whole balance).
+    #[arg(long, env = "BALLAST_BUYBACK_MAX_NATIVE")]
+    pub buyback_max_native: Option<u64>,
+    /// What a native token is worth to the keeper, in USD (default: the native oracle's mid price).
+    #[arg(long, env = "BALLAST_BUYBACK_REFERENCE_PRICE")]
+    pub buyback_reference_price: Option<f64>,
+    /// Tolerance on both bounds of a fill, in bps of the expected amounts.
+    #[arg(long, env = "BALLAST_BUYBACK_SLIPPAGE_BPS")]
+    pub buyback_slippage_bps: Option<u32>,
     /// Run one scan, act on it, and exit.
     #[arg(long)]
     pub once: bool,
@@ -58,6 +75,11 @@ pub struct FileConfig {
     pub poll_secs: Option<u64>,
     pub metrics_addr: Option<SocketAddr>,
     pub dry_run: Option<bool>,
+    pub buyback: Option<bool>,
+    pub buyback_min_profit_bps: Option<u32>,
+    pub buyback_max_native: Option<u64>,
+    pub buyback_reference_price: Option<f64>,
+    pub buyback_slippage_bps: Option<u32>,
 }
 
 /// Settings after precedence and validation.
@@ -74,6 +96,8 @@ pub struct Config {
     pub metrics_addr: SocketAddr,
     pub dry_run: bool,
     pub once: bool,
+    /// `None` unless the buyback crank is enabled.
+    pub buyback: Option<BuybackPolicy>,
 }
 
 pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8899";
@@ -83,6 +107,7 @@ pub const DEFAULT_MAX_PRIORITY_FEE: u64 = 100_000;
 impl Config {
     /// Merges `cli` (flags and environment, as clap read them) over `file`.
     pub fn resolve(cli: &Cli, file: FileConfig) -> Result<Config, String> {
+        let policy = buyback_policy(cli, &file)?;
         let rpc_url = cli.rpc_url.clone().or(file.rpc_url).unwrap_or_else(|| DEFAULT_RPC_URL.to_string());
         if !(rpc_url.starts_with("http://") || rpc_url.starts_with("https://")) {
             return Err(format!("rpc_url must start with http:// or https://, got {rpc_url:?}"));
@@ -113,8 +138,35 @@ impl Config {
             metrics_addr: cli.metrics_addr.or(file.metrics_addr).unwrap_or(([127, 0, 0, 1], 9464).into()),
             dry_run: cli.dry_run || file.dry_run.unwrap_or(false),
             once: cli.once,
+            buyback: (cli.buyback || file.buyback.unwrap_or(false)).then_some(policy),
         })
     }
+}
+
+/// The buyback settings, checked even when the crank is off so a typo never waits to bite.
+fn buyback_policy(cli: &Cli, file: &FileConfig) -> Result<BuybackPolicy, String> {
+    let default = BuybackPolicy::default();
+    let min_profit_bps = cli.buyback_min_profit_bps.or(file.buyback_min_profit_bps).unwrap_or(default.min_profit_bps);
+    if min_profit_bps > 10_000 {
+        return Err(format!("buyback_min_profit_bps must be 0..=10000, got {min_profit_bps}"));
+    }
+    let slippage_bps = cli.buyback_slippage_bps.or(file.buyback_slippage_bps).unwrap_or(default.slippage_bps);
+    if slippage_bps > 10_000 {
+        return Err(format!("buyback_slippage_bps must be 0..=10000, got {slippage_bps}"));
+    }
+    let max_native_per_fill = cli.buyback_max_native.or(file.buyback_max_native).unwrap_or(u64::MAX);
+    if max_native_per_fill == 0 {
+        return Err("buyback_max_native must be at least 1".into());
+    }
+    let reference = match cli.buyback_reference_price.or(file.buyback_reference_price) {
+        None => ReferencePrice::OracleMid,
+        // Off-chain only: dollars to WAD per whole token, to the nearest nano-dollar.
+        Some(usd) if usd.is_finite() && (1e-9..=1e12).contains(&usd) => {
+            ReferencePrice::PerToken((usd * 1e9).round() as u128 * 1_000_000_000)
+        }
+        Some(usd) => return Err(format!("buyback_reference_price must be a USD price in 1e-9..=1e12, got {usd}")),
+    };
+    Ok(BuybackPolicy { min_profit_bps, max_native_per_fill, reference, slippage_bps })
 }
 
 /// Parses a TOML config file's text.
@@ -165,6 +217,68 @@ mod tests {
         assert!(bad(Cli { poll_secs: Some(0), ..Cli::default() }).contains("poll_secs"));
         assert!(parse_file("rpc_urll = \"x\"").unwrap_err().contains("unknown field"));
         assert!(parse_file("poll_secs = \"ten\"").is_err());
+    }
+
+    #[test]
+    fn buyback_is_off_unless_asked_and_flags_beat_the_file() {
+        assert_eq!(Config::resolve(&Cli::default(), FileConfig::default()).unwrap().buyback, None);
+        let file = parse_file(
+            "buyback = true\nbuyback_min_profit_bps = 25\nbuyback_max_native = 7000000\nbuyback_slippage_bps = 10\n",
+        )
+        .unwrap();
+        let from_file = Config::resolve(&Cli::default(), file).unwrap().buyback.unwrap();
+        let expected = BuybackPolicy {
+            min_profit_bps: 25,
+            max_native_per_fill: 7_000_000,
+            reference: ReferencePrice::OracleMid,
+            slippage_bps: 10,
+        };
+        assert_eq!(from_file, expected);
+        // clap reads flags and BALLAST_* variables into the same fields: either beats the file.
+        let cli = Cli { buyback_min_profit_bps: Some(80), buyback_reference_price: Some(1.85), ..Cli::default() };
+        let file = parse_file("buyback = true\nbuyback_min_profit_bps = 25\nbuyback_reference_price = 3.0\n").unwrap();
+        let merged = Config::resolve(&cli, file).unwrap().buyback.unwrap();
+        assert_eq!(merged.min_profit_bps, 80);
+        assert_eq!(merged.reference, ReferencePrice::PerToken(1_850_000_000_000_000_000));
+        let defaults = Config::resolve(&Cli { buyback: true, ..Cli::default() }, FileConfig::default()).unwrap();
+        assert_eq!(defaults.buyback, Some(BuybackPolicy::default()));
+    }
+
+    #[test]
+    fn bad_buyback_values_are_named_even_when_it_is_off() {
+        let bad = |cli: Cli| Config::resolve(&cli, FileConfig::default()).unwrap_err();
+        assert!(bad(Cli { buyback_min_profit_bps: Some(10_001), ..Cli::default() }).contains("buyback_min_profit_bps"));
+        assert!(bad(Cli { buyback_slippage_bps: Some(20_000), ..Cli::default() }).contains("buyback_slippage_bps"));
+        assert!(bad(Cli { buyback_max_native: Some(0), ..Cli::default() }).contains("buyback_max_native"));
+        for price in [0.0, -2.0, f64::NAN, f64::INFINITY] {
+            let cli = Cli { buyback_reference_price: Some(price), ..Cli::default() };
+            assert!(bad(cli).contains("buyback_reference_price"), "{price}");
+        }
+        assert!(parse_file("buyback_reference_price = \"two\"").is_err());
+    }
+
+    #[test]
+    fn buyback_flags_parse_from_the_command_line() {
+        let cli = Cli::try_parse_from([
+            "keeper",
+            "--buyback",
+            "--buyback-min-profit-bps",
+            "40",
+            "--buyback-max-native",
+            "5000000",
+            "--buyback-reference-price",
+            "2.05",
+            "--buyback-slippage-bps",
+            "20",
+        ])
+        .unwrap();
+        assert!(cli.buyback);
+        assert_eq!(
+            (cli.buyback_min_profit_bps, cli.buyback_max_native, cli.buyback_slippage_bps),
+            (Some(40), Some(5_000_000), Some(20))
+        );
+        assert_eq!(cli.buyback_reference_price, Some(2.05));
+        assert!(Cli::try_parse_from(["keeper", "--buyback-max-native", "-1"]).is_err());
     }
 
     #[test]

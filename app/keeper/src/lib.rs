@@ -1,8 +1,10 @@
 //! The Ballast keeper. Its decision logic ([`scan`]) has no network in it: decode
 //! accounts, compute health with the program's own code, rank unhealthy accounts by
-//! shortfall and size each liquidation. [`bot`] wraps it in a real RPC client.
+//! shortfall and size each liquidation; [`buyback`] plans fills of the buyback auction
+//! the same way. [`bot`] wraps both in a real RPC client.
 
 pub mod bot;
+pub mod buyback;
 pub mod config;
 pub mod fees;
 pub mod metrics;

@@ -1,7 +1,9 @@
-//! `keeper`: liquidates unhealthy Ballast margin accounts on a live cluster.
+//! `keeper`: liquidates unhealthy Ballast margin accounts on a live cluster and, with
+//! `--buyback`, cranks the buyback auction.
 //!
 //! Reacts to margin-account changes over websockets and rescans on a timer as a
-//! fallback; `--once` scans and acts once, `--dry-run` simulates but never sends.
+//! fallback (sooner when a buyback curve is about to reach the profit threshold);
+//! `--once` scans and acts once, `--dry-run` simulates but never sends.
 //! Serves Prometheus metrics on /metrics and liveness on /healthz.
 
 use std::process::ExitCode;
@@ -9,8 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ballast_keeper::bot::{margin_account_filters, Bot};
+use ballast_keeper::buyback::sleep_secs;
 use ballast_keeper::config::{parse_file, Cli, Config, FileConfig};
-use ballast_keeper::metrics::{serve, Metrics};
+use ballast_keeper::metrics::{serve, unix_now, Metrics};
 use clap::Parser;
 use futures_util::StreamExt;
 use solana_pubsub_client::nonblocking::pubsub_client::PubsubClient;
@@ -52,18 +55,28 @@ async fn main() -> ExitCode {
     }
     let bot = Bot::new(config.clone(), payer, metrics);
     loop {
+        let mut failed = false;
         if let Err(e) = bot.run_once().await {
             eprintln!("scan failed: {e}");
-            if config.once {
-                return ExitCode::FAILURE;
+            failed = true;
+        }
+        let mut wake_at = None;
+        if let Some(policy) = &config.buyback {
+            match bot.run_buybacks_once(policy).await {
+                Ok(pass) => wake_at = pass.wake_at,
+                Err(e) => {
+                    eprintln!("buyback pass failed: {e}");
+                    failed = true;
+                }
             }
         }
         if config.once {
-            return ExitCode::SUCCESS;
+            return if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS };
         }
+        let sleep = sleep_secs(config.poll_secs, wake_at, unix_now());
         tokio::select! {
             _ = changed.notified() => {}
-            _ = tokio::time::sleep(Duration::from_secs(config.poll_secs)) => {}
+            _ = tokio::time::sleep(Duration::from_secs(sleep)) => {}
             _ = tokio::signal::ctrl_c() => return ExitCode::SUCCESS,
         }
     }

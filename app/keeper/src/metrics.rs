@@ -1,7 +1,8 @@
 //! Prometheus metrics and a health endpoint, served over plain HTTP/1.1.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -17,6 +18,14 @@ pub struct Metrics {
     pub rpc_retries: AtomicU64,
     /// Unix time of the last completed scan.
     pub last_scan_unix: AtomicI64,
+    pub buybacks_sent: AtomicU64,
+    pub buybacks_simulated_only: AtomicU64,
+    pub buyback_failures: AtomicU64,
+    /// Native base units paid into confirmed buybacks.
+    pub buyback_native_sold: AtomicU64,
+    /// Pool base units received from confirmed buybacks, per mint: units of different
+    /// mints do not add up.
+    pub buyback_pool_received: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Metrics {
@@ -38,6 +47,22 @@ impl Metrics {
                 &self.liquidation_failures,
             ),
             ("ballast_keeper_rpc_retries_total", "RPC calls retried after a transient error", &self.rpc_retries),
+            ("ballast_keeper_buybacks_sent_total", "Buyback fills confirmed", &self.buybacks_sent),
+            (
+                "ballast_keeper_buybacks_simulated_total",
+                "Buyback fills simulated only (dry run)",
+                &self.buybacks_simulated_only,
+            ),
+            (
+                "ballast_keeper_buyback_failures_total",
+                "Buyback fills that failed simulation or sending",
+                &self.buyback_failures,
+            ),
+            (
+                "ballast_keeper_buyback_native_sold_total",
+                "Native base units paid into confirmed buybacks",
+                &self.buyback_native_sold,
+            ),
         ];
         for (name, help, value) in counters {
             out.push_str(&format!(
@@ -60,7 +85,25 @@ impl Metrics {
         for (name, help, value) in gauges {
             out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
         }
+        let name = "ballast_keeper_buyback_pool_received_total";
+        out.push_str(&format!(
+            "# HELP {name} Pool base units received from confirmed buybacks\n# TYPE {name} counter\n"
+        ));
+        // A poisoned lock only means a panic elsewhere mid-update: the counts are still sound.
+        let received = self.buyback_pool_received.lock().unwrap_or_else(|e| e.into_inner());
+        for (mint, units) in received.iter() {
+            out.push_str(&format!("{name}{{mint=\"{mint}\"}} {units}\n"));
+        }
         out
+    }
+
+    /// Counts a confirmed buyback fill of `pool_out` units of `mint` for `native_in`.
+    pub fn record_buyback(&self, mint: &str, native_in: u64, pool_out: u64) {
+        self.buybacks_sent.fetch_add(1, Ordering::Relaxed);
+        self.buyback_native_sold.fetch_add(native_in, Ordering::Relaxed);
+        let mut received = self.buyback_pool_received.lock().unwrap_or_else(|e| e.into_inner());
+        let units = received.entry(mint.to_string()).or_default();
+        *units = units.saturating_add(pool_out);
     }
 
     /// Healthy while the last scan finished within `max_age_secs` of `now`.
@@ -127,6 +170,19 @@ mod tests {
         assert!(body.contains("ballast_keeper_scans_total 3"), "{body}");
         assert!(body.contains("# TYPE ballast_keeper_unhealthy_accounts gauge"));
         assert!(get(addr, "/nope").await.starts_with("HTTP/1.1 404"));
+    }
+
+    #[test]
+    fn buybacks_are_counted_per_mint() {
+        let m = Metrics::default();
+        m.record_buyback("Usdc", 10, 20);
+        m.record_buyback("Usdc", 5, 11);
+        m.record_buyback("Sol", 1, 2);
+        let body = m.render();
+        assert!(body.contains("ballast_keeper_buybacks_sent_total 3"), "{body}");
+        assert!(body.contains("ballast_keeper_buyback_native_sold_total 16"), "{body}");
+        assert!(body.contains("ballast_keeper_buyback_pool_received_total{mint=\"Usdc\"} 31"), "{body}");
+        assert!(body.contains("ballast_keeper_buyback_pool_received_total{mint=\"Sol\"} 2"), "{body}");
     }
 
     #[test]
