@@ -1,6 +1,8 @@
 //! Shared fixtures for the integration tests: a protocol with two markets and funded
 //! traders, on the embedded runtime from `ballast-sim`.
 
+pub mod attack;
+
 use anchor_lang::prelude::Pubkey;
 use ballast_sim::ix::{self, MarketTransfer};
 use ballast_sim::pyth::PythPrice;

@@ -193,4 +193,20 @@ mod tests {
             prop_assert!(pool_out_for(native_in, native, pool, m).unwrap() >= pool_out);
         }
     }
+
+    proptest! {
+        #[test]
+        fn waiting_never_worsens_the_fill_and_never_exceeds_what_is_available(
+            p in params(), t1 in 0i64..2_000_000, t2 in 0i64..2_000_000, max_in in 1u64..u64::MAX / 4,
+            available in 0u64..u64::MAX / 4,
+            native in 1u128..1_000_000_000_000_000, pool in 1u128..1_000_000_000_000_000,
+        ) {
+            let out = |t| {
+                fill(max_in, available, native, pool, price_multiplier_bps(&p, 0, t)).unwrap().map_or(0, |f| f.pool_out)
+            };
+            let (early, late) = (out(t1.min(t2)), out(t1.max(t2)));
+            prop_assert!(early <= late);
+            prop_assert!(late <= available);
+        }
+    }
 }

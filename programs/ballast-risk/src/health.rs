@@ -149,4 +149,46 @@ mod tests {
             }
         }
     }
+
+    /// `a` is at most as healthy as `b` on both measures.
+    fn no_healthier(a: &Health, b: &Health) -> bool {
+        a.init().unwrap() <= b.init().unwrap() && a.maint().unwrap() <= b.maint().unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn dearer_debt_never_raises_health(
+            deposit in 0u128..(u64::MAX as u128), borrow in 0u128..(u64::MAX as u128),
+            asset in 1u128..WAD, l1 in 1u128..WAD, l2 in 1u128..WAD,
+        ) {
+            let h = |liability| {
+                Health::of([HealthPosition { deposit, borrow, prices: ValuationPrices { asset, liability }, weights: WEIGHTS }])
+                    .unwrap()
+            };
+            prop_assert!(no_healthier(&h(l1.max(l2)), &h(l1.min(l2))));
+        }
+
+        #[test]
+        fn dearer_collateral_never_lowers_health_of_a_borrower(
+            collateral in 0u128..(u64::MAX as u128), debt in 0u128..(u64::MAX as u128),
+            p1 in 1u128..WAD, p2 in 1u128..WAD, debt_price in 1u128..WAD,
+        ) {
+            let h = |price| {
+                Health::of([
+                    HealthPosition { deposit: collateral, borrow: 0, prices: at(price), weights: WEIGHTS },
+                    HealthPosition { deposit: 0, borrow: debt, prices: at(debt_price), weights: WEIGHTS },
+                ])
+                .unwrap()
+            };
+            prop_assert!(no_healthier(&h(p1.min(p2)), &h(p1.max(p2))));
+        }
+
+        #[test]
+        fn health_never_exceeds_the_exact_weighted_value(deposit in 0u128..1_000_000_000_000_000, borrow in 0u128..1_000_000_000_000_000, price in 1u128..WAD) {
+            // Rounding favours the protocol: assets round down, debts up.
+            let h = Health::of([HealthPosition { deposit, borrow, prices: at(price), weights: WEIGHTS }]).unwrap();
+            let exact_x_bps = (deposit * price * 8_000) as i128 - (borrow * price * 12_000) as i128;
+            prop_assert!(h.init().unwrap() * 10_000 <= exact_x_bps);
+        }
+    }
 }

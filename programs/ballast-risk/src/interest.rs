@@ -193,4 +193,24 @@ mod tests {
             let _ = accrue(&m, &curve(), fee, elapsed);
         }
     }
+
+    proptest! {
+        #[test]
+        fn debt_never_falls_over_any_sequence_of_accruals(
+            deposits in 1u128..1_000_000_000_000_000,
+            borrow_pct in 1u128..=100,
+            steps in proptest::collection::vec(0u64..(SECONDS_PER_YEAR as u64), 1..20),
+        ) {
+            let mut m = market(deposits, deposits * borrow_pct / 100);
+            let mut debt = m.total_borrows().unwrap();
+            let mut deposit_value = m.total_deposits().unwrap();
+            for elapsed in steps {
+                let a = accrue(&m, &curve(), 1_000, elapsed).unwrap();
+                m = MarketIndices { deposit_index: a.deposit_index, borrow_index: a.borrow_index, ..m };
+                let (d, v) = (m.total_borrows().unwrap(), m.total_deposits().unwrap());
+                prop_assert!(d >= debt && v >= deposit_value);
+                (debt, deposit_value) = (d, v);
+            }
+        }
+    }
 }

@@ -24,6 +24,16 @@ pub use state::*;
 
 declare_id!("A2n5zs23LnCbhSqdMkh7uSTmATrgYYHQxYQh4i2AeH9E");
 
+// Where to report a vulnerability, embedded in the deployed binary (`.security.txt`).
+#[cfg(not(feature = "no-entrypoint"))]
+solana_security_txt::security_txt! {
+    name: "Ballast",
+    project_url: "https://github.com/ballast-protocol/ballast",
+    contacts: "email:security@ballast.example",
+    policy: "https://github.com/ballast-protocol/ballast/blob/main/SECURITY.md",
+    source_code: "https://github.com/ballast-protocol/ballast"
+}
+
 #[program]
 pub mod ballast {
     use super::*;
