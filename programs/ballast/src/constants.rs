@@ -14,8 +14,8 @@ pub const VAULT_SEED: &[u8] = b"vault";
 #[constant]
 pub const MARGIN_ACCOUNT_SEED: &[u8] = b"margin";
 
-/// Balances one margin account can hold (one per market).
-#[constant]
+/// Balances one margin account can hold (one per market). Not an IDL `#[constant]`:
+/// the IDL has no `usize`; the length shows in `MarginAccount.balances`.
 pub const MAX_BALANCES: usize = 8;
 
 /// Debt worth less than this after a liquidation (WAD quote value, $1) may be closed
