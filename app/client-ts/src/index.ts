@@ -3,3 +3,4 @@
 export * from './generated/index.ts';
 export * from './pda.ts';
 export * from './health.ts';
+export * as kit from '@solana/kit';
