@@ -36,44 +36,27 @@ export type DeployConfig = {
   markets: { name: string; mint: string; pyth_feed: string; config: Record<string, number | string> }[];
 };
 
-const CONFIG_FIELDS = [
-  'init_asset_weight_bps',
-  'maint_asset_weight_bps',
-  'init_liability_weight_bps',
-  'maint_liability_weight_bps',
-  'optimal_utilization_bps',
-  'base_rate_bps',
-  'optimal_rate_bps',
-  'max_rate_bps',
-  'protocol_fee_bps',
-  'oracle_max_age_secs',
-  'oracle_liquidation_max_age_secs',
-  'oracle_max_conf_bps',
-  'oracle_liquidation_max_conf_bps',
-  'oracle_max_ema_deviation_bps',
-  'oracle_conf_multiplier_bps',
-  'liquidation_bonus_bps',
-  'liquidation_insurance_fee_bps',
-] as const;
+// MarketConfig's fields and types, in order, from the IDL: a field added to the program
+// needs no change here (the Rust CLI reads the same list).
+const IDL = JSON.parse(readFileSync(new URL('../idl/ballast.json', import.meta.url), 'utf8'));
+const CONFIG_LAYOUT: { name: string; type: string }[] = IDL.types.find(
+  (t: { name: string }) => t.name === 'MarketConfig',
+).type.fields;
 
-/** The on-chain MarketConfig of a market entry; every field required, caps as strings or integers. */
+/** The on-chain MarketConfig of a market entry: every field required, u64s as strings or integers. */
 export function marketConfig(raw: Record<string, number | string>, where: string): MarketConfigArgs {
-  const known = new Set<string>([...CONFIG_FIELDS, 'deposit_cap', 'borrow_cap']);
-  const unknown = Object.keys(raw).filter((k) => !known.has(k));
+  const camel = (s: string) => s.replace(/^_/, '').replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  const unknown = Object.keys(raw).filter((k) => k.startsWith('_') || !CONFIG_LAYOUT.some((f) => f.name === k));
   if (unknown.length > 0) throw new Error(`${where}: unknown config fields ${unknown.join(', ')}`);
-  const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-  const out: Record<string, number | bigint> = { padding: 0 };
-  for (const field of CONFIG_FIELDS) {
-    const v = raw[field];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff) {
-      throw new Error(`${where}.${field}: expected an integer u32, got ${JSON.stringify(v)}`);
+  const out: Record<string, number | bigint> = {};
+  for (const { name, type } of CONFIG_LAYOUT) {
+    // Padding is not configuration: always zero, never in the file.
+    const v = name.startsWith('_') ? 0 : raw[name];
+    const max = type === 'u32' ? 0xffff_ffffn : type === 'u64' ? 0xffff_ffff_ffff_ffffn : -1n;
+    if (v === undefined || !/^\d+$/.test(String(v)) || BigInt(v) > max) {
+      throw new Error(`${where}.${name}: expected an integer ${type}, got ${JSON.stringify(v)}`);
     }
-    out[camel(field)] = v;
-  }
-  for (const field of ['deposit_cap', 'borrow_cap']) {
-    const v = raw[field];
-    if (v === undefined || !/^\d+$/.test(String(v))) throw new Error(`${where}.${field}: expected a u64`);
-    out[camel(field)] = BigInt(v);
+    out[camel(name)] = type === 'u64' ? BigInt(v) : Number(v);
   }
   return out as unknown as MarketConfigArgs;
 }

@@ -46,7 +46,7 @@ pub fn plan(config: &DeployConfig, admin: Pubkey, chain: &impl Chain) -> Vec<Ste
         }
         steps.push(Step {
             label: format!("add_market {} (mint {}, pyth {}) -> {market}", m.name, m.mint, m.pyth_feed),
-            instruction: ix::add_market(admin, m.mint, m.pyth_feed, m.config.into()),
+            instruction: ix::add_market(admin, m.mint, m.pyth_feed, m.config),
         });
     }
     steps
@@ -88,8 +88,8 @@ mod tests {
         assert_eq!(steps[0].instruction, ix::initialize_protocol(admin, config.native_mint));
         assert_eq!(&steps[0].instruction.data[..8], ballast::instruction::InitializeProtocol::DISCRIMINATOR);
         for (step, m) in steps[1..].iter().zip(&config.markets) {
-            assert_eq!(step.instruction, ix::add_market(admin, m.mint, m.pyth_feed, m.config.into()));
-            let expected = ballast::instruction::AddMarket { config: m.config.into() }.data();
+            assert_eq!(step.instruction, ix::add_market(admin, m.mint, m.pyth_feed, m.config));
+            let expected = ballast::instruction::AddMarket { config: m.config }.data();
             assert_eq!(step.instruction.data, expected);
             assert!(step.label.contains(&m.name));
         }
