@@ -172,7 +172,8 @@ fn u128s(health: &ballast_risk::health::Health) -> Value {
 /// borrower, a day of interest; returns the raw accounts and the borrower's health.
 async fn accounts() -> (Vec<Value>, Value) {
     let mut rt = Runtime::start().await;
-    // The runtime's upgrade authority is random: make it a fixed key.
+    // The runtime's upgrade authority is random: make it a fixed key. ProgramData header:
+    // variant u32, slot u64, Some tag, then the authority at bytes 13..45.
     let admin = keypair(21);
     let mut program_data = rt.raw_account(&ix::program_data_address()).await.unwrap().data;
     program_data[13..45].copy_from_slice(admin.pubkey().as_ref());
