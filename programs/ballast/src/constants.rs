@@ -20,16 +20,15 @@ pub const STAKE_VAULT_SEED: &[u8] = b"stake_vault";
 #[constant]
 pub const REWARD_VAULT_SEED: &[u8] = b"reward_vault";
 
-/// Markets the protocol can list: each has its own staker reward stream.
-#[constant]
+/// Markets the protocol can list: each has its own staker reward stream. (`usize`
+/// constants stay out of the IDL, which has no such type; the array lengths show them.)
 pub const MAX_MARKETS: usize = 16;
 /// Stream 0 pays native tokens; stream 1 + i pays market i's token.
-#[constant]
 pub const REWARD_STREAMS: usize = 1 + MAX_MARKETS;
 pub const NATIVE_STREAM: usize = 0;
 
-/// Balances one margin account can hold (one per market).
-#[constant]
+/// Balances one margin account can hold (one per market). Not an IDL `#[constant]`:
+/// the IDL has no `usize`; the length shows in `MarginAccount.balances`.
 pub const MAX_BALANCES: usize = 8;
 
 /// Debt worth less than this after a liquidation (WAD quote value, $1) may be closed

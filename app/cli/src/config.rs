@@ -1,0 +1,148 @@
+//! The deployment config file (migrations/deploy.example.json), shared with
+//! migrations/deploy.ts: snake_case keys, unknown keys refused, u64 caps as strings or
+//! integers (JavaScript cannot hold every u64 as a number). A market's `config` has the
+//! fields of `MarketConfig` in idl/ballast.json, so new fields need no change here.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::AnchorDeserialize;
+use ballast::MarketConfig;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+const IDL: &str = include_str!("../../../idl/ballast.json");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployConfig {
+    /// JSON-RPC URL of the cluster.
+    pub cluster: String,
+    /// Websocket URL (used by deploy.ts for confirmations; accepted here for the shared file).
+    #[serde(default)]
+    pub websocket: Option<String>,
+    /// Keypair file of the program's upgrade authority, who becomes the protocol admin.
+    pub admin_keypair: PathBuf,
+    #[serde(deserialize_with = "pubkey")]
+    pub native_mint: Pubkey,
+    pub markets: Vec<MarketEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketEntry {
+    pub name: String,
+    #[serde(deserialize_with = "pubkey")]
+    pub mint: Pubkey,
+    #[serde(deserialize_with = "pubkey")]
+    pub pyth_feed: Pubkey,
+    #[serde(deserialize_with = "market_config")]
+    pub config: MarketConfig,
+}
+
+impl DeployConfig {
+    pub fn parse(text: &str) -> Result<DeployConfig, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+
+    pub fn load(path: &Path) -> Result<DeployConfig, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        DeployConfig::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The admin keypair path with a leading `~/` expanded.
+    pub fn admin_keypair_path(&self) -> PathBuf {
+        match (self.admin_keypair.strip_prefix("~"), std::env::var_os("HOME")) {
+            (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+            _ => self.admin_keypair.clone(),
+        }
+    }
+}
+
+fn pubkey<'de, D: Deserializer<'de>>(d: D) -> Result<Pubkey, D::Error> {
+    let s = <String as Deserialize>::deserialize(d)?;
+    Pubkey::from_str(&s).map_err(|e| serde::de::Error::custom(format!("invalid pubkey {s:?}: {e}")))
+}
+
+fn market_config<'de, D: Deserializer<'de>>(d: D) -> Result<MarketConfig, D::Error> {
+    MarketConfig::from_fields(&<Map<String, Value> as Deserialize>::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+/// Building a `MarketConfig` from named fields, in the IDL's (= borsh) order.
+pub trait FromFields: Sized {
+    fn from_fields(fields: &Map<String, Value>) -> Result<Self, String>;
+}
+
+impl FromFields for MarketConfig {
+    fn from_fields(fields: &Map<String, Value>) -> Result<MarketConfig, String> {
+        let idl: Value = serde_json::from_str(IDL).expect("idl/ballast.json is JSON");
+        let layout = idl["types"]
+            .as_array()
+            .and_then(|types| types.iter().find(|t| t["name"] == "MarketConfig"))
+            .and_then(|t| t["type"]["fields"].as_array())
+            .expect("MarketConfig in idl/ballast.json");
+        let mut bytes = Vec::new();
+        for field in layout {
+            let (name, ty) = (field["name"].as_str().unwrap_or_default(), field["type"].as_str().unwrap_or_default());
+            // Padding is not configuration: always zero, never in the file.
+            let value = match fields.get(name) {
+                _ if name.starts_with('_') => 0,
+                None => return Err(format!("missing config field `{name}`")),
+                Some(Value::Number(n)) => n.as_u64().ok_or(format!("`{name}`: not an unsigned integer: {n}"))?,
+                Some(Value::String(s)) => s.parse().map_err(|e| format!("`{name}`: invalid integer {s:?}: {e}"))?,
+                Some(other) => return Err(format!("`{name}`: expected an integer, got {other}")),
+            };
+            match ty {
+                "u32" => bytes
+                    .extend(u32::try_from(value).map_err(|_| format!("`{name}`: {value} exceeds u32"))?.to_le_bytes()),
+                "u64" => bytes.extend(value.to_le_bytes()),
+                other => return Err(format!("`{name}`: unsupported type {other} in the IDL")),
+            }
+        }
+        let known: Vec<&str> = layout.iter().filter_map(|f| f["name"].as_str()).collect();
+        if let Some(extra) = fields.keys().find(|k| !known.contains(&k.as_str()) || k.starts_with('_')) {
+            return Err(format!("unknown config field `{extra}`"));
+        }
+        MarketConfig::try_from_slice(&bytes).map_err(|e| format!("MarketConfig layout: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../../migrations/deploy.example.json");
+
+    #[test]
+    fn the_example_parses() {
+        let c = DeployConfig::parse(EXAMPLE).unwrap();
+        assert_eq!(c.cluster, "https://api.devnet.solana.com");
+        assert_eq!(c.markets.len(), 2);
+        assert_eq!(c.markets[0].name, "USDC");
+        let usdc = c.markets[0].config;
+        assert_eq!((usdc.init_asset_weight_bps, usdc.deposit_cap), (9_000, 10_000_000_000_000));
+        assert_eq!((usdc.borrow_cap, usdc.liquidation_insurance_fee_bps), (8_000_000_000_000, 100));
+        assert_eq!(c.markets[1].config, MarketConfig::conservative(100_000_000_000_000, 80_000_000_000_000));
+    }
+
+    #[test]
+    fn caps_may_be_numbers_and_mistakes_are_named() {
+        let with = |from: &str, to: &str| DeployConfig::parse(&EXAMPLE.replacen(from, to, 1));
+        let c = with(r#""deposit_cap": "10000000000000""#, r#""deposit_cap": 7"#).unwrap();
+        assert_eq!(c.markets[0].config.deposit_cap, 7);
+        let err = with(r#""max_rate_bps""#, r#""max_rate_bsp""#).unwrap_err();
+        assert!(err.contains("max_rate_bps"), "{err}");
+        let err =
+            with(r#""borrow_cap": "8000000000000""#, r#""borrow_cap": "8000000000000", "_padding": 1"#).unwrap_err();
+        assert!(err.contains("unknown config field `_padding`"), "{err}");
+        let err = with("4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU", "not-a-key").unwrap_err();
+        assert!(err.contains("invalid pubkey"), "{err}");
+        let err = with(r#""deposit_cap": "10000000000000""#, r#""deposit_cap": "-1""#).unwrap_err();
+        assert!(err.contains("`deposit_cap`: invalid integer"), "{err}");
+        let err = with(r#""max_rate_bps": 10000"#, r#""max_rate_bps": 4294967296"#).unwrap_err();
+        assert!(err.contains("exceeds u32"), "{err}");
+        let err = with(r#""base_rate_bps": 0,"#, "").unwrap_err();
+        assert!(err.contains("missing config field `base_rate_bps`"), "{err}");
+    }
+}

@@ -1,0 +1,119 @@
+//! `deploy`: the instructions that bring a cluster to the state a config describes —
+//! `initialize_protocol` unless the protocol exists, then `add_market` for every market
+//! not listed yet, in file order (market indices follow that order).
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use ballast_client::ix;
+
+use crate::config::DeployConfig;
+
+/// One transaction of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub label: String,
+    pub instruction: Instruction,
+}
+
+/// What already exists on the cluster, as far as the plan cares.
+pub trait Chain {
+    fn exists(&self, account: &Pubkey) -> bool;
+}
+
+impl<F: Fn(&Pubkey) -> bool> Chain for F {
+    fn exists(&self, account: &Pubkey) -> bool {
+        self(account)
+    }
+}
+
+/// Accounts whose existence decides the plan: the protocol, then each market.
+pub fn watched_accounts(config: &DeployConfig) -> Vec<Pubkey> {
+    std::iter::once(ix::protocol_pda()).chain(config.markets.iter().map(|m| ix::market_pda(&m.mint))).collect()
+}
+
+pub fn plan(config: &DeployConfig, admin: Pubkey, chain: &impl Chain) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if !chain.exists(&ix::protocol_pda()) {
+        steps.push(Step {
+            label: format!("initialize_protocol (admin {admin}, native mint {})", config.native_mint),
+            instruction: ix::initialize_protocol(admin, config.native_mint),
+        });
+    }
+    for m in &config.markets {
+        let market = ix::market_pda(&m.mint);
+        if chain.exists(&market) {
+            continue;
+        }
+        steps.push(Step {
+            label: format!("add_market {} (mint {}, pyth {}) -> {market}", m.name, m.mint, m.pyth_feed),
+            instruction: ix::add_market(admin, m.mint, m.pyth_feed, m.config),
+        });
+    }
+    steps
+}
+
+/// A step as `--dry-run` prints it: label, program, accounts with roles, data in hex.
+pub fn describe(step: &Step) -> String {
+    let mut out = format!("{}\n  program {}\n", step.label, step.instruction.program_id);
+    for meta in &step.instruction.accounts {
+        let role = match (meta.is_signer, meta.is_writable) {
+            (true, true) => "signer, writable",
+            (true, false) => "signer",
+            (false, true) => "writable",
+            (false, false) => "readonly",
+        };
+        out.push_str(&format!("  {} ({role})\n", meta.pubkey));
+    }
+    let data: String = step.instruction.data.iter().map(|b| format!("{b:02x}")).collect();
+    out.push_str(&format!("  data {data}\n"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anchor_lang::{Discriminator, InstructionData};
+    use std::collections::HashSet;
+
+    fn example() -> DeployConfig {
+        DeployConfig::parse(include_str!("../../../migrations/deploy.example.json")).unwrap()
+    }
+
+    #[test]
+    fn a_fresh_cluster_gets_the_protocol_then_every_market_in_order() {
+        let config = example();
+        let admin = Pubkey::new_unique();
+        let steps = plan(&config, admin, &|_: &Pubkey| false);
+        assert_eq!(steps.len(), 3);
+        assert_eq!(steps[0].instruction, ix::initialize_protocol(admin, config.native_mint));
+        assert_eq!(&steps[0].instruction.data[..8], ballast::instruction::InitializeProtocol::DISCRIMINATOR);
+        for (step, m) in steps[1..].iter().zip(&config.markets) {
+            assert_eq!(step.instruction, ix::add_market(admin, m.mint, m.pyth_feed, m.config));
+            let expected = ballast::instruction::AddMarket { config: m.config }.data();
+            assert_eq!(step.instruction.data, expected);
+            assert!(step.label.contains(&m.name));
+        }
+    }
+
+    #[test]
+    fn what_exists_is_skipped() {
+        let config = example();
+        let done: HashSet<Pubkey> = [ix::protocol_pda(), ix::market_pda(&config.markets[0].mint)].into();
+        let steps = plan(&config, Pubkey::new_unique(), &|k: &Pubkey| done.contains(k));
+        assert_eq!(steps.len(), 1);
+        assert!(steps[0].label.starts_with("add_market SOL"), "{}", steps[0].label);
+        let all: HashSet<Pubkey> = watched_accounts(&config).into_iter().collect();
+        assert_eq!(all.len(), 3);
+        assert!(plan(&config, Pubkey::new_unique(), &|k: &Pubkey| all.contains(k)).is_empty());
+    }
+
+    #[test]
+    fn dry_run_lists_accounts_and_data() {
+        let config = example();
+        let steps = plan(&config, Pubkey::new_unique(), &|_: &Pubkey| false);
+        let text = describe(&steps[1]);
+        assert!(text.contains(&ix::market_pda(&config.markets[0].mint).to_string()));
+        assert!(text.contains("(signer, writable)"));
+        assert!(text.contains("  data 2989b97e458bfe37"), "{text}");
+    }
+}

@@ -1,0 +1,6 @@
+//! The operator CLI's library: config files and the transaction plans built from them, kept
+//! apart from the network code in `main.rs` so they are unit-tested without a cluster.
+//! One module per command family (`deploy`; governance commands go next to it).
+
+pub mod config;
+pub mod deploy;

@@ -1,0 +1,25 @@
+// migrations/deploy.ts's config parsing on the committed example (the deployment itself
+// needs a cluster; the same plan is unit-tested in the Rust CLI).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { type DeployConfig, marketConfig } from '../../../migrations/deploy.ts';
+import { getMarketConfigEncoder } from '../src/index.ts';
+
+const example: DeployConfig = JSON.parse(readFileSync(new URL('../../../migrations/deploy.example.json', import.meta.url), 'utf8'));
+
+test('the example config parses into encodable MarketConfigs', () => {
+  assert.equal(example.markets.length, 2);
+  const usdc = marketConfig(example.markets[0].config, 'usdc');
+  assert.equal(usdc.depositCap, 10_000_000_000_000n);
+  assert.equal(usdc.initAssetWeightBps, 9000);
+  assert.equal(getMarketConfigEncoder().encode(usdc).length, 88);
+});
+
+test('bad configs are refused with the field named', () => {
+  const good = example.markets[0].config;
+  assert.throws(() => marketConfig({ ...good, typo_bps: 1 }, 'm'), /unknown config fields typo_bps/);
+  assert.throws(() => marketConfig({ ...good, base_rate_bps: -1 }, 'm'), /m.base_rate_bps/);
+  const { borrow_cap: _, ...noCap } = good;
+  assert.throws(() => marketConfig(noCap, 'm'), /m.borrow_cap/);
+});
