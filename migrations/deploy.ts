@@ -22,6 +22,7 @@ import {
   marketPda,
   protocolPda,
   type MarketConfigArgs,
+  type ProtocolConfigArgs,
 } from '../app/client-ts/src/index.ts';
 
 type Address = kit.Address;
@@ -33,18 +34,34 @@ export type DeployConfig = {
   websocket?: string;
   admin_keypair: string;
   native_mint: string;
+  /** Pyth price account of the native token (buyback pricing). */
+  native_oracle: string;
+  /** ProtocolConfig fields (snake_case, as in the IDL). */
+  protocol_config: Record<string, number | string>;
   markets: { name: string; mint: string; pyth_feed: string; config: Record<string, number | string> }[];
 };
 
-// MarketConfig's fields and types, in order, from the IDL: a field added to the program
-// needs no change here (the Rust CLI reads the same list).
+// Config structs' fields and types, in order, from the IDL: a field added to the program
+// needs no change here (the Rust CLI reads the same lists).
 const IDL = JSON.parse(readFileSync(new URL('../idl/ballast.json', import.meta.url), 'utf8'));
-const CONFIG_LAYOUT: { name: string; type: string }[] = IDL.types.find(
-  (t: { name: string }) => t.name === 'MarketConfig',
-).type.fields;
+const layout = (name: string): { name: string; type: string }[] =>
+  IDL.types.find((t: { name: string }) => t.name === name).type.fields;
 
 /** The on-chain MarketConfig of a market entry: every field required, u64s as strings or integers. */
 export function marketConfig(raw: Record<string, number | string>, where: string): MarketConfigArgs {
+  return configStruct(layout('MarketConfig'), raw, where) as unknown as MarketConfigArgs;
+}
+
+/** The on-chain ProtocolConfig, read the same way. */
+export function protocolConfig(raw: Record<string, number | string>, where: string): ProtocolConfigArgs {
+  return configStruct(layout('ProtocolConfig'), raw, where) as unknown as ProtocolConfigArgs;
+}
+
+function configStruct(
+  CONFIG_LAYOUT: { name: string; type: string }[],
+  raw: Record<string, number | string>,
+  where: string,
+): Record<string, number | bigint> {
   const camel = (s: string) => s.replace(/^_/, '').replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
   const unknown = Object.keys(raw).filter((k) => k.startsWith('_') || !CONFIG_LAYOUT.some((f) => f.name === k));
   if (unknown.length > 0) throw new Error(`${where}: unknown config fields ${unknown.join(', ')}`);
@@ -58,7 +75,7 @@ export function marketConfig(raw: Record<string, number | string>, where: string
     }
     out[camel(name)] = type === 'u64' ? BigInt(v) : Number(v);
   }
-  return out as unknown as MarketConfigArgs;
+  return out;
 }
 
 function expandHome(path: string): string {
@@ -103,7 +120,10 @@ async function main() {
     if (existing.data.admin !== admin.address) throw new Error(`the protocol admin is ${existing.data.admin}, not this keypair`);
   } else {
     const nativeMint = config.native_mint as Address;
-    await send('initialize_protocol', await getInitializeProtocolInstructionAsync({ admin, nativeMint }));
+    const nativeOracle = config.native_oracle as Address;
+    const cfg = protocolConfig(config.protocol_config, 'protocol_config');
+    const ix = await getInitializeProtocolInstructionAsync({ admin, nativeMint, nativeOracle, config: cfg });
+    await send('initialize_protocol', ix);
   }
 
   for (const [i, m] of config.markets.entries()) {

@@ -181,5 +181,6 @@ fn idl_accounts_match_the_compiled_layouts() {
         Protocol = ballast::PROTOCOL_SIZE,
         Market = ballast::MARKET_SIZE,
         MarginAccount = ballast::MARGIN_ACCOUNT_SIZE,
+        StakeEscrow = ballast::STAKE_ESCROW_SIZE,
     );
 }

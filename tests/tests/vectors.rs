@@ -13,9 +13,9 @@ use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_spl::token::spl_token;
 use ballast::health::{health_of, PricedMarket};
-use ballast::{MarginAccount, Market, MarketConfig, Protocol};
+use ballast::{MarginAccount, Market, MarketConfig, Protocol, ProtocolConfig, StakeEscrow};
 use ballast_risk::oracle::{OracleAction, OracleReading};
-use ballast_sim::ix::{self, health_metas, Liquidation, MarketTransfer};
+use ballast_sim::ix::{self, health_metas, BuybackFill, Liquidation, MarketTransfer, Staker};
 use ballast_sim::pyth::PythPrice;
 use ballast_sim::runtime::{standard_config, BalanceChange, MarketHandle, Runtime, GENESIS_TIME};
 use ballast_tests::{EXPO, SOL, SOL_PRICE, USD, USDC};
@@ -48,8 +48,21 @@ fn idl_instructions() -> BTreeMap<Vec<u8>, (String, Vec<String>)> {
         .iter()
         .map(|ix| {
             let disc = ix["discriminator"].as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as u8).collect();
-            let accounts = ix["accounts"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap().into());
-            (disc, (ix["name"].as_str().unwrap().to_string(), accounts.collect()))
+            (disc, (ix["name"].as_str().unwrap().to_string(), leaf_accounts(&ix["accounts"])))
+        })
+        .collect()
+}
+
+/// Account names in meta order: composite account groups (`"accounts": [...]`) are
+/// flattened, as Anchor's `ToAccountMetas` and Codama's builders do.
+fn leaf_accounts(accounts: &Value) -> Vec<String> {
+    accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| match a.get("accounts") {
+            Some(nested) => leaf_accounts(nested),
+            None => vec![a["name"].as_str().unwrap().to_string()],
         })
         .collect()
 }
@@ -83,8 +96,27 @@ fn instructions() -> Vec<Value> {
         asset_market: ix::market_pda(&key(8)),
         liquidator_asset_token: key(12),
     };
+    let protocol_config = ProtocolConfig { emission_rate_per_sec: big, ..ProtocolConfig::standard() };
+    let staker = Staker { owner, native_mint, owner_native: key(13) };
+    let fill = BuybackFill {
+        keeper: key(10),
+        market,
+        oracle,
+        native_mint,
+        native_oracle: key(14),
+        keeper_native: key(15),
+        keeper_pool_token: key(16),
+    };
     let cases = [
-        (ix::initialize_protocol(admin, native_mint), json!({})),
+        (
+            ix::initialize_protocol(admin, native_mint, key(14), protocol_config),
+            json!({
+                "config.feeInsuranceBps": protocol_config.fee_insurance_bps.to_string(),
+                "config.auctionPremiumCapBps": protocol_config.auction_premium_cap_bps.to_string(),
+                "config.rewardDripSecs": protocol_config.reward_drip_secs.to_string(),
+                "config.emissionRatePerSec": big.to_string(),
+            }),
+        ),
         (
             ix::add_market(admin, mint, oracle, config),
             json!({
@@ -105,6 +137,16 @@ fn instructions() -> Vec<Value> {
         (ix::refresh_market(market, oracle), json!({})),
         (ix::liquidate(&liquidation, 123_456_789_012, &health), json!({ "maxRepay": "123456789012" })),
         (ix::resolve_bad_debt(margin_account, market), json!({})),
+        (ix::sweep_fees(market), json!({})),
+        (ix::buyback(&fill, big, 7), json!({ "maxNativeIn": big.to_string(), "minPoolOut": "7" })),
+        (staker.stake(5_000_000, 604_800), json!({ "amount": "5000000", "lockSecs": "604800" })),
+        (staker.increase_stake(big), json!({ "amount": big.to_string() })),
+        (staker.extend_lock(u32::MAX), json!({ "lockSecs": u32::MAX.to_string() })),
+        (staker.unstake(), json!({})),
+        (staker.withdraw_stake(), json!({})),
+        (staker.exit_early(), json!({})),
+        (staker.claim_rewards(), json!({})),
+        (staker.claim_market_rewards(market, key(6)), json!({})),
     ];
     cases.into_iter().map(|(ix, expect)| instruction_case(&idl, ix, expect)).collect()
 }
@@ -185,7 +227,10 @@ async fn accounts() -> (Vec<Value>, Value) {
     fixed_mint(&mut rt, &native_mint, 6).await;
     fixed_mint(&mut rt, &usdc_mint, 6).await;
     fixed_mint(&mut rt, &sol_mint, 9).await;
-    rt.send(&[ix::initialize_protocol(admin.pubkey(), native_mint.pubkey())], &[&admin]).await.unwrap();
+    let native_oracle = key(29);
+    rt.set_price(&native_oracle, &PythPrice::steady(2 * USD, EXPO, rt.now));
+    let init = ix::initialize_protocol(admin.pubkey(), native_mint.pubkey(), native_oracle, ProtocolConfig::standard());
+    rt.send(&[init], &[&admin]).await.unwrap();
     let (usdc_oracle, sol_oracle) = (key(25), key(26));
     list_fixed_market(
         &mut rt,
@@ -212,6 +257,15 @@ async fn accounts() -> (Vec<Value>, Value) {
     rt.set_price(&sol_oracle, &PythPrice::steady(SOL_PRICE, EXPO, rt.now));
     rt.send(&[ix::refresh_market(usdc.key, usdc_oracle), ix::refresh_market(sol.key, sol_oracle)], &[]).await.unwrap();
 
+    // A staker locks 1,000 native tokens for 30 days.
+    let staker_key = keypair(30);
+    rt.fund(&staker_key.pubkey(), 10_000_000_000).await;
+    let owner_native = rt.funded_token_account(&native_mint.pubkey(), &staker_key.pubkey(), 1_000_000_000).await;
+    let staker = Staker { owner: staker_key.pubkey(), native_mint: native_mint.pubkey(), owner_native };
+    rt.send(&[staker.stake(1_000_000_000, 30 * 86_400)], &[&staker_key]).await.unwrap();
+    let escrow_key = ix::stake_escrow_pda(&staker_key.pubkey());
+    let escrow: StakeEscrow = rt.load(&escrow_key).await;
+
     let protocol: Protocol = rt.protocol().await;
     let usdc_market: Market = rt.market(&usdc.key).await;
     let sol_market: Market = rt.market(&sol.key).await;
@@ -228,7 +282,21 @@ async fn accounts() -> (Vec<Value>, Value) {
         "expect": {
             "admin": protocol.admin.to_string(), "nativeMint": protocol.native_mint.to_string(),
             "pendingAdmin": protocol.pending_admin.to_string(), "marketCount": protocol.market_count.to_string(),
-            "bump": protocol.bump.to_string(),
+            "bump": protocol.bump.to_string(), "nativeOracle": protocol.native_oracle.to_string(),
+            "stakeVault": protocol.stake_vault.to_string(), "totalStaked": protocol.total_staked.to_string(),
+            "totalWeight": protocol.total_weight().to_string(),
+            "config.exitPenaltyBps": protocol.config.exit_penalty_bps.to_string(),
+        },
+    }));
+    out.push(json!({
+        "type": "StakeEscrow",
+        "address": escrow_key.to_string(),
+        "data": raw(rt.raw_account(&escrow_key).await.unwrap()),
+        "expect": {
+            "owner": escrow.owner.to_string(), "protocol": escrow.protocol.to_string(),
+            "amount": escrow.amount.to_string(), "weight": escrow.weight.get().to_string(),
+            "lockStart": escrow.lock_start.to_string(), "lockEnd": escrow.lock_end.to_string(),
+            "cooldownEnd": escrow.cooldown_end.to_string(), "bump": escrow.bump.to_string(),
         },
     }));
     for (handle, m) in [(usdc, usdc_market), (sol, sol_market)] {

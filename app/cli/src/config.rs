@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::AnchorDeserialize;
-use ballast::MarketConfig;
+use ballast::{MarketConfig, ProtocolConfig};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
@@ -26,6 +26,11 @@ pub struct DeployConfig {
     pub admin_keypair: PathBuf,
     #[serde(deserialize_with = "pubkey")]
     pub native_mint: Pubkey,
+    /// Pyth price account of the native token.
+    #[serde(deserialize_with = "pubkey")]
+    pub native_oracle: Pubkey,
+    #[serde(deserialize_with = "config_struct")]
+    pub protocol_config: ProtocolConfig,
     pub markets: Vec<MarketEntry>,
 }
 
@@ -37,7 +42,7 @@ pub struct MarketEntry {
     pub mint: Pubkey,
     #[serde(deserialize_with = "pubkey")]
     pub pyth_feed: Pubkey,
-    #[serde(deserialize_with = "market_config")]
+    #[serde(deserialize_with = "config_struct")]
     pub config: MarketConfig,
 }
 
@@ -65,47 +70,60 @@ fn pubkey<'de, D: Deserializer<'de>>(d: D) -> Result<Pubkey, D::Error> {
     Pubkey::from_str(&s).map_err(|e| serde::de::Error::custom(format!("invalid pubkey {s:?}: {e}")))
 }
 
-fn market_config<'de, D: Deserializer<'de>>(d: D) -> Result<MarketConfig, D::Error> {
-    MarketConfig::from_fields(&<Map<String, Value> as Deserialize>::deserialize(d)?).map_err(serde::de::Error::custom)
+fn config_struct<'de, D: Deserializer<'de>, T: FromFields>(d: D) -> Result<T, D::Error> {
+    T::from_fields(&<Map<String, Value> as Deserialize>::deserialize(d)?).map_err(serde::de::Error::custom)
 }
 
-/// Building a `MarketConfig` from named fields, in the IDL's (= borsh) order.
+/// Building a config struct from named fields, in the IDL's (= borsh) order.
 pub trait FromFields: Sized {
     fn from_fields(fields: &Map<String, Value>) -> Result<Self, String>;
 }
 
 impl FromFields for MarketConfig {
     fn from_fields(fields: &Map<String, Value>) -> Result<MarketConfig, String> {
-        let idl: Value = serde_json::from_str(IDL).expect("idl/ballast.json is JSON");
-        let layout = idl["types"]
-            .as_array()
-            .and_then(|types| types.iter().find(|t| t["name"] == "MarketConfig"))
-            .and_then(|t| t["type"]["fields"].as_array())
-            .expect("MarketConfig in idl/ballast.json");
-        let mut bytes = Vec::new();
-        for field in layout {
-            let (name, ty) = (field["name"].as_str().unwrap_or_default(), field["type"].as_str().unwrap_or_default());
-            // Padding is not configuration: always zero, never in the file.
-            let value = match fields.get(name) {
-                _ if name.starts_with('_') => 0,
-                None => return Err(format!("missing config field `{name}`")),
-                Some(Value::Number(n)) => n.as_u64().ok_or(format!("`{name}`: not an unsigned integer: {n}"))?,
-                Some(Value::String(s)) => s.parse().map_err(|e| format!("`{name}`: invalid integer {s:?}: {e}"))?,
-                Some(other) => return Err(format!("`{name}`: expected an integer, got {other}")),
-            };
-            match ty {
-                "u32" => bytes
-                    .extend(u32::try_from(value).map_err(|_| format!("`{name}`: {value} exceeds u32"))?.to_le_bytes()),
-                "u64" => bytes.extend(value.to_le_bytes()),
-                other => return Err(format!("`{name}`: unsupported type {other} in the IDL")),
-            }
-        }
-        let known: Vec<&str> = layout.iter().filter_map(|f| f["name"].as_str()).collect();
-        if let Some(extra) = fields.keys().find(|k| !known.contains(&k.as_str()) || k.starts_with('_')) {
-            return Err(format!("unknown config field `{extra}`"));
-        }
-        MarketConfig::try_from_slice(&bytes).map_err(|e| format!("MarketConfig layout: {e}"))
+        from_idl_fields("MarketConfig", fields)
     }
+}
+
+impl FromFields for ProtocolConfig {
+    fn from_fields(fields: &Map<String, Value>) -> Result<ProtocolConfig, String> {
+        from_idl_fields("ProtocolConfig", fields)
+    }
+}
+
+/// The struct `type_name` of the IDL (integer fields only) from named JSON fields:
+/// every field required, unknown and padding fields refused.
+fn from_idl_fields<T: AnchorDeserialize>(type_name: &str, fields: &Map<String, Value>) -> Result<T, String> {
+    let idl: Value = serde_json::from_str(IDL).expect("idl/ballast.json is JSON");
+    let layout = idl["types"]
+        .as_array()
+        .and_then(|types| types.iter().find(|t| t["name"] == type_name))
+        .and_then(|t| t["type"]["fields"].as_array())
+        .ok_or(format!("{type_name} not in idl/ballast.json"))?;
+    let mut bytes = Vec::new();
+    for field in layout {
+        let (name, ty) = (field["name"].as_str().unwrap_or_default(), field["type"].as_str().unwrap_or_default());
+        // Padding is not configuration: always zero, never in the file.
+        let value = match fields.get(name) {
+            _ if name.starts_with('_') => 0,
+            None => return Err(format!("missing config field `{name}`")),
+            Some(Value::Number(n)) => n.as_u64().ok_or(format!("`{name}`: not an unsigned integer: {n}"))?,
+            Some(Value::String(s)) => s.parse().map_err(|e| format!("`{name}`: invalid integer {s:?}: {e}"))?,
+            Some(other) => return Err(format!("`{name}`: expected an integer, got {other}")),
+        };
+        match ty {
+            "u32" => {
+                bytes.extend(u32::try_from(value).map_err(|_| format!("`{name}`: {value} exceeds u32"))?.to_le_bytes())
+            }
+            "u64" => bytes.extend(value.to_le_bytes()),
+            other => return Err(format!("`{name}`: unsupported type {other} in the IDL")),
+        }
+    }
+    let known: Vec<&str> = layout.iter().filter_map(|f| f["name"].as_str()).collect();
+    if let Some(extra) = fields.keys().find(|k| !known.contains(&k.as_str()) || k.starts_with('_')) {
+        return Err(format!("unknown config field `{extra}`"));
+    }
+    T::try_from_slice(&bytes).map_err(|e| format!("{type_name} layout: {e}"))
 }
 
 #[cfg(test)]
@@ -124,6 +142,7 @@ mod tests {
         assert_eq!((usdc.init_asset_weight_bps, usdc.deposit_cap), (9_000, 10_000_000_000_000));
         assert_eq!((usdc.borrow_cap, usdc.liquidation_insurance_fee_bps), (8_000_000_000_000, 100));
         assert_eq!(c.markets[1].config, MarketConfig::conservative(100_000_000_000_000, 80_000_000_000_000));
+        assert_eq!(c.protocol_config, ProtocolConfig::standard());
     }
 
     #[test]

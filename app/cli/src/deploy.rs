@@ -36,7 +36,12 @@ pub fn plan(config: &DeployConfig, admin: Pubkey, chain: &impl Chain) -> Vec<Ste
     if !chain.exists(&ix::protocol_pda()) {
         steps.push(Step {
             label: format!("initialize_protocol (admin {admin}, native mint {})", config.native_mint),
-            instruction: ix::initialize_protocol(admin, config.native_mint),
+            instruction: ix::initialize_protocol(
+                admin,
+                config.native_mint,
+                config.native_oracle,
+                config.protocol_config,
+            ),
         });
     }
     for m in &config.markets {
@@ -85,7 +90,10 @@ mod tests {
         let admin = Pubkey::new_unique();
         let steps = plan(&config, admin, &|_: &Pubkey| false);
         assert_eq!(steps.len(), 3);
-        assert_eq!(steps[0].instruction, ix::initialize_protocol(admin, config.native_mint));
+        assert_eq!(
+            steps[0].instruction,
+            ix::initialize_protocol(admin, config.native_mint, config.native_oracle, config.protocol_config)
+        );
         assert_eq!(&steps[0].instruction.data[..8], ballast::instruction::InitializeProtocol::DISCRIMINATOR);
         for (step, m) in steps[1..].iter().zip(&config.markets) {
             assert_eq!(step.instruction, ix::add_market(admin, m.mint, m.pyth_feed, m.config));

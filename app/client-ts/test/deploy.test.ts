@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { type DeployConfig, marketConfig } from '../../../migrations/deploy.ts';
-import { getMarketConfigEncoder } from '../src/index.ts';
+import { type DeployConfig, marketConfig, protocolConfig } from '../../../migrations/deploy.ts';
+import { getMarketConfigEncoder, getProtocolConfigEncoder } from '../src/index.ts';
 
 const example: DeployConfig = JSON.parse(readFileSync(new URL('../../../migrations/deploy.example.json', import.meta.url), 'utf8'));
 
@@ -14,6 +14,14 @@ test('the example config parses into encodable MarketConfigs', () => {
   assert.equal(usdc.depositCap, 10_000_000_000_000n);
   assert.equal(usdc.initAssetWeightBps, 9000);
   assert.equal(getMarketConfigEncoder().encode(usdc).length, 88);
+});
+
+test('the example protocol config parses and encodes to its 80 bytes', () => {
+  const config = protocolConfig(example.protocol_config, 'protocol_config');
+  assert.equal(config.feeBuybackBps, 4000);
+  assert.equal(config.emissionRatePerSec, 0n);
+  assert.equal(getProtocolConfigEncoder().encode(config).length, 80);
+  assert.throws(() => protocolConfig({ ...example.protocol_config, fee_split: 1 }, 'p'), /unknown config fields fee_split/);
 });
 
 test('bad configs are refused with the field named', () => {

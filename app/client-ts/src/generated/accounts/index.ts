@@ -9,3 +9,4 @@
 export * from './marginAccount';
 export * from './market';
 export * from './protocol';
+export * from './stakeEscrow';

@@ -85,6 +85,18 @@ export type Market = {
   insuranceFund: bigint;
   /** Tokens reserved for buyback of the native token. */
   buybackPool: bigint;
+  /** Tokens owed to stakers (dripping or claimable) from this market's fees. */
+  stakerPool: bigint;
+  /** Buyback epoch (`now / buyback_epoch_secs`) the budget below belongs to. */
+  buybackEpoch: bigint;
+  /** Pool tokens the auction may sell in `buyback_epoch`. */
+  buybackEpochBudget: bigint;
+  /** Pool tokens sold so far in `buyback_epoch`. */
+  buybackEpochSold: bigint;
+  /** The auction's price curve restarts here (the last fill or the epoch's start). */
+  auctionStartTs: bigint;
+  /** Pool tokens paid out by buybacks, ever. */
+  totalBuybackSpent: bigint;
   lastAccrualTs: bigint;
   /** Last oracle sample taken by refresh_market. */
   lastPrice: bigint;
@@ -123,6 +135,18 @@ export type MarketArgs = {
   insuranceFund: number | bigint;
   /** Tokens reserved for buyback of the native token. */
   buybackPool: number | bigint;
+  /** Tokens owed to stakers (dripping or claimable) from this market's fees. */
+  stakerPool: number | bigint;
+  /** Buyback epoch (`now / buyback_epoch_secs`) the budget below belongs to. */
+  buybackEpoch: number | bigint;
+  /** Pool tokens the auction may sell in `buyback_epoch`. */
+  buybackEpochBudget: number | bigint;
+  /** Pool tokens sold so far in `buyback_epoch`. */
+  buybackEpochSold: number | bigint;
+  /** The auction's price curve restarts here (the last fill or the epoch's start). */
+  auctionStartTs: number | bigint;
+  /** Pool tokens paid out by buybacks, ever. */
+  totalBuybackSpent: number | bigint;
   lastAccrualTs: number | bigint;
   /** Last oracle sample taken by refresh_market. */
   lastPrice: number | bigint;
@@ -156,6 +180,12 @@ export function getMarketEncoder(): FixedSizeEncoder<MarketArgs> {
       ['accruedProtocolFees', getU64Encoder()],
       ['insuranceFund', getU64Encoder()],
       ['buybackPool', getU64Encoder()],
+      ['stakerPool', getU64Encoder()],
+      ['buybackEpoch', getU64Encoder()],
+      ['buybackEpochBudget', getU64Encoder()],
+      ['buybackEpochSold', getU64Encoder()],
+      ['auctionStartTs', getI64Encoder()],
+      ['totalBuybackSpent', getU64Encoder()],
       ['lastAccrualTs', getI64Encoder()],
       ['lastPrice', getI64Encoder()],
       ['lastConf', getU64Encoder()],
@@ -168,7 +198,7 @@ export function getMarketEncoder(): FixedSizeEncoder<MarketArgs> {
       ['vaultBump', getU8Encoder()],
       ['padding', fixEncoderSize(getBytesEncoder(), 7)],
       ['config', getMarketConfigEncoder()],
-      ['reserved', getArrayEncoder(getU64Encoder(), { size: 31 })],
+      ['reserved', getArrayEncoder(getU64Encoder(), { size: 25 })],
     ]),
     (value) => ({ ...value, discriminator: MARKET_DISCRIMINATOR }),
   );
@@ -189,6 +219,12 @@ export function getMarketDecoder(): FixedSizeDecoder<Market> {
     ['accruedProtocolFees', getU64Decoder()],
     ['insuranceFund', getU64Decoder()],
     ['buybackPool', getU64Decoder()],
+    ['stakerPool', getU64Decoder()],
+    ['buybackEpoch', getU64Decoder()],
+    ['buybackEpochBudget', getU64Decoder()],
+    ['buybackEpochSold', getU64Decoder()],
+    ['auctionStartTs', getI64Decoder()],
+    ['totalBuybackSpent', getU64Decoder()],
     ['lastAccrualTs', getI64Decoder()],
     ['lastPrice', getI64Decoder()],
     ['lastConf', getU64Decoder()],
@@ -201,7 +237,7 @@ export function getMarketDecoder(): FixedSizeDecoder<Market> {
     ['vaultBump', getU8Decoder()],
     ['padding', fixDecoderSize(getBytesDecoder(), 7)],
     ['config', getMarketConfigDecoder()],
-    ['reserved', getArrayDecoder(getU64Decoder(), { size: 31 })],
+    ['reserved', getArrayDecoder(getU64Decoder(), { size: 25 })],
   ]);
 }
 

@@ -21,6 +21,8 @@ import {
   getArrayEncoder,
   getBytesDecoder,
   getBytesEncoder,
+  getI64Decoder,
+  getI64Encoder,
   getStructDecoder,
   getStructEncoder,
   getU16Decoder,
@@ -42,6 +44,20 @@ import {
   type MaybeEncodedAccount,
   type ReadonlyUint8Array,
 } from '@solana/kit';
+import {
+  getPodU128Decoder,
+  getPodU128Encoder,
+  getProtocolConfigDecoder,
+  getProtocolConfigEncoder,
+  getRewardStreamDecoder,
+  getRewardStreamEncoder,
+  type PodU128,
+  type PodU128Args,
+  type ProtocolConfig,
+  type ProtocolConfigArgs,
+  type RewardStream,
+  type RewardStreamArgs,
+} from '../types';
 
 export const PROTOCOL_DISCRIMINATOR = new Uint8Array([45, 39, 101, 43, 115, 72, 131, 40]);
 
@@ -59,9 +75,32 @@ export type Protocol = {
   guardian: Address;
   /** The native token whose value Ballast protects. */
   nativeMint: Address;
+  /** Pyth price account of the native token (buyback pricing). */
+  nativeOracle: Address;
+  /** Native token account (PDA `["stake_vault", protocol]`) holding staked tokens. */
+  stakeVault: Address;
+  /** Native token account (PDA `["reward_vault", protocol]`) holding native rewards. */
+  rewardVault: Address;
+  config: ProtocolConfig;
+  /** Native tokens staked (including those cooling down). */
+  totalStaked: bigint;
+  /** Sum of every escrow's weight; cooling-down stakes weigh nothing. */
+  totalWeight: PodU128;
+  /** Emissions have been minted up to this time. */
+  lastEmissionTs: bigint;
+  /** Native tokens paid in by buyback keepers, ever. */
+  totalBoughtBack: bigint;
+  /** Native tokens burned, ever (buybacks and exit penalties). */
+  totalBurned: bigint;
+  /** Native tokens minted as staking emissions, ever. */
+  totalEmitted: bigint;
+  /** Stream 0: native tokens (buybacks and emissions); stream 1 + i: market i's token. */
+  rewardStreams: Array<RewardStream>;
   /** Markets listed so far; the next market gets this index. */
   marketCount: number;
   bump: number;
+  stakeVaultBump: number;
+  rewardVaultBump: number;
   padding: ReadonlyUint8Array;
   /** Room for later state without a migration. */
   reserved: Array<bigint>;
@@ -76,9 +115,32 @@ export type ProtocolArgs = {
   guardian: Address;
   /** The native token whose value Ballast protects. */
   nativeMint: Address;
+  /** Pyth price account of the native token (buyback pricing). */
+  nativeOracle: Address;
+  /** Native token account (PDA `["stake_vault", protocol]`) holding staked tokens. */
+  stakeVault: Address;
+  /** Native token account (PDA `["reward_vault", protocol]`) holding native rewards. */
+  rewardVault: Address;
+  config: ProtocolConfigArgs;
+  /** Native tokens staked (including those cooling down). */
+  totalStaked: number | bigint;
+  /** Sum of every escrow's weight; cooling-down stakes weigh nothing. */
+  totalWeight: PodU128Args;
+  /** Emissions have been minted up to this time. */
+  lastEmissionTs: number | bigint;
+  /** Native tokens paid in by buyback keepers, ever. */
+  totalBoughtBack: number | bigint;
+  /** Native tokens burned, ever (buybacks and exit penalties). */
+  totalBurned: number | bigint;
+  /** Native tokens minted as staking emissions, ever. */
+  totalEmitted: number | bigint;
+  /** Stream 0: native tokens (buybacks and emissions); stream 1 + i: market i's token. */
+  rewardStreams: Array<RewardStreamArgs>;
   /** Markets listed so far; the next market gets this index. */
   marketCount: number;
   bump: number;
+  stakeVaultBump: number;
+  rewardVaultBump: number;
   padding: ReadonlyUint8Array;
   /** Room for later state without a migration. */
   reserved: Array<number | bigint>;
@@ -93,10 +155,23 @@ export function getProtocolEncoder(): FixedSizeEncoder<ProtocolArgs> {
       ['pendingAdmin', getAddressEncoder()],
       ['guardian', getAddressEncoder()],
       ['nativeMint', getAddressEncoder()],
+      ['nativeOracle', getAddressEncoder()],
+      ['stakeVault', getAddressEncoder()],
+      ['rewardVault', getAddressEncoder()],
+      ['config', getProtocolConfigEncoder()],
+      ['totalStaked', getU64Encoder()],
+      ['totalWeight', getPodU128Encoder()],
+      ['lastEmissionTs', getI64Encoder()],
+      ['totalBoughtBack', getU64Encoder()],
+      ['totalBurned', getU64Encoder()],
+      ['totalEmitted', getU64Encoder()],
+      ['rewardStreams', getArrayEncoder(getRewardStreamEncoder(), { size: 17 })],
       ['marketCount', getU16Encoder()],
       ['bump', getU8Encoder()],
-      ['padding', fixEncoderSize(getBytesEncoder(), 5)],
-      ['reserved', getArrayEncoder(getU64Encoder(), { size: 32 })],
+      ['stakeVaultBump', getU8Encoder()],
+      ['rewardVaultBump', getU8Encoder()],
+      ['padding', fixEncoderSize(getBytesEncoder(), 3)],
+      ['reserved', getArrayEncoder(getU64Encoder(), { size: 64 })],
     ]),
     (value) => ({ ...value, discriminator: PROTOCOL_DISCRIMINATOR }),
   );
@@ -110,10 +185,23 @@ export function getProtocolDecoder(): FixedSizeDecoder<Protocol> {
     ['pendingAdmin', getAddressDecoder()],
     ['guardian', getAddressDecoder()],
     ['nativeMint', getAddressDecoder()],
+    ['nativeOracle', getAddressDecoder()],
+    ['stakeVault', getAddressDecoder()],
+    ['rewardVault', getAddressDecoder()],
+    ['config', getProtocolConfigDecoder()],
+    ['totalStaked', getU64Decoder()],
+    ['totalWeight', getPodU128Decoder()],
+    ['lastEmissionTs', getI64Decoder()],
+    ['totalBoughtBack', getU64Decoder()],
+    ['totalBurned', getU64Decoder()],
+    ['totalEmitted', getU64Decoder()],
+    ['rewardStreams', getArrayDecoder(getRewardStreamDecoder(), { size: 17 })],
     ['marketCount', getU16Decoder()],
     ['bump', getU8Decoder()],
-    ['padding', fixDecoderSize(getBytesDecoder(), 5)],
-    ['reserved', getArrayDecoder(getU64Decoder(), { size: 32 })],
+    ['stakeVaultBump', getU8Decoder()],
+    ['rewardVaultBump', getU8Decoder()],
+    ['padding', fixDecoderSize(getBytesDecoder(), 3)],
+    ['reserved', getArrayDecoder(getU64Decoder(), { size: 64 })],
   ]);
 }
 
@@ -173,5 +261,5 @@ export async function fetchAllMaybeProtocol(
 }
 
 export function getProtocolSize(): number {
-  return 400;
+  return 1568;
 }

@@ -96,6 +96,76 @@ export const BALLAST_ERROR__ASSET_NOT_HELD = 0x1796; // 6038
 export const BALLAST_ERROR__NOTHING_TO_LIQUIDATE = 0x1797; // 6039
 /** AccountHasCollateral: Account still holds collateral: liquidate it before resolving bad debt */
 export const BALLAST_ERROR__ACCOUNT_HAS_COLLATERAL = 0x1798; // 6040
+/** InvalidFeeSplit: Fee shares must sum to 10_000 and the buyback stakers' share be at most 10_000 */
+export const BALLAST_ERROR__INVALID_FEE_SPLIT = 0x1799; // 6041
+/** InvalidAuctionParams: Buyback auction or epoch parameters out of bounds */
+export const BALLAST_ERROR__INVALID_AUCTION_PARAMS = 0x179a; // 6042
+/** InvalidStakingParams: Staking parameters out of bounds */
+export const BALLAST_ERROR__INVALID_STAKING_PARAMS = 0x179b; // 6043
+/** EmissionAuthority: Emissions need the protocol to be the native mint's mint authority */
+export const BALLAST_ERROR__EMISSION_AUTHORITY = 0x179c; // 6044
+/** NotStakeOwner: Signer does not own this stake escrow */
+export const BALLAST_ERROR__NOT_STAKE_OWNER = 0x179d; // 6045
+/** LockTooShort: Lock is shorter than the minimum */
+export const BALLAST_ERROR__LOCK_TOO_SHORT = 0x179e; // 6046
+/** LockTooLong: Lock is longer than the maximum */
+export const BALLAST_ERROR__LOCK_TOO_LONG = 0x179f; // 6047
+/** LockActive: Lock has not ended yet */
+export const BALLAST_ERROR__LOCK_ACTIVE = 0x17a0; // 6048
+/** LockEnded: Lock has already ended */
+export const BALLAST_ERROR__LOCK_ENDED = 0x17a1; // 6049
+/** LockNotExtended: New lock must end later than the current one */
+export const BALLAST_ERROR__LOCK_NOT_EXTENDED = 0x17a2; // 6050
+/** UnstakePending: Stake is cooling down: no changes until it is withdrawn */
+export const BALLAST_ERROR__UNSTAKE_PENDING = 0x17a3; // 6051
+/** NoUnstakePending: No unstake was requested */
+export const BALLAST_ERROR__NO_UNSTAKE_PENDING = 0x17a4; // 6052
+/** CooldownActive: Unstake cooldown has not ended yet */
+export const BALLAST_ERROR__COOLDOWN_ACTIVE = 0x17a5; // 6053
+/** UnclaimedRewards: Claim every reward stream before leaving */
+export const BALLAST_ERROR__UNCLAIMED_REWARDS = 0x17a6; // 6054
+/** NothingToClaim: Nothing to claim */
+export const BALLAST_ERROR__NOTHING_TO_CLAIM = 0x17a7; // 6055
+/** UnknownRewardStream: Market is not listed in a reward stream */
+export const BALLAST_ERROR__UNKNOWN_REWARD_STREAM = 0x17a8; // 6056
+/** NativeMarketBuyback: The native token's own market has no buyback auction */
+export const BALLAST_ERROR__NATIVE_MARKET_BUYBACK = 0x17a9; // 6057
+/** BuybackBudgetExhausted: This epoch's buyback budget is spent */
+export const BALLAST_ERROR__BUYBACK_BUDGET_EXHAUSTED = 0x17aa; // 6058
+/** SlippageExceeded: Fill is outside the keeper's bounds (max native in / min pool out) */
+export const BALLAST_ERROR__SLIPPAGE_EXCEEDED = 0x17ab; // 6059
+/** NothingToSweep: No protocol fees to sweep */
+export const BALLAST_ERROR__NOTHING_TO_SWEEP = 0x17ac; // 6060
+/** SampleTooSoon: Volatility was sampled too recently */
+export const BALLAST_ERROR__SAMPLE_TOO_SOON = 0x17ad; // 6061
+/** InvalidRegime: Stored regime byte is not a regime */
+export const BALLAST_ERROR__INVALID_REGIME = 0x17ae; // 6062
+/** OutflowLimitExceeded: Net outflow limit of this market reached: wait for the window to free capacity */
+export const BALLAST_ERROR__OUTFLOW_LIMIT_EXCEEDED = 0x17af; // 6063
+/** GuardianTripTooLong: Guardian trip is longer than allowed (or zero) */
+export const BALLAST_ERROR__GUARDIAN_TRIP_TOO_LONG = 0x17b0; // 6064
+/** GuardianTooManyConsecutive: Guardian has tripped too many times in a row */
+export const BALLAST_ERROR__GUARDIAN_TOO_MANY_CONSECUTIVE = 0x17b1; // 6065
+/** GuardianDailyLimit: Guardian has tripped too many times today */
+export const BALLAST_ERROR__GUARDIAN_DAILY_LIMIT = 0x17b2; // 6066
+/** TimelockNotReady: Timelocked change is not ready yet */
+export const BALLAST_ERROR__TIMELOCK_NOT_READY = 0x17b3; // 6067
+/** TimelockExpired: Timelocked change has expired */
+export const BALLAST_ERROR__TIMELOCK_EXPIRED = 0x17b4; // 6068
+/** InvalidVolatilityParams: Volatility parameters out of bounds */
+export const BALLAST_ERROR__INVALID_VOLATILITY_PARAMS = 0x17b5; // 6069
+/** InvalidRegimeThresholds: Regime thresholds out of bounds or without hysteresis */
+export const BALLAST_ERROR__INVALID_REGIME_THRESHOLDS = 0x17b6; // 6070
+/** InvalidRegimeSettings: Regime settings out of bounds or not counter-cyclical */
+export const BALLAST_ERROR__INVALID_REGIME_SETTINGS = 0x17b7; // 6071
+/** InvalidPriceGuardParams: Price move guard parameters out of bounds */
+export const BALLAST_ERROR__INVALID_PRICE_GUARD_PARAMS = 0x17b8; // 6072
+/** InvalidOutflowParams: Outflow limiter parameters out of bounds */
+export const BALLAST_ERROR__INVALID_OUTFLOW_PARAMS = 0x17b9; // 6073
+/** InvalidGuardianParams: Guardian limits out of bounds */
+export const BALLAST_ERROR__INVALID_GUARDIAN_PARAMS = 0x17ba; // 6074
+/** InvalidTimelockParams: Timelock delay or grace period out of bounds */
+export const BALLAST_ERROR__INVALID_TIMELOCK_PARAMS = 0x17bb; // 6075
 
 export type BallastError =
   | typeof BALLAST_ERROR__ACCOUNT_HAS_COLLATERAL
@@ -105,34 +175,69 @@ export type BallastError =
   | typeof BALLAST_ERROR__ASSET_NOT_HELD
   | typeof BALLAST_ERROR__BELOW_INITIAL_HEALTH
   | typeof BALLAST_ERROR__BORROW_CAP_EXCEEDED
+  | typeof BALLAST_ERROR__BUYBACK_BUDGET_EXHAUSTED
+  | typeof BALLAST_ERROR__COOLDOWN_ACTIVE
   | typeof BALLAST_ERROR__DEPOSIT_CAP_EXCEEDED
+  | typeof BALLAST_ERROR__EMISSION_AUTHORITY
+  | typeof BALLAST_ERROR__GUARDIAN_DAILY_LIMIT
+  | typeof BALLAST_ERROR__GUARDIAN_TOO_MANY_CONSECUTIVE
+  | typeof BALLAST_ERROR__GUARDIAN_TRIP_TOO_LONG
   | typeof BALLAST_ERROR__HEALTH_ACCOUNTS_MISMATCH
   | typeof BALLAST_ERROR__INSUFFICIENT_DEPOSIT
   | typeof BALLAST_ERROR__INSUFFICIENT_LIQUIDITY
+  | typeof BALLAST_ERROR__INVALID_AUCTION_PARAMS
   | typeof BALLAST_ERROR__INVALID_CAPS
+  | typeof BALLAST_ERROR__INVALID_FEE_SPLIT
+  | typeof BALLAST_ERROR__INVALID_GUARDIAN_PARAMS
   | typeof BALLAST_ERROR__INVALID_LIQUIDATION_PARAMS
   | typeof BALLAST_ERROR__INVALID_ORACLE_ACCOUNT
   | typeof BALLAST_ERROR__INVALID_ORACLE_LIMITS
+  | typeof BALLAST_ERROR__INVALID_OUTFLOW_PARAMS
+  | typeof BALLAST_ERROR__INVALID_PRICE_GUARD_PARAMS
   | typeof BALLAST_ERROR__INVALID_PROTOCOL_FEE
   | typeof BALLAST_ERROR__INVALID_RATE_CURVE
+  | typeof BALLAST_ERROR__INVALID_REGIME
+  | typeof BALLAST_ERROR__INVALID_REGIME_SETTINGS
+  | typeof BALLAST_ERROR__INVALID_REGIME_THRESHOLDS
+  | typeof BALLAST_ERROR__INVALID_STAKING_PARAMS
+  | typeof BALLAST_ERROR__INVALID_TIMELOCK_PARAMS
+  | typeof BALLAST_ERROR__INVALID_VOLATILITY_PARAMS
   | typeof BALLAST_ERROR__INVALID_WEIGHTS
   | typeof BALLAST_ERROR__LIABILITY_NOT_HELD
+  | typeof BALLAST_ERROR__LOCK_ACTIVE
+  | typeof BALLAST_ERROR__LOCK_ENDED
+  | typeof BALLAST_ERROR__LOCK_NOT_EXTENDED
+  | typeof BALLAST_ERROR__LOCK_TOO_LONG
+  | typeof BALLAST_ERROR__LOCK_TOO_SHORT
   | typeof BALLAST_ERROR__MATH_OVERFLOW
   | typeof BALLAST_ERROR__MIXED_POSITION
+  | typeof BALLAST_ERROR__NATIVE_MARKET_BUYBACK
   | typeof BALLAST_ERROR__NOT_ACCOUNT_OWNER
+  | typeof BALLAST_ERROR__NOTHING_TO_CLAIM
   | typeof BALLAST_ERROR__NOTHING_TO_LIQUIDATE
+  | typeof BALLAST_ERROR__NOTHING_TO_SWEEP
+  | typeof BALLAST_ERROR__NOT_STAKE_OWNER
   | typeof BALLAST_ERROR__NOT_UPGRADE_AUTHORITY
+  | typeof BALLAST_ERROR__NO_UNSTAKE_PENDING
   | typeof BALLAST_ERROR__ORACLE_EXPONENT_OUT_OF_RANGE
   | typeof BALLAST_ERROR__ORACLE_NON_POSITIVE
   | typeof BALLAST_ERROR__ORACLE_STALE
   | typeof BALLAST_ERROR__ORACLE_TOO_UNCERTAIN
   | typeof BALLAST_ERROR__ORACLE_TOO_VOLATILE
+  | typeof BALLAST_ERROR__OUTFLOW_LIMIT_EXCEEDED
   | typeof BALLAST_ERROR__POSITION_NOT_FOUND
   | typeof BALLAST_ERROR__REPAY_EXCEEDS_DEBT
+  | typeof BALLAST_ERROR__SAMPLE_TOO_SOON
   | typeof BALLAST_ERROR__SELF_LIQUIDATION
+  | typeof BALLAST_ERROR__SLIPPAGE_EXCEEDED
+  | typeof BALLAST_ERROR__TIMELOCK_EXPIRED
+  | typeof BALLAST_ERROR__TIMELOCK_NOT_READY
   | typeof BALLAST_ERROR__TOO_MANY_MARKETS
   | typeof BALLAST_ERROR__TOO_MANY_POSITIONS
   | typeof BALLAST_ERROR__UNAUTHORIZED
+  | typeof BALLAST_ERROR__UNCLAIMED_REWARDS
+  | typeof BALLAST_ERROR__UNKNOWN_REWARD_STREAM
+  | typeof BALLAST_ERROR__UNSTAKE_PENDING
   | typeof BALLAST_ERROR__UNSUPPORTED_MINT
   | typeof BALLAST_ERROR__VAULT_MISMATCH
   | typeof BALLAST_ERROR__WRONG_MINT
@@ -150,34 +255,69 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__ASSET_NOT_HELD]: `Account holds no deposit in the asset market`,
     [BALLAST_ERROR__BELOW_INITIAL_HEALTH]: `Action would leave the account below initial health`,
     [BALLAST_ERROR__BORROW_CAP_EXCEEDED]: `Borrow would exceed the market's borrow cap`,
+    [BALLAST_ERROR__BUYBACK_BUDGET_EXHAUSTED]: `This epoch's buyback budget is spent`,
+    [BALLAST_ERROR__COOLDOWN_ACTIVE]: `Unstake cooldown has not ended yet`,
     [BALLAST_ERROR__DEPOSIT_CAP_EXCEEDED]: `Deposit would exceed the market's deposit cap`,
+    [BALLAST_ERROR__EMISSION_AUTHORITY]: `Emissions need the protocol to be the native mint's mint authority`,
+    [BALLAST_ERROR__GUARDIAN_DAILY_LIMIT]: `Guardian has tripped too many times today`,
+    [BALLAST_ERROR__GUARDIAN_TOO_MANY_CONSECUTIVE]: `Guardian has tripped too many times in a row`,
+    [BALLAST_ERROR__GUARDIAN_TRIP_TOO_LONG]: `Guardian trip is longer than allowed (or zero)`,
     [BALLAST_ERROR__HEALTH_ACCOUNTS_MISMATCH]: `Health check accounts missing, duplicated or out of order: pass (market, oracle) per balance`,
     [BALLAST_ERROR__INSUFFICIENT_DEPOSIT]: `Withdrawal exceeds the account's deposit`,
     [BALLAST_ERROR__INSUFFICIENT_LIQUIDITY]: `Market does not hold enough free tokens`,
+    [BALLAST_ERROR__INVALID_AUCTION_PARAMS]: `Buyback auction or epoch parameters out of bounds`,
     [BALLAST_ERROR__INVALID_CAPS]: `Caps must allow deposits and not lend more than the deposit cap`,
+    [BALLAST_ERROR__INVALID_FEE_SPLIT]: `Fee shares must sum to 10_000 and the buyback stakers' share be at most 10_000`,
+    [BALLAST_ERROR__INVALID_GUARDIAN_PARAMS]: `Guardian limits out of bounds`,
     [BALLAST_ERROR__INVALID_LIQUIDATION_PARAMS]: `Liquidation bonus or insurance fee out of bounds`,
     [BALLAST_ERROR__INVALID_ORACLE_ACCOUNT]: `Price account is not a valid Pyth price account`,
     [BALLAST_ERROR__INVALID_ORACLE_LIMITS]: `Oracle limits out of bounds`,
+    [BALLAST_ERROR__INVALID_OUTFLOW_PARAMS]: `Outflow limiter parameters out of bounds`,
+    [BALLAST_ERROR__INVALID_PRICE_GUARD_PARAMS]: `Price move guard parameters out of bounds`,
     [BALLAST_ERROR__INVALID_PROTOCOL_FEE]: `Protocol fee share out of bounds`,
     [BALLAST_ERROR__INVALID_RATE_CURVE]: `Interest rate curve out of bounds`,
+    [BALLAST_ERROR__INVALID_REGIME]: `Stored regime byte is not a regime`,
+    [BALLAST_ERROR__INVALID_REGIME_SETTINGS]: `Regime settings out of bounds or not counter-cyclical`,
+    [BALLAST_ERROR__INVALID_REGIME_THRESHOLDS]: `Regime thresholds out of bounds or without hysteresis`,
+    [BALLAST_ERROR__INVALID_STAKING_PARAMS]: `Staking parameters out of bounds`,
+    [BALLAST_ERROR__INVALID_TIMELOCK_PARAMS]: `Timelock delay or grace period out of bounds`,
+    [BALLAST_ERROR__INVALID_VOLATILITY_PARAMS]: `Volatility parameters out of bounds`,
     [BALLAST_ERROR__INVALID_WEIGHTS]: `Weights must satisfy 0 <= init asset <= maint asset <= 1 <= maint liability <= init liability <= 5`,
     [BALLAST_ERROR__LIABILITY_NOT_HELD]: `Account owes nothing in the liability market`,
+    [BALLAST_ERROR__LOCK_ACTIVE]: `Lock has not ended yet`,
+    [BALLAST_ERROR__LOCK_ENDED]: `Lock has already ended`,
+    [BALLAST_ERROR__LOCK_NOT_EXTENDED]: `New lock must end later than the current one`,
+    [BALLAST_ERROR__LOCK_TOO_LONG]: `Lock is longer than the maximum`,
+    [BALLAST_ERROR__LOCK_TOO_SHORT]: `Lock is shorter than the minimum`,
     [BALLAST_ERROR__MATH_OVERFLOW]: `Arithmetic overflow`,
     [BALLAST_ERROR__MIXED_POSITION]: `A balance cannot be a deposit and a borrow at once: repay or withdraw first`,
+    [BALLAST_ERROR__NATIVE_MARKET_BUYBACK]: `The native token's own market has no buyback auction`,
     [BALLAST_ERROR__NOT_ACCOUNT_OWNER]: `Signer does not own this margin account`,
+    [BALLAST_ERROR__NOTHING_TO_CLAIM]: `Nothing to claim`,
     [BALLAST_ERROR__NOTHING_TO_LIQUIDATE]: `Nothing to liquidate at this size`,
+    [BALLAST_ERROR__NOTHING_TO_SWEEP]: `No protocol fees to sweep`,
+    [BALLAST_ERROR__NOT_STAKE_OWNER]: `Signer does not own this stake escrow`,
     [BALLAST_ERROR__NOT_UPGRADE_AUTHORITY]: `Signer is not the program's upgrade authority`,
+    [BALLAST_ERROR__NO_UNSTAKE_PENDING]: `No unstake was requested`,
     [BALLAST_ERROR__ORACLE_EXPONENT_OUT_OF_RANGE]: `Oracle exponent or token decimals out of the supported range`,
     [BALLAST_ERROR__ORACLE_NON_POSITIVE]: `Oracle price is zero or negative`,
     [BALLAST_ERROR__ORACLE_STALE]: `Oracle price is too old for this action`,
     [BALLAST_ERROR__ORACLE_TOO_UNCERTAIN]: `Oracle confidence interval is too wide for this action`,
     [BALLAST_ERROR__ORACLE_TOO_VOLATILE]: `Oracle price is too far from its EMA for this action`,
+    [BALLAST_ERROR__OUTFLOW_LIMIT_EXCEEDED]: `Net outflow limit of this market reached: wait for the window to free capacity`,
     [BALLAST_ERROR__POSITION_NOT_FOUND]: `Account holds no position in this market`,
     [BALLAST_ERROR__REPAY_EXCEEDS_DEBT]: `Repayment exceeds the account's debt`,
+    [BALLAST_ERROR__SAMPLE_TOO_SOON]: `Volatility was sampled too recently`,
     [BALLAST_ERROR__SELF_LIQUIDATION]: `A liquidator cannot liquidate its own account`,
+    [BALLAST_ERROR__SLIPPAGE_EXCEEDED]: `Fill is outside the keeper's bounds (max native in / min pool out)`,
+    [BALLAST_ERROR__TIMELOCK_EXPIRED]: `Timelocked change has expired`,
+    [BALLAST_ERROR__TIMELOCK_NOT_READY]: `Timelocked change is not ready yet`,
     [BALLAST_ERROR__TOO_MANY_MARKETS]: `Too many markets`,
     [BALLAST_ERROR__TOO_MANY_POSITIONS]: `Account has no free balance slot`,
     [BALLAST_ERROR__UNAUTHORIZED]: `Signer is not the protocol admin`,
+    [BALLAST_ERROR__UNCLAIMED_REWARDS]: `Claim every reward stream before leaving`,
+    [BALLAST_ERROR__UNKNOWN_REWARD_STREAM]: `Market is not listed in a reward stream`,
+    [BALLAST_ERROR__UNSTAKE_PENDING]: `Stake is cooling down: no changes until it is withdrawn`,
     [BALLAST_ERROR__UNSUPPORTED_MINT]: `Mint has more decimals than the risk engine supports (18)`,
     [BALLAST_ERROR__VAULT_MISMATCH]: `Token vault is not the market's vault`,
     [BALLAST_ERROR__WRONG_MINT]: `Token account or mint does not match the market's mint`,

@@ -31,9 +31,15 @@ import {
   type WritableAccount,
   type WritableSignerAccount,
 } from '@solana/kit';
-import { findProtocolPda } from '../pdas';
+import { findProtocolPda, findRewardVaultPda, findStakeVaultPda } from '../pdas';
 import { BALLAST_PROGRAM_ADDRESS } from '../programs';
-import { getAccountMetaFactory, type ResolvedAccount } from '../shared';
+import { expectAddress, getAccountMetaFactory, type ResolvedAccount } from '../shared';
+import {
+  getProtocolConfigDecoder,
+  getProtocolConfigEncoder,
+  type ProtocolConfig,
+  type ProtocolConfigArgs,
+} from '../types';
 
 export const INITIALIZE_PROTOCOL_DISCRIMINATOR = new Uint8Array([188, 233, 252, 106, 134, 146, 202, 91]);
 
@@ -46,7 +52,11 @@ export type InitializeProtocolInstruction<
   TAccountAdmin extends string | AccountMeta<string> = string,
   TAccountProtocol extends string | AccountMeta<string> = string,
   TAccountNativeMint extends string | AccountMeta<string> = string,
+  TAccountNativeOracle extends string | AccountMeta<string> = string,
+  TAccountStakeVault extends string | AccountMeta<string> = string,
+  TAccountRewardVault extends string | AccountMeta<string> = string,
   TAccountProgramData extends string | AccountMeta<string> = string,
+  TAccountTokenProgram extends string | AccountMeta<string> = 'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA',
   TAccountSystemProgram extends string | AccountMeta<string> = '11111111111111111111111111111111',
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
@@ -58,25 +68,35 @@ export type InitializeProtocolInstruction<
         : TAccountAdmin,
       TAccountProtocol extends string ? WritableAccount<TAccountProtocol> : TAccountProtocol,
       TAccountNativeMint extends string ? ReadonlyAccount<TAccountNativeMint> : TAccountNativeMint,
+      TAccountNativeOracle extends string ? ReadonlyAccount<TAccountNativeOracle> : TAccountNativeOracle,
+      TAccountStakeVault extends string ? WritableAccount<TAccountStakeVault> : TAccountStakeVault,
+      TAccountRewardVault extends string ? WritableAccount<TAccountRewardVault> : TAccountRewardVault,
       TAccountProgramData extends string ? ReadonlyAccount<TAccountProgramData> : TAccountProgramData,
+      TAccountTokenProgram extends string ? ReadonlyAccount<TAccountTokenProgram> : TAccountTokenProgram,
       TAccountSystemProgram extends string ? ReadonlyAccount<TAccountSystemProgram> : TAccountSystemProgram,
       ...TRemainingAccounts,
     ]
   >;
 
-export type InitializeProtocolInstructionData = { discriminator: ReadonlyUint8Array };
+export type InitializeProtocolInstructionData = { discriminator: ReadonlyUint8Array; config: ProtocolConfig };
 
-export type InitializeProtocolInstructionDataArgs = {};
+export type InitializeProtocolInstructionDataArgs = { config: ProtocolConfigArgs };
 
 export function getInitializeProtocolInstructionDataEncoder(): FixedSizeEncoder<InitializeProtocolInstructionDataArgs> {
-  return transformEncoder(getStructEncoder([['discriminator', fixEncoderSize(getBytesEncoder(), 8)]]), (value) => ({
-    ...value,
-    discriminator: INITIALIZE_PROTOCOL_DISCRIMINATOR,
-  }));
+  return transformEncoder(
+    getStructEncoder([
+      ['discriminator', fixEncoderSize(getBytesEncoder(), 8)],
+      ['config', getProtocolConfigEncoder()],
+    ]),
+    (value) => ({ ...value, discriminator: INITIALIZE_PROTOCOL_DISCRIMINATOR }),
+  );
 }
 
 export function getInitializeProtocolInstructionDataDecoder(): FixedSizeDecoder<InitializeProtocolInstructionData> {
-  return getStructDecoder([['discriminator', fixDecoderSize(getBytesDecoder(), 8)]]);
+  return getStructDecoder([
+    ['discriminator', fixDecoderSize(getBytesDecoder(), 8)],
+    ['config', getProtocolConfigDecoder()],
+  ]);
 }
 
 export function getInitializeProtocolInstructionDataCodec(): FixedSizeCodec<
@@ -90,7 +110,11 @@ export type InitializeProtocolAsyncInput<
   TAccountAdmin extends string = string,
   TAccountProtocol extends string = string,
   TAccountNativeMint extends string = string,
+  TAccountNativeOracle extends string = string,
+  TAccountStakeVault extends string = string,
+  TAccountRewardVault extends string = string,
   TAccountProgramData extends string = string,
+  TAccountTokenProgram extends string = string,
   TAccountSystemProgram extends string = string,
 > = {
   /**
@@ -100,15 +124,24 @@ export type InitializeProtocolAsyncInput<
   admin: TransactionSigner<TAccountAdmin>;
   protocol?: Address<TAccountProtocol>;
   nativeMint: Address<TAccountNativeMint>;
+  nativeOracle: Address<TAccountNativeOracle>;
+  stakeVault?: Address<TAccountStakeVault>;
+  rewardVault?: Address<TAccountRewardVault>;
   programData?: Address<TAccountProgramData>;
+  tokenProgram?: Address<TAccountTokenProgram>;
   systemProgram?: Address<TAccountSystemProgram>;
+  config: InitializeProtocolInstructionDataArgs['config'];
 };
 
 export async function getInitializeProtocolInstructionAsync<
   TAccountAdmin extends string,
   TAccountProtocol extends string,
   TAccountNativeMint extends string,
+  TAccountNativeOracle extends string,
+  TAccountStakeVault extends string,
+  TAccountRewardVault extends string,
   TAccountProgramData extends string,
+  TAccountTokenProgram extends string,
   TAccountSystemProgram extends string,
   TProgramAddress extends Address = typeof BALLAST_PROGRAM_ADDRESS,
 >(
@@ -116,7 +149,11 @@ export async function getInitializeProtocolInstructionAsync<
     TAccountAdmin,
     TAccountProtocol,
     TAccountNativeMint,
+    TAccountNativeOracle,
+    TAccountStakeVault,
+    TAccountRewardVault,
     TAccountProgramData,
+    TAccountTokenProgram,
     TAccountSystemProgram
   >,
   config?: { programAddress?: TProgramAddress },
@@ -126,7 +163,11 @@ export async function getInitializeProtocolInstructionAsync<
     TAccountAdmin,
     TAccountProtocol,
     TAccountNativeMint,
+    TAccountNativeOracle,
+    TAccountStakeVault,
+    TAccountRewardVault,
     TAccountProgramData,
+    TAccountTokenProgram,
     TAccountSystemProgram
   >
 > {
@@ -138,14 +179,27 @@ export async function getInitializeProtocolInstructionAsync<
     admin: { value: input.admin ?? null, isWritable: true },
     protocol: { value: input.protocol ?? null, isWritable: true },
     nativeMint: { value: input.nativeMint ?? null, isWritable: false },
+    nativeOracle: { value: input.nativeOracle ?? null, isWritable: false },
+    stakeVault: { value: input.stakeVault ?? null, isWritable: true },
+    rewardVault: { value: input.rewardVault ?? null, isWritable: true },
     programData: { value: input.programData ?? null, isWritable: false },
+    tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
     systemProgram: { value: input.systemProgram ?? null, isWritable: false },
   };
   const accounts = originalAccounts as Record<keyof typeof originalAccounts, ResolvedAccount>;
 
+  // Original args.
+  const args = { ...input };
+
   // Resolve default values.
   if (!accounts.protocol.value) {
     accounts.protocol.value = await findProtocolPda();
+  }
+  if (!accounts.stakeVault.value) {
+    accounts.stakeVault.value = await findStakeVaultPda({ protocol: expectAddress(accounts.protocol.value) });
+  }
+  if (!accounts.rewardVault.value) {
+    accounts.rewardVault.value = await findRewardVaultPda({ protocol: expectAddress(accounts.protocol.value) });
   }
   if (!accounts.programData.value) {
     accounts.programData.value = await getProgramDerivedAddress({
@@ -161,6 +215,10 @@ export async function getInitializeProtocolInstructionAsync<
       ],
     });
   }
+  if (!accounts.tokenProgram.value) {
+    accounts.tokenProgram.value =
+      'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA' as Address<'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA'>;
+  }
   if (!accounts.systemProgram.value) {
     accounts.systemProgram.value = '11111111111111111111111111111111' as Address<'11111111111111111111111111111111'>;
   }
@@ -171,17 +229,25 @@ export async function getInitializeProtocolInstructionAsync<
       getAccountMeta(accounts.admin),
       getAccountMeta(accounts.protocol),
       getAccountMeta(accounts.nativeMint),
+      getAccountMeta(accounts.nativeOracle),
+      getAccountMeta(accounts.stakeVault),
+      getAccountMeta(accounts.rewardVault),
       getAccountMeta(accounts.programData),
+      getAccountMeta(accounts.tokenProgram),
       getAccountMeta(accounts.systemProgram),
     ],
-    data: getInitializeProtocolInstructionDataEncoder().encode({}),
+    data: getInitializeProtocolInstructionDataEncoder().encode(args as InitializeProtocolInstructionDataArgs),
     programAddress,
   } as InitializeProtocolInstruction<
     TProgramAddress,
     TAccountAdmin,
     TAccountProtocol,
     TAccountNativeMint,
+    TAccountNativeOracle,
+    TAccountStakeVault,
+    TAccountRewardVault,
     TAccountProgramData,
+    TAccountTokenProgram,
     TAccountSystemProgram
   >);
 }
@@ -190,7 +256,11 @@ export type InitializeProtocolInput<
   TAccountAdmin extends string = string,
   TAccountProtocol extends string = string,
   TAccountNativeMint extends string = string,
+  TAccountNativeOracle extends string = string,
+  TAccountStakeVault extends string = string,
+  TAccountRewardVault extends string = string,
   TAccountProgramData extends string = string,
+  TAccountTokenProgram extends string = string,
   TAccountSystemProgram extends string = string,
 > = {
   /**
@@ -200,15 +270,24 @@ export type InitializeProtocolInput<
   admin: TransactionSigner<TAccountAdmin>;
   protocol: Address<TAccountProtocol>;
   nativeMint: Address<TAccountNativeMint>;
+  nativeOracle: Address<TAccountNativeOracle>;
+  stakeVault: Address<TAccountStakeVault>;
+  rewardVault: Address<TAccountRewardVault>;
   programData: Address<TAccountProgramData>;
+  tokenProgram?: Address<TAccountTokenProgram>;
   systemProgram?: Address<TAccountSystemProgram>;
+  config: InitializeProtocolInstructionDataArgs['config'];
 };
 
 export function getInitializeProtocolInstruction<
   TAccountAdmin extends string,
   TAccountProtocol extends string,
   TAccountNativeMint extends string,
+  TAccountNativeOracle extends string,
+  TAccountStakeVault extends string,
+  TAccountRewardVault extends string,
   TAccountProgramData extends string,
+  TAccountTokenProgram extends string,
   TAccountSystemProgram extends string,
   TProgramAddress extends Address = typeof BALLAST_PROGRAM_ADDRESS,
 >(
@@ -216,7 +295,11 @@ export function getInitializeProtocolInstruction<
     TAccountAdmin,
     TAccountProtocol,
     TAccountNativeMint,
+    TAccountNativeOracle,
+    TAccountStakeVault,
+    TAccountRewardVault,
     TAccountProgramData,
+    TAccountTokenProgram,
     TAccountSystemProgram
   >,
   config?: { programAddress?: TProgramAddress },
@@ -225,7 +308,11 @@ export function getInitializeProtocolInstruction<
   TAccountAdmin,
   TAccountProtocol,
   TAccountNativeMint,
+  TAccountNativeOracle,
+  TAccountStakeVault,
+  TAccountRewardVault,
   TAccountProgramData,
+  TAccountTokenProgram,
   TAccountSystemProgram
 > {
   // Program address.
@@ -236,12 +323,23 @@ export function getInitializeProtocolInstruction<
     admin: { value: input.admin ?? null, isWritable: true },
     protocol: { value: input.protocol ?? null, isWritable: true },
     nativeMint: { value: input.nativeMint ?? null, isWritable: false },
+    nativeOracle: { value: input.nativeOracle ?? null, isWritable: false },
+    stakeVault: { value: input.stakeVault ?? null, isWritable: true },
+    rewardVault: { value: input.rewardVault ?? null, isWritable: true },
     programData: { value: input.programData ?? null, isWritable: false },
+    tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
     systemProgram: { value: input.systemProgram ?? null, isWritable: false },
   };
   const accounts = originalAccounts as Record<keyof typeof originalAccounts, ResolvedAccount>;
 
+  // Original args.
+  const args = { ...input };
+
   // Resolve default values.
+  if (!accounts.tokenProgram.value) {
+    accounts.tokenProgram.value =
+      'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA' as Address<'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA'>;
+  }
   if (!accounts.systemProgram.value) {
     accounts.systemProgram.value = '11111111111111111111111111111111' as Address<'11111111111111111111111111111111'>;
   }
@@ -252,17 +350,25 @@ export function getInitializeProtocolInstruction<
       getAccountMeta(accounts.admin),
       getAccountMeta(accounts.protocol),
       getAccountMeta(accounts.nativeMint),
+      getAccountMeta(accounts.nativeOracle),
+      getAccountMeta(accounts.stakeVault),
+      getAccountMeta(accounts.rewardVault),
       getAccountMeta(accounts.programData),
+      getAccountMeta(accounts.tokenProgram),
       getAccountMeta(accounts.systemProgram),
     ],
-    data: getInitializeProtocolInstructionDataEncoder().encode({}),
+    data: getInitializeProtocolInstructionDataEncoder().encode(args as InitializeProtocolInstructionDataArgs),
     programAddress,
   } as InitializeProtocolInstruction<
     TProgramAddress,
     TAccountAdmin,
     TAccountProtocol,
     TAccountNativeMint,
+    TAccountNativeOracle,
+    TAccountStakeVault,
+    TAccountRewardVault,
     TAccountProgramData,
+    TAccountTokenProgram,
     TAccountSystemProgram
   >);
 }
@@ -280,8 +386,12 @@ export type ParsedInitializeProtocolInstruction<
     admin: TAccountMetas[0];
     protocol: TAccountMetas[1];
     nativeMint: TAccountMetas[2];
-    programData: TAccountMetas[3];
-    systemProgram: TAccountMetas[4];
+    nativeOracle: TAccountMetas[3];
+    stakeVault: TAccountMetas[4];
+    rewardVault: TAccountMetas[5];
+    programData: TAccountMetas[6];
+    tokenProgram: TAccountMetas[7];
+    systemProgram: TAccountMetas[8];
   };
   data: InitializeProtocolInstructionData;
 };
@@ -292,7 +402,7 @@ export function parseInitializeProtocolInstruction<
 >(
   instruction: Instruction<TProgram> & InstructionWithAccounts<TAccountMetas> & InstructionWithData<ReadonlyUint8Array>,
 ): ParsedInitializeProtocolInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 5) {
+  if (instruction.accounts.length < 9) {
     // TODO: Coded error.
     throw new Error('Not enough accounts');
   }
@@ -308,7 +418,11 @@ export function parseInitializeProtocolInstruction<
       admin: getNextAccount(),
       protocol: getNextAccount(),
       nativeMint: getNextAccount(),
+      nativeOracle: getNextAccount(),
+      stakeVault: getNextAccount(),
+      rewardVault: getNextAccount(),
       programData: getNextAccount(),
+      tokenProgram: getNextAccount(),
       systemProgram: getNextAccount(),
     },
     data: getInitializeProtocolInstructionDataDecoder().decode(instruction.data),

@@ -9,4 +9,6 @@
 export * from './marginAccount';
 export * from './market';
 export * from './protocol';
+export * from './rewardVault';
+export * from './stakeVault';
 export * from './vault';

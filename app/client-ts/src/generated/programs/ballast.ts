@@ -19,26 +19,46 @@ import {
 import {
   parseAddMarketInstruction,
   parseBorrowInstruction,
+  parseBuybackInstruction,
+  parseClaimMarketRewardsInstruction,
+  parseClaimRewardsInstruction,
   parseCloseMarginAccountInstruction,
   parseCreateMarginAccountInstruction,
   parseDepositInstruction,
+  parseExitEarlyInstruction,
+  parseExtendLockInstruction,
+  parseIncreaseStakeInstruction,
   parseInitializeProtocolInstruction,
   parseLiquidateInstruction,
   parseRefreshMarketInstruction,
   parseRepayInstruction,
   parseResolveBadDebtInstruction,
+  parseStakeInstruction,
+  parseSweepFeesInstruction,
+  parseUnstakeInstruction,
   parseWithdrawInstruction,
+  parseWithdrawStakeInstruction,
   type ParsedAddMarketInstruction,
   type ParsedBorrowInstruction,
+  type ParsedBuybackInstruction,
+  type ParsedClaimMarketRewardsInstruction,
+  type ParsedClaimRewardsInstruction,
   type ParsedCloseMarginAccountInstruction,
   type ParsedCreateMarginAccountInstruction,
   type ParsedDepositInstruction,
+  type ParsedExitEarlyInstruction,
+  type ParsedExtendLockInstruction,
+  type ParsedIncreaseStakeInstruction,
   type ParsedInitializeProtocolInstruction,
   type ParsedLiquidateInstruction,
   type ParsedRefreshMarketInstruction,
   type ParsedRepayInstruction,
   type ParsedResolveBadDebtInstruction,
+  type ParsedStakeInstruction,
+  type ParsedSweepFeesInstruction,
+  type ParsedUnstakeInstruction,
   type ParsedWithdrawInstruction,
+  type ParsedWithdrawStakeInstruction,
 } from '../instructions';
 
 export const BALLAST_PROGRAM_ADDRESS =
@@ -48,6 +68,7 @@ export enum BallastAccount {
   MarginAccount,
   Market,
   Protocol,
+  StakeEscrow,
 }
 
 export function identifyBallastAccount(account: { data: ReadonlyUint8Array } | ReadonlyUint8Array): BallastAccount {
@@ -79,21 +100,40 @@ export function identifyBallastAccount(account: { data: ReadonlyUint8Array } | R
   ) {
     return BallastAccount.Protocol;
   }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([115, 173, 53, 77, 43, 219, 85, 124])),
+      0,
+    )
+  ) {
+    return BallastAccount.StakeEscrow;
+  }
   throw new Error('The provided account could not be identified as a ballast account.');
 }
 
 export enum BallastInstruction {
   AddMarket,
   Borrow,
+  Buyback,
+  ClaimMarketRewards,
+  ClaimRewards,
   CloseMarginAccount,
   CreateMarginAccount,
   Deposit,
+  ExitEarly,
+  ExtendLock,
+  IncreaseStake,
   InitializeProtocol,
   Liquidate,
   RefreshMarket,
   Repay,
   ResolveBadDebt,
+  Stake,
+  SweepFees,
+  Unstake,
   Withdraw,
+  WithdrawStake,
 }
 
 export function identifyBallastInstruction(
@@ -121,6 +161,33 @@ export function identifyBallastInstruction(
   if (
     containsBytes(
       data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([106, 117, 64, 30, 56, 69, 7, 45])),
+      0,
+    )
+  ) {
+    return BallastInstruction.Buyback;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([153, 68, 231, 132, 90, 120, 84, 187])),
+      0,
+    )
+  ) {
+    return BallastInstruction.ClaimMarketRewards;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([4, 144, 132, 71, 116, 23, 151, 80])),
+      0,
+    )
+  ) {
+    return BallastInstruction.ClaimRewards;
+  }
+  if (
+    containsBytes(
+      data,
       fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([105, 215, 41, 239, 166, 207, 1, 103])),
       0,
     )
@@ -144,6 +211,33 @@ export function identifyBallastInstruction(
     )
   ) {
     return BallastInstruction.Deposit;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([53, 140, 162, 82, 176, 90, 126, 53])),
+      0,
+    )
+  ) {
+    return BallastInstruction.ExitEarly;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([68, 151, 140, 144, 139, 122, 118, 170])),
+      0,
+    )
+  ) {
+    return BallastInstruction.ExtendLock;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([239, 74, 179, 156, 119, 147, 39, 212])),
+      0,
+    )
+  ) {
+    return BallastInstruction.IncreaseStake;
   }
   if (
     containsBytes(
@@ -193,11 +287,47 @@ export function identifyBallastInstruction(
   if (
     containsBytes(
       data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([206, 176, 202, 18, 200, 209, 179, 108])),
+      0,
+    )
+  ) {
+    return BallastInstruction.Stake;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([175, 225, 98, 71, 118, 66, 34, 148])),
+      0,
+    )
+  ) {
+    return BallastInstruction.SweepFees;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([90, 95, 107, 42, 205, 124, 50, 225])),
+      0,
+    )
+  ) {
+    return BallastInstruction.Unstake;
+  }
+  if (
+    containsBytes(
+      data,
       fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([183, 18, 70, 156, 148, 109, 161, 34])),
       0,
     )
   ) {
     return BallastInstruction.Withdraw;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([153, 8, 22, 138, 105, 176, 87, 66])),
+      0,
+    )
+  ) {
+    return BallastInstruction.WithdrawStake;
   }
   throw new Error('The provided instruction could not be identified as a ballast instruction.');
 }
@@ -205,15 +335,25 @@ export function identifyBallastInstruction(
 export type ParsedBallastInstruction<TProgram extends string = 'A2n5zs23LnCbhSqdMkh7uSTmATrgYYHQxYQh4i2AeH9E'> =
   | ({ instructionType: BallastInstruction.AddMarket } & ParsedAddMarketInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Borrow } & ParsedBorrowInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.Buyback } & ParsedBuybackInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.ClaimMarketRewards } & ParsedClaimMarketRewardsInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.ClaimRewards } & ParsedClaimRewardsInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.CloseMarginAccount } & ParsedCloseMarginAccountInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.CreateMarginAccount } & ParsedCreateMarginAccountInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Deposit } & ParsedDepositInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.ExitEarly } & ParsedExitEarlyInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.ExtendLock } & ParsedExtendLockInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.IncreaseStake } & ParsedIncreaseStakeInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.InitializeProtocol } & ParsedInitializeProtocolInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Liquidate } & ParsedLiquidateInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.RefreshMarket } & ParsedRefreshMarketInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Repay } & ParsedRepayInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.ResolveBadDebt } & ParsedResolveBadDebtInstruction<TProgram>)
-  | ({ instructionType: BallastInstruction.Withdraw } & ParsedWithdrawInstruction<TProgram>);
+  | ({ instructionType: BallastInstruction.Stake } & ParsedStakeInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.SweepFees } & ParsedSweepFeesInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.Unstake } & ParsedUnstakeInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.Withdraw } & ParsedWithdrawInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.WithdrawStake } & ParsedWithdrawStakeInstruction<TProgram>);
 
 export function parseBallastInstruction<TProgram extends string>(
   instruction: Instruction<TProgram> & InstructionWithData<ReadonlyUint8Array>,
@@ -227,6 +367,21 @@ export function parseBallastInstruction<TProgram extends string>(
     case BallastInstruction.Borrow: {
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.Borrow, ...parseBorrowInstruction(instruction) };
+    }
+    case BallastInstruction.Buyback: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.Buyback, ...parseBuybackInstruction(instruction) };
+    }
+    case BallastInstruction.ClaimMarketRewards: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: BallastInstruction.ClaimMarketRewards,
+        ...parseClaimMarketRewardsInstruction(instruction),
+      };
+    }
+    case BallastInstruction.ClaimRewards: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.ClaimRewards, ...parseClaimRewardsInstruction(instruction) };
     }
     case BallastInstruction.CloseMarginAccount: {
       assertIsInstructionWithAccounts(instruction);
@@ -245,6 +400,18 @@ export function parseBallastInstruction<TProgram extends string>(
     case BallastInstruction.Deposit: {
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.Deposit, ...parseDepositInstruction(instruction) };
+    }
+    case BallastInstruction.ExitEarly: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.ExitEarly, ...parseExitEarlyInstruction(instruction) };
+    }
+    case BallastInstruction.ExtendLock: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.ExtendLock, ...parseExtendLockInstruction(instruction) };
+    }
+    case BallastInstruction.IncreaseStake: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.IncreaseStake, ...parseIncreaseStakeInstruction(instruction) };
     }
     case BallastInstruction.InitializeProtocol: {
       assertIsInstructionWithAccounts(instruction);
@@ -269,9 +436,25 @@ export function parseBallastInstruction<TProgram extends string>(
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.ResolveBadDebt, ...parseResolveBadDebtInstruction(instruction) };
     }
+    case BallastInstruction.Stake: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.Stake, ...parseStakeInstruction(instruction) };
+    }
+    case BallastInstruction.SweepFees: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.SweepFees, ...parseSweepFeesInstruction(instruction) };
+    }
+    case BallastInstruction.Unstake: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.Unstake, ...parseUnstakeInstruction(instruction) };
+    }
     case BallastInstruction.Withdraw: {
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.Withdraw, ...parseWithdrawInstruction(instruction) };
+    }
+    case BallastInstruction.WithdrawStake: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.WithdrawStake, ...parseWithdrawStakeInstruction(instruction) };
     }
     default:
       throw new Error(`Unrecognized instruction type: ${instructionType as string}`);

@@ -11,3 +11,6 @@ export * from './balanceChangeKind';
 export * from './marketConfig';
 export * from './podI128';
 export * from './podU128';
+export * from './protocolConfig';
+export * from './rewardStream';
+export * from './stakeChangeKind';
