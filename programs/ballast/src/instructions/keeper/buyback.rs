@@ -117,8 +117,6 @@ pub fn handler(ctx: Context<Buyback>, max_native_in: u64, min_pool_out: u64) -> 
         epoch,
         epoch_budget_left: market.buyback_epoch_budget - market.buyback_epoch_sold,
     };
-    let market_bump = market.bump;
-    let market_mint = market.mint;
     drop(market);
     drop(protocol);
 
@@ -140,14 +138,8 @@ pub fn handler(ctx: Context<Buyback>, max_native_in: u64, min_pool_out: u64) -> 
         };
         token::transfer(CpiContext::new(program, cpi), to_stakers)?;
     }
-    let protocol_key = accounts.protocol.key();
-    let seeds: &[&[u8]] = &[crate::constants::MARKET_SEED, protocol_key.as_ref(), market_mint.as_ref(), &[market_bump]];
-    let cpi = Transfer {
-        from: accounts.vault.to_account_info(),
-        to: accounts.keeper_pool_token.to_account_info(),
-        authority: accounts.market.to_account_info(),
-    };
-    token::transfer(CpiContext::new_with_signer(program, cpi, &[seeds]), fill.pool_out)?;
+    let (market, vault, to) = (&accounts.market, &accounts.vault, &accounts.keeper_pool_token);
+    crate::instructions::pay_from_market_vault(market, vault, to, &accounts.token_program, fill.pool_out)?;
     emit!(event);
     Ok(())
 }

@@ -135,14 +135,7 @@ impl<'info> Liquidate<'info> {
     }
 
     fn pay_out(&self, amount: u64) -> Result<()> {
-        let market = self.asset_market.load()?;
-        let seeds = market.signer_seeds();
-        let signer: &[&[&[u8]]] = &[&seeds];
-        let accounts = Transfer {
-            from: self.asset_vault.to_account_info(),
-            to: self.liquidator_asset_token.to_account_info(),
-            authority: self.asset_market.to_account_info(),
-        };
-        token::transfer(CpiContext::new_with_signer(self.token_program.key(), accounts, signer), amount)
+        let (market, vault, to) = (&self.asset_market, &self.asset_vault, &self.liquidator_asset_token);
+        crate::instructions::pay_from_market_vault(market, vault, to, &self.token_program, amount)
     }
 }

@@ -1,5 +1,5 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Token, TokenAccount, Transfer};
+use anchor_spl::token::{Token, TokenAccount};
 
 use crate::errors::BallastError;
 use crate::events::RewardsClaimed;
@@ -46,19 +46,13 @@ pub fn handler(ctx: Context<ClaimMarketRewards>) -> Result<()> {
         (amount, stream)
     };
 
-    let market = ctx.accounts.market.load()?;
-    let seeds = market.signer_seeds();
-    let cpi = Transfer {
-        from: ctx.accounts.vault.to_account_info(),
-        to: ctx.accounts.owner_token.to_account_info(),
-        authority: ctx.accounts.market.to_account_info(),
-    };
-    token::transfer(CpiContext::new_with_signer(ctx.accounts.token_program.key(), cpi, &[&seeds]), amount)?;
+    let a = &ctx.accounts;
+    crate::instructions::pay_from_market_vault(&a.market, &a.vault, &a.owner_token, &a.token_program, amount)?;
     emit!(RewardsClaimed {
         escrow: ctx.accounts.escrow.key(),
         owner: ctx.accounts.owner.key(),
         stream: stream as u16,
-        mint: market.mint,
+        mint: ctx.accounts.vault.mint,
         amount,
     });
     Ok(())

@@ -76,21 +76,7 @@ impl<'info> MarketTransfer<'info> {
 
     /// Pays `amount` out of the vault to the owner's token account, signed by the market.
     fn pay_to_owner(&self, amount: u64) -> Result<()> {
-        let market = self.market.load()?;
-        let seeds = market.signer_seeds();
-        let signer: &[&[&[u8]]] = &[&seeds];
-        token::transfer(
-            CpiContext::new_with_signer(
-                self.token_program.key(),
-                Transfer {
-                    from: self.vault.to_account_info(),
-                    to: self.user_token.to_account_info(),
-                    authority: self.market.to_account_info(),
-                },
-                signer,
-            ),
-            amount,
-        )
+        super::pay_from_market_vault(&self.market, &self.vault, &self.user_token, &self.token_program, amount)
     }
 }
 
