@@ -5,7 +5,6 @@ use anchor_lang::prelude::Pubkey;
 use ballast_sim::ix::{self, BuybackFill};
 use ballast_sim::pyth::PythPrice;
 use ballast_tests::*;
-use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 const YEAR: i64 = 365 * 86_400;
@@ -21,32 +20,6 @@ async fn swept_usdc_market() -> Fixture {
     fx.refresh_prices(SOL_PRICE).await;
     fx.rt.send(&[ix::sweep_fees(fx.usdc.key)], &[]).await.unwrap();
     fx
-}
-
-struct Keeper {
-    key: Keypair,
-    native: Pubkey,
-    usdc: Pubkey,
-}
-
-async fn keeper(fx: &mut Fixture, native: u64) -> Keeper {
-    let key = fx.rt.new_user().await;
-    let native = fx.rt.funded_token_account(&fx.native_mint, &key.pubkey(), native).await;
-    let usdc = fx.rt.create_token_account(&fx.usdc.mint, &key.pubkey()).await;
-    Keeper { key, native, usdc }
-}
-
-fn fill(fx: &Fixture, k: &Keeper) -> BuybackFill {
-    let native = fx.rt.native();
-    BuybackFill {
-        keeper: k.key.pubkey(),
-        market: fx.usdc.key,
-        oracle: fx.usdc.oracle,
-        native_mint: native.mint,
-        native_oracle: native.oracle,
-        keeper_native: k.native,
-        keeper_pool_token: k.usdc,
-    }
 }
 
 /// The next epoch boundary after `now` (epochs are whole days of unix time).
@@ -118,7 +91,7 @@ async fn sweep_refuses_an_account_that_is_not_a_market() {
 #[tokio::test]
 async fn buyback_fills_along_the_curve_and_burns() {
     let mut fx = swept_usdc_market().await;
-    let k = keeper(&mut fx, 1_000 * NATIVE).await;
+    let k = fx.buyback_keeper(1_000 * NATIVE).await;
     let native_mint = fx.native_mint;
     // Epoch start: the curve starts 5% below the oracle.
     fx.rt.set_time(next_epoch(fx.rt.now));
@@ -130,7 +103,7 @@ async fn buyback_fills_along_the_curve_and_burns() {
         let supply = fx.rt.mint_supply(&native_mint).await;
         let (native_before, usdc_before) = (fx.rt.token_balance(&k.native).await, fx.rt.token_balance(&k.usdc).await);
         let (out, native_in) = expected_fill(50 * NATIVE, budget_left, multiplier);
-        fx.rt.send(&[ix::buyback(&fill(&fx, &k), 50 * NATIVE, out)], &[&k.key]).await.unwrap();
+        fx.rt.send(&[ix::buyback(&k.fill, 50 * NATIVE, out)], &[&k.key]).await.unwrap();
         assert_eq!(fx.rt.token_balance(&k.usdc).await - usdc_before, out, "pool tokens at {multiplier}");
         assert_eq!(native_before - fx.rt.token_balance(&k.native).await, native_in, "native paid at {multiplier}");
         // Nobody stakes: everything paid is burned.
@@ -157,9 +130,9 @@ async fn buyback_routes_the_stakers_share_to_the_reward_vault() {
     fx.rt.advance(YEAR);
     fx.refresh_prices(SOL_PRICE).await;
     fx.rt.send(&[ix::sweep_fees(fx.usdc.key)], &[]).await.unwrap();
-    let k = keeper(&mut fx, 100 * NATIVE).await;
+    let k = fx.buyback_keeper(100 * NATIVE).await;
     let supply = fx.rt.mint_supply(&fx.native_mint).await;
-    fx.rt.send(&[ix::buyback(&fill(&fx, &k), 10 * NATIVE, 0)], &[&k.key]).await.unwrap();
+    fx.rt.send(&[ix::buyback(&k.fill, 10 * NATIVE, 0)], &[&k.key]).await.unwrap();
     let paid = 100 * NATIVE - fx.rt.token_balance(&k.native).await;
     let to_stakers = paid / 2;
     assert_eq!(fx.rt.token_balance(&ix::reward_vault_pda()).await, to_stakers);
@@ -172,28 +145,28 @@ async fn buyback_routes_the_stakers_share_to_the_reward_vault() {
 #[tokio::test]
 async fn buyback_never_pays_above_the_cap() {
     let mut fx = swept_usdc_market().await;
-    let k = keeper(&mut fx, 100 * NATIVE).await;
+    let k = fx.buyback_keeper(100 * NATIVE).await;
     fx.rt.advance(10 * 3_600);
     fx.refresh_prices(SOL_PRICE).await;
     let (capped, _) = expected_fill(NATIVE, u64::MAX, 10_300);
     // Asking for one unit more than the cap gives is refused...
-    let result = fx.rt.send(&[ix::buyback(&fill(&fx, &k), NATIVE, capped + 1)], &[&k.key]).await;
+    let result = fx.rt.send(&[ix::buyback(&k.fill, NATIVE, capped + 1)], &[&k.key]).await;
     assert_error(result, BallastError::SlippageExceeded);
     // ...and the cap is what it pays, however late.
-    fx.rt.send(&[ix::buyback(&fill(&fx, &k), NATIVE, capped)], &[&k.key]).await.unwrap();
+    fx.rt.send(&[ix::buyback(&k.fill, NATIVE, capped)], &[&k.key]).await.unwrap();
     assert_eq!(fx.rt.token_balance(&k.usdc).await, capped);
 }
 
 #[tokio::test]
 async fn buyback_enforces_the_keepers_slippage_bounds() {
     let mut fx = swept_usdc_market().await;
-    let k = keeper(&mut fx, 100 * NATIVE).await;
+    let k = fx.buyback_keeper(100 * NATIVE).await;
     fx.rt.set_time(next_epoch(fx.rt.now));
     fx.refresh_prices(SOL_PRICE).await;
     let (out, _) = expected_fill(NATIVE, u64::MAX, 9_500);
-    let result = fx.rt.send(&[ix::buyback(&fill(&fx, &k), NATIVE, out + 1)], &[&k.key]).await;
+    let result = fx.rt.send(&[ix::buyback(&k.fill, NATIVE, out + 1)], &[&k.key]).await;
     assert_error(result, BallastError::SlippageExceeded);
-    let result = fx.rt.send(&[ix::buyback(&fill(&fx, &k), 0, 0)], &[&k.key]).await;
+    let result = fx.rt.send(&[ix::buyback(&k.fill, 0, 0)], &[&k.key]).await;
     assert_error(result, BallastError::ZeroAmount);
     // Nothing moved.
     assert_eq!(fx.rt.token_balance(&k.native).await, 100 * NATIVE);
@@ -203,40 +176,40 @@ async fn buyback_enforces_the_keepers_slippage_bounds() {
 #[tokio::test]
 async fn buyback_budget_is_per_epoch() {
     let mut fx = swept_usdc_market().await;
-    let k = keeper(&mut fx, 10_000 * NATIVE).await;
+    let k = fx.buyback_keeper(10_000 * NATIVE).await;
     fx.rt.set_time(next_epoch(fx.rt.now));
     fx.refresh_prices(SOL_PRICE).await;
     // 1,000 native tokens buy far more than the 560 USDC budget: the fill is capped.
-    fx.rt.send(&[ix::buyback(&fill(&fx, &k), 1_000 * NATIVE, 0)], &[&k.key]).await.unwrap();
+    fx.rt.send(&[ix::buyback(&k.fill, 1_000 * NATIVE, 0)], &[&k.key]).await.unwrap();
     assert_eq!(fx.rt.token_balance(&k.usdc).await, 560 * USDC);
     fx.rt.advance(60);
     fx.refresh_prices(SOL_PRICE).await;
-    let result = fx.rt.send(&[ix::buyback(&fill(&fx, &k), NATIVE, 0)], &[&k.key]).await;
+    let result = fx.rt.send(&[ix::buyback(&k.fill, NATIVE, 0)], &[&k.key]).await;
     assert_error(result, BallastError::BuybackBudgetExhausted);
     // The next epoch budgets 10% of what is left.
     fx.rt.set_time(next_epoch(fx.rt.now));
     fx.refresh_prices(SOL_PRICE).await;
-    fx.rt.send(&[ix::buyback(&fill(&fx, &k), 1_000 * NATIVE, 0)], &[&k.key]).await.unwrap();
+    fx.rt.send(&[ix::buyback(&k.fill, 1_000 * NATIVE, 0)], &[&k.key]).await.unwrap();
     assert_eq!(fx.rt.token_balance(&k.usdc).await, 560 * USDC + 504 * USDC);
 }
 
 #[tokio::test]
 async fn buyback_refuses_a_stale_or_uncertain_native_price() {
     let mut fx = swept_usdc_market().await;
-    let k = keeper(&mut fx, 100 * NATIVE).await;
+    let k = fx.buyback_keeper(100 * NATIVE).await;
     let oracle = fx.rt.native().oracle;
     fx.rt.set_price(&oracle, &PythPrice::steady(NATIVE_PRICE, EXPO, fx.rt.now - 61));
-    let result = fx.rt.send(&[ix::buyback(&fill(&fx, &k), NATIVE, 0)], &[&k.key]).await;
+    let result = fx.rt.send(&[ix::buyback(&k.fill, NATIVE, 0)], &[&k.key]).await;
     assert_error(result, BallastError::OracleStale);
     let wide = PythPrice { conf: NATIVE_PRICE as u64 / 20, ..PythPrice::steady(NATIVE_PRICE, EXPO, fx.rt.now) };
     fx.rt.set_price(&oracle, &wide);
-    let result = fx.rt.send(&[ix::buyback(&fill(&fx, &k), NATIVE, 0)], &[&k.key]).await;
+    let result = fx.rt.send(&[ix::buyback(&k.fill, NATIVE, 0)], &[&k.key]).await;
     assert_error(result, BallastError::OracleTooUncertain);
     // A stale pool-token feed is refused too.
     fx.set_native_price(NATIVE_PRICE);
     let usdc_oracle = fx.usdc.oracle;
     fx.rt.set_price(&usdc_oracle, &PythPrice::steady(USD, EXPO, fx.rt.now - 61));
-    let result = fx.rt.send(&[ix::buyback(&fill(&fx, &k), NATIVE, 0)], &[&k.key]).await;
+    let result = fx.rt.send(&[ix::buyback(&k.fill, NATIVE, 0)], &[&k.key]).await;
     assert_error(result, BallastError::OracleStale);
     assert_eq!(fx.rt.token_balance(&k.native).await, 100 * NATIVE);
 }
@@ -244,22 +217,22 @@ async fn buyback_refuses_a_stale_or_uncertain_native_price() {
 #[tokio::test]
 async fn buyback_refuses_forged_feeds_and_wrong_mints() {
     let mut fx = swept_usdc_market().await;
-    let k = keeper(&mut fx, 100 * NATIVE).await;
+    let k = fx.buyback_keeper(100 * NATIVE).await;
     // The USDC feed offered as the native token's price.
-    let forged = BuybackFill { native_oracle: fx.usdc.oracle, ..fill(&fx, &k) };
+    let forged = BuybackFill { native_oracle: fx.usdc.oracle, ..k.fill };
     assert_error(fx.rt.send(&[ix::buyback(&forged, NATIVE, 0)], &[&k.key]).await, BallastError::WrongOracle);
     // A native feed copied into an account Pyth does not own.
     let fake = Pubkey::new_unique();
     let bytes = fx.rt.raw_account(&fx.rt.native().oracle).await.unwrap().data;
     fx.rt.set_raw_account(&fake, Pubkey::new_unique(), bytes);
-    let forged = BuybackFill { native_oracle: fake, ..fill(&fx, &k) };
+    let forged = BuybackFill { native_oracle: fake, ..k.fill };
     assert_error(fx.rt.send(&[ix::buyback(&forged, NATIVE, 0)], &[&k.key]).await, BallastError::WrongOracle);
     // Paying with USDC instead of native tokens.
     let other_usdc = fx.rt.create_token_account(&fx.usdc.mint, &k.key.pubkey()).await;
-    let forged = BuybackFill { keeper_native: other_usdc, ..fill(&fx, &k) };
+    let forged = BuybackFill { keeper_native: other_usdc, ..k.fill };
     assert_error(fx.rt.send(&[ix::buyback(&forged, NATIVE, 0)], &[&k.key]).await, BallastError::WrongMint);
     // Another mint passed as the native mint.
-    let forged = BuybackFill { native_mint: fx.sol.mint, ..fill(&fx, &k) };
+    let forged = BuybackFill { native_mint: fx.sol.mint, ..k.fill };
     assert_error(fx.rt.send(&[ix::buyback(&forged, NATIVE, 0)], &[&k.key]).await, BallastError::WrongMint);
 }
 
@@ -269,9 +242,9 @@ async fn the_native_market_has_no_auction() {
     let native = fx.rt.native();
     let config = ballast_sim::runtime::standard_config(1_000_000 * NATIVE, 500_000 * NATIVE);
     let market = fx.rt.list_market(native.mint, PythPrice::steady(NATIVE_PRICE, EXPO, fx.rt.now), config).await;
-    let k = keeper(&mut fx, 100 * NATIVE).await;
+    let k = fx.buyback_keeper(100 * NATIVE).await;
     let receive = fx.rt.create_token_account(&native.mint, &k.key.pubkey()).await;
-    let b = BuybackFill { market: market.key, oracle: market.oracle, keeper_pool_token: receive, ..fill(&fx, &k) };
+    let b = BuybackFill { market: market.key, oracle: market.oracle, keeper_pool_token: receive, ..k.fill };
     let result = fx.rt.send(&[ix::buyback(&b, NATIVE, 0)], &[&k.key]).await;
     assert_error(result, BallastError::NativeMarketBuyback);
 }

@@ -13,19 +13,11 @@ use ballast_sim::keeper::snapshot_markets;
 use ballast_sim::pyth::PythPrice;
 use ballast_sim::runtime::NATIVE_PRICE;
 use ballast_tests::*;
-use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 const DAY: i64 = 86_400;
 /// One native token (6 decimals).
 const NATIVE: u64 = 1_000_000;
-
-/// A keeper with native tokens to pay and a USDC account to receive into.
-struct Keeper {
-    key: Keypair,
-    native: Pubkey,
-    usdc: Pubkey,
-}
 
 /// What the bot reads before planning: all of it decoded from raw account bytes.
 struct View {
@@ -42,7 +34,7 @@ impl View {
     }
 }
 
-async fn view(fx: &mut Fixture, keeper: &Keeper) -> View {
+async fn view(fx: &mut Fixture, keeper: &BuybackKeeper) -> View {
     let raw = fx.rt.raw_account(&ix::protocol_pda()).await.expect("protocol");
     let protocol = buyback::decode_protocol(&raw.data).expect("decodes");
     let markets = snapshot_markets(&mut fx.rt).await;
@@ -54,17 +46,10 @@ async fn view(fx: &mut Fixture, keeper: &Keeper) -> View {
     View { protocol, usdc: find(fx.usdc.key), sol: find(fx.sol.key), native, balance }
 }
 
-/// Every feed republished, unchanged, at the runtime's clock.
-async fn publish_all(fx: &mut Fixture) {
-    fx.refresh_prices(SOL_PRICE).await;
-    let (oracle, now) = (fx.rt.native().oracle, fx.rt.now);
-    fx.rt.set_price(&oracle, &PythPrice::steady(NATIVE_PRICE, EXPO, now));
-}
-
 /// The fixture after a year of USDC interest, swept: with nobody staking, 70% of the
 /// protocol's fees sit in the USDC buyback pool. The clock is at the start of the next
 /// buyback epoch, every feed fresh, and a keeper holds 1,000 native tokens.
-async fn year_of_fees() -> (Fixture, Keeper) {
+async fn year_of_fees() -> (Fixture, BuybackKeeper) {
     let mut fx = Fixture::new().await;
     let usdc = fx.usdc;
     fx.borrow_usdc_at_the_kink().await;
@@ -72,18 +57,15 @@ async fn year_of_fees() -> (Fixture, Keeper) {
     fx.rt.send(&[ix::sweep_fees(usdc.key)], &[]).await.unwrap();
     let now = fx.rt.now;
     fx.rt.set_time(now - now % DAY + DAY);
-    publish_all(&mut fx).await;
+    fx.refresh_prices(SOL_PRICE).await;
 
-    let key = fx.rt.new_user().await;
-    let native_mint = fx.rt.native().mint;
-    let native = fx.rt.funded_token_account(&native_mint, &key.pubkey(), 1_000 * NATIVE).await;
-    let usdc_account = fx.rt.create_token_account(&usdc.mint, &key.pubkey()).await;
-    (fx, Keeper { key, native, usdc: usdc_account })
+    let keeper = fx.buyback_keeper(1_000 * NATIVE).await;
+    (fx, keeper)
 }
 
 /// Sends `plan` and checks the program filled exactly what it predicted: the keeper's
 /// native debit, its USDC credit, the burn (nobody stakes) and the market's books.
-async fn fill_exactly(fx: &mut Fixture, keeper: &Keeper, view: &View, plan: &BuybackPlan) {
+async fn fill_exactly(fx: &mut Fixture, keeper: &BuybackKeeper, view: &View, plan: &BuybackPlan) {
     let native_mint = fx.rt.native().mint;
     let before = (
         fx.rt.token_balance(&keeper.native).await,
@@ -129,7 +111,7 @@ async fn plans_match_the_programs_fills_at_the_start_middle_and_cap_of_the_curve
 
     // Half-way up the one-hour curve from that fill: 0.95 + 0.08 / 2.
     fx.rt.advance(1_800);
-    publish_all(&mut fx).await;
+    fx.refresh_prices(SOL_PRICE).await;
     let v = view(&mut fx, &keeper).await;
     let middle = v.plan(fx.rt.now, &cheap_native(50 * NATIVE)).unwrap();
     assert_eq!(middle.multiplier_bps, 9_900);
@@ -139,7 +121,7 @@ async fn plans_match_the_programs_fills_at_the_start_middle_and_cap_of_the_curve
     // Past the curve's end: capped at 3% over the oracle, the fill takes the rest of the
     // budget and pays only for it.
     fx.rt.advance(5_000);
-    publish_all(&mut fx).await;
+    fx.refresh_prices(SOL_PRICE).await;
     let v = view(&mut fx, &keeper).await;
     let capped = v.plan(fx.rt.now, &cheap_native(u64::MAX)).unwrap();
     assert_eq!(capped.multiplier_bps, 10_300);
@@ -149,7 +131,7 @@ async fn plans_match_the_programs_fills_at_the_start_middle_and_cap_of_the_curve
 
     // The budget is spent: the keeper declines, and the program would refuse.
     fx.rt.advance(60);
-    publish_all(&mut fx).await;
+    fx.refresh_prices(SOL_PRICE).await;
     let v = view(&mut fx, &keeper).await;
     assert_eq!(v.plan(fx.rt.now, &cheap_native(u64::MAX)), Err(Skip::BudgetSpent));
     let forced = BuybackPlan { max_native_in: NATIVE, min_pool_out: 0, ..capped };
@@ -162,7 +144,7 @@ async fn plans_match_the_programs_fills_at_the_start_middle_and_cap_of_the_curve
 
     // The next epoch budgets 10% of what is left and restarts the curve at its start.
     fx.rt.set_time(epoch_start + DAY + 600);
-    publish_all(&mut fx).await;
+    fx.refresh_prices(SOL_PRICE).await;
     let v = view(&mut fx, &keeper).await;
     let next = v.plan(fx.rt.now, &cheap_native(10 * NATIVE)).unwrap();
     assert_eq!(next.budget_left, v.usdc.market.buyback_pool / 10);
@@ -184,12 +166,12 @@ async fn keeper_declines_below_its_profit_threshold_and_fills_once_the_price_rea
     assert!((fx.rt.now + 2_700..fx.rt.now + 2_900).contains(&at), "threshold at +{}", at - fx.rt.now);
 
     fx.rt.set_time(at - 1);
-    publish_all(&mut fx).await;
+    fx.refresh_prices(SOL_PRICE).await;
     let v = view(&mut fx, &keeper).await;
     assert!(matches!(v.plan(fx.rt.now, &policy), Err(Skip::Unprofitable { .. })), "one second early");
 
     fx.rt.set_time(at);
-    publish_all(&mut fx).await;
+    fx.refresh_prices(SOL_PRICE).await;
     let v = view(&mut fx, &keeper).await;
     let plan = v.plan(fx.rt.now, &policy).unwrap();
     assert!(plan.profit * 10_000 >= 100 * plan.cost as i128);
@@ -200,7 +182,7 @@ async fn keeper_declines_below_its_profit_threshold_and_fills_once_the_price_rea
 async fn keeper_declines_a_stale_native_price_as_the_program_does() {
     let (mut fx, keeper) = year_of_fees().await;
     fx.rt.advance(3_600);
-    publish_all(&mut fx).await;
+    fx.refresh_prices(SOL_PRICE).await;
     // The native feed last published 61 s ago: past the protocol's 60 s limit.
     let (oracle, now) = (fx.rt.native().oracle, fx.rt.now);
     fx.rt.set_price(&oracle, &PythPrice::steady(NATIVE_PRICE, EXPO, now - 61));

@@ -4,7 +4,7 @@
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use ballast::ProtocolConfig;
-use ballast_sim::ix::{self, BuybackFill};
+use ballast_sim::ix;
 use ballast_sim::runtime::Runtime;
 use ballast_tests::*;
 use solana_signer::Signer;
@@ -107,21 +107,9 @@ async fn rewards_are_shared_by_weight_to_the_unit() {
     // 2. C joins; a buyback sends half of the native tokens paid to stakers.
     fx.refresh_prices(SOL_PRICE).await;
     fx.rt.send(&[c.ix.stake(2_000 * NATIVE, (YEAR / 2) as u32)], &[&c.key]).await.unwrap();
-    let k = fx.rt.new_user().await;
-    let k_native = fx.rt.funded_token_account(&fx.native_mint, &k.pubkey(), 100 * NATIVE).await;
-    let k_usdc = fx.rt.create_token_account(&usdc.mint, &k.pubkey()).await;
-    let native = fx.rt.native();
-    let fill = BuybackFill {
-        keeper: k.pubkey(),
-        market: usdc.key,
-        oracle: usdc.oracle,
-        native_mint: native.mint,
-        native_oracle: native.oracle,
-        keeper_native: k_native,
-        keeper_pool_token: k_usdc,
-    };
-    fx.rt.send(&[ix::buyback(&fill, 50 * NATIVE, 0)], &[&k]).await.unwrap();
-    let to_stakers = (100 * NATIVE - fx.rt.token_balance(&k_native).await) / 2;
+    let k = fx.buyback_keeper(100 * NATIVE).await;
+    fx.rt.send(&[ix::buyback(&k.fill, 50 * NATIVE, 0)], &[&k.key]).await.unwrap();
+    let to_stakers = (100 * NATIVE - fx.rt.token_balance(&k.native).await) / 2;
     assert_eq!(fx.rt.protocol().await.reward_streams[0].undripped, to_stakers);
     fx.rt.advance(DAY);
     let second = shares(to_stakers, &[wa, wb, wc]);
