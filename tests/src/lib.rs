@@ -5,6 +5,7 @@ pub mod attack;
 
 use anchor_lang::prelude::Pubkey;
 use ballast_sim::ix::{self, MarketTransfer};
+pub use ballast_sim::keeper::BuybackKeeper;
 use ballast_sim::pyth::PythPrice;
 pub use ballast_sim::runtime::NATIVE_PRICE;
 use ballast_sim::runtime::{standard_config, BalanceChange, MarketHandle, Runtime, GENESIS_TIME};
@@ -65,15 +66,6 @@ impl StakerHandle {
     pub fn native(&self) -> Pubkey {
         self.ix.owner_native
     }
-}
-
-/// A buyback keeper: native tokens to pay with, a USDC account to receive into, and
-/// the accounts of a fill on the USDC market.
-pub struct BuybackKeeper {
-    pub key: Keypair,
-    pub native: Pubkey,
-    pub usdc: Pubkey,
-    pub fill: ix::BuybackFill,
 }
 
 pub struct Trader {
@@ -151,23 +143,10 @@ impl Fixture {
         StakerHandle { ix: ix::Staker { owner, native_mint: self.native_mint, owner_native }, key, usdc, sol }
     }
 
-    /// A buyback keeper holding `native` base units of the native token.
+    /// A buyback keeper on the USDC market holding `native` base units of the native token.
     pub async fn buyback_keeper(&mut self, native: u64) -> BuybackKeeper {
-        let key = self.rt.new_user().await;
-        let owner = key.pubkey();
-        let native_token = self.rt.native();
-        let native_account = self.rt.funded_token_account(&native_token.mint, &owner, native).await;
-        let usdc = self.rt.create_token_account(&self.usdc.mint, &owner).await;
-        let fill = ix::BuybackFill {
-            keeper: owner,
-            market: self.usdc.key,
-            oracle: self.usdc.oracle,
-            native_mint: native_token.mint,
-            native_oracle: native_token.oracle,
-            keeper_native: native_account,
-            keeper_pool_token: usdc,
-        };
-        BuybackKeeper { key, native: native_account, usdc, fill }
+        let usdc = self.usdc;
+        BuybackKeeper::new(&mut self.rt, &usdc, native).await
     }
 
     /// A lender deposits 1,000,000 USDC and a borrower borrows 800,000 against 20,000

@@ -101,10 +101,11 @@ async fn buyback_fills_along_the_curve_and_burns() {
         fx.rt.advance(wait);
         fx.refresh_prices(SOL_PRICE).await;
         let supply = fx.rt.mint_supply(&native_mint).await;
-        let (native_before, usdc_before) = (fx.rt.token_balance(&k.native).await, fx.rt.token_balance(&k.usdc).await);
+        let (native_before, usdc_before) =
+            (fx.rt.token_balance(&k.native).await, fx.rt.token_balance(&k.pool_token).await);
         let (out, native_in) = expected_fill(50 * NATIVE, budget_left, multiplier);
         fx.rt.send(&[ix::buyback(&k.fill, 50 * NATIVE, out)], &[&k.key]).await.unwrap();
-        assert_eq!(fx.rt.token_balance(&k.usdc).await - usdc_before, out, "pool tokens at {multiplier}");
+        assert_eq!(fx.rt.token_balance(&k.pool_token).await - usdc_before, out, "pool tokens at {multiplier}");
         assert_eq!(native_before - fx.rt.token_balance(&k.native).await, native_in, "native paid at {multiplier}");
         // Nobody stakes: everything paid is burned.
         assert_eq!(supply - fx.rt.mint_supply(&native_mint).await, native_in);
@@ -154,7 +155,7 @@ async fn buyback_never_pays_above_the_cap() {
     assert_error(result, BallastError::SlippageExceeded);
     // ...and the cap is what it pays, however late.
     fx.rt.send(&[ix::buyback(&k.fill, NATIVE, capped)], &[&k.key]).await.unwrap();
-    assert_eq!(fx.rt.token_balance(&k.usdc).await, capped);
+    assert_eq!(fx.rt.token_balance(&k.pool_token).await, capped);
 }
 
 #[tokio::test]
@@ -181,7 +182,7 @@ async fn buyback_budget_is_per_epoch() {
     fx.refresh_prices(SOL_PRICE).await;
     // 1,000 native tokens buy far more than the 560 USDC budget: the fill is capped.
     fx.rt.send(&[ix::buyback(&k.fill, 1_000 * NATIVE, 0)], &[&k.key]).await.unwrap();
-    assert_eq!(fx.rt.token_balance(&k.usdc).await, 560 * USDC);
+    assert_eq!(fx.rt.token_balance(&k.pool_token).await, 560 * USDC);
     fx.rt.advance(60);
     fx.refresh_prices(SOL_PRICE).await;
     let result = fx.rt.send(&[ix::buyback(&k.fill, NATIVE, 0)], &[&k.key]).await;
@@ -190,7 +191,7 @@ async fn buyback_budget_is_per_epoch() {
     fx.rt.set_time(next_epoch(fx.rt.now));
     fx.refresh_prices(SOL_PRICE).await;
     fx.rt.send(&[ix::buyback(&k.fill, 1_000 * NATIVE, 0)], &[&k.key]).await.unwrap();
-    assert_eq!(fx.rt.token_balance(&k.usdc).await, 560 * USDC + 504 * USDC);
+    assert_eq!(fx.rt.token_balance(&k.pool_token).await, 560 * USDC + 504 * USDC);
 }
 
 #[tokio::test]

@@ -69,15 +69,15 @@ async fn fill_exactly(fx: &mut Fixture, keeper: &BuybackKeeper, view: &View, pla
     let native_mint = fx.rt.native().mint;
     let before = (
         fx.rt.token_balance(&keeper.native).await,
-        fx.rt.token_balance(&keeper.usdc).await,
+        fx.rt.token_balance(&keeper.pool_token).await,
         fx.rt.mint_supply(&native_mint).await,
         fx.rt.market(&fx.usdc.key).await,
     );
     let owner = keeper.key.pubkey();
-    let ix = buyback::buyback_instruction(owner, &view.protocol, &view.usdc, plan, keeper.native, keeper.usdc);
+    let ix = buyback::buyback_instruction(owner, &view.protocol, &view.usdc, plan, keeper.native, keeper.pool_token);
     fx.rt.send(&[ix], &[&keeper.key]).await.unwrap();
     assert_eq!(before.0 - fx.rt.token_balance(&keeper.native).await, plan.fill.native_in, "native paid");
-    assert_eq!(fx.rt.token_balance(&keeper.usdc).await - before.1, plan.fill.pool_out, "pool tokens received");
+    assert_eq!(fx.rt.token_balance(&keeper.pool_token).await - before.1, plan.fill.pool_out, "pool tokens received");
     assert_eq!(before.2 - fx.rt.mint_supply(&native_mint).await, plan.fill.native_in, "all of it burned");
     let market = fx.rt.market(&fx.usdc.key).await;
     assert_eq!(before.3.buyback_pool - market.buyback_pool, plan.fill.pool_out);
@@ -135,8 +135,14 @@ async fn plans_match_the_programs_fills_at_the_start_middle_and_cap_of_the_curve
     let v = view(&mut fx, &keeper).await;
     assert_eq!(v.plan(fx.rt.now, &cheap_native(u64::MAX)), Err(Skip::BudgetSpent));
     let forced = BuybackPlan { max_native_in: NATIVE, min_pool_out: 0, ..capped };
-    let ix =
-        buyback::buyback_instruction(keeper.key.pubkey(), &v.protocol, &v.usdc, &forced, keeper.native, keeper.usdc);
+    let ix = buyback::buyback_instruction(
+        keeper.key.pubkey(),
+        &v.protocol,
+        &v.usdc,
+        &forced,
+        keeper.native,
+        keeper.pool_token,
+    );
     assert_error(fx.rt.send(&[ix], &[&keeper.key]).await, BallastError::BuybackBudgetExhausted);
     // The SOL market's pool is empty, and the keeper knows it.
     let sol = buyback::plan_buyback(&v.protocol, &v.sol, &v.native, v.balance, fx.rt.now, &cheap_native(u64::MAX));
@@ -196,7 +202,13 @@ async fn keeper_declines_a_stale_native_price_as_the_program_does() {
     fx.rt.set_price(&oracle, &PythPrice::steady(NATIVE_PRICE, EXPO, now));
     let fresh = view(&mut fx, &keeper).await.plan(now, &policy).unwrap();
     fx.rt.set_price(&oracle, &PythPrice::steady(NATIVE_PRICE, EXPO, now - 61));
-    let ix =
-        buyback::buyback_instruction(keeper.key.pubkey(), &v.protocol, &v.usdc, &fresh, keeper.native, keeper.usdc);
+    let ix = buyback::buyback_instruction(
+        keeper.key.pubkey(),
+        &v.protocol,
+        &v.usdc,
+        &fresh,
+        keeper.native,
+        keeper.pool_token,
+    );
     assert_error(fx.rt.send(&[ix], &[&keeper.key]).await, BallastError::OracleStale);
 }

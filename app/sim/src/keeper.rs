@@ -10,7 +10,37 @@ use solana_keypair::Keypair;
 use solana_program_test::BanksClientError;
 use solana_signer::Signer;
 
-use crate::runtime::Runtime;
+use crate::ix;
+use crate::runtime::{MarketHandle, Runtime};
+
+/// A buyback keeper: native tokens to pay with, an account of one market's token to
+/// receive into, and the accounts of a fill on that market.
+pub struct BuybackKeeper {
+    pub key: Keypair,
+    pub native: Pubkey,
+    pub pool_token: Pubkey,
+    pub fill: ix::BuybackFill,
+}
+
+impl BuybackKeeper {
+    /// A new keeper holding `native` base units of the native token, filling on `market`.
+    pub async fn new(rt: &mut Runtime, market: &MarketHandle, native: u64) -> BuybackKeeper {
+        let key = rt.new_user().await;
+        let n = rt.native();
+        let native_account = rt.funded_token_account(&n.mint, &key.pubkey(), native).await;
+        let pool_token = rt.create_token_account(&market.mint, &key.pubkey()).await;
+        let fill = ix::BuybackFill {
+            keeper: key.pubkey(),
+            market: market.key,
+            oracle: market.oracle,
+            native_mint: n.mint,
+            native_oracle: n.oracle,
+            keeper_native: native_account,
+            keeper_pool_token: pool_token,
+        };
+        BuybackKeeper { key, native: native_account, pool_token, fill }
+    }
+}
 
 /// A keeper with a token account in every market.
 pub struct Liquidator {

@@ -12,7 +12,7 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 use crate::ix::{self, MarketTransfer};
-use crate::keeper::{liquidate_unhealthy, Liquidator};
+use crate::keeper::{liquidate_unhealthy, BuybackKeeper, Liquidator};
 use crate::pyth::PythPrice;
 use crate::runtime::{standard_config, BalanceChange, MarketHandle, Runtime, NATIVE_GENESIS_SUPPLY, NATIVE_PRICE};
 
@@ -266,31 +266,6 @@ async fn send_ok(
     rt.send(ixs, &[signer]).await.map_err(|e| format!("transaction failed: {e}"))?;
     out.transactions += 1;
     Ok(())
-}
-
-/// A keeper that buys back with its native tokens and collects the pool's USDC.
-struct BuybackKeeper {
-    key: Keypair,
-    fill: ix::BuybackFill,
-}
-
-impl BuybackKeeper {
-    async fn new(rt: &mut Runtime, market: &MarketHandle, native: u64) -> BuybackKeeper {
-        let key = rt.new_user().await;
-        let n = rt.native();
-        let keeper_native = rt.funded_token_account(&n.mint, &key.pubkey(), native).await;
-        let keeper_pool_token = rt.create_token_account(&market.mint, &key.pubkey()).await;
-        let fill = ix::BuybackFill {
-            keeper: key.pubkey(),
-            market: market.key,
-            oracle: market.oracle,
-            native_mint: n.mint,
-            native_oracle: n.oracle,
-            keeper_native,
-            keeper_pool_token,
-        };
-        BuybackKeeper { key, fill }
-    }
 }
 
 /// Publishes every feed at the current time at the day's prices.
