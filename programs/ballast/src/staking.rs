@@ -44,12 +44,15 @@ pub fn settle_stream(escrow: &mut StakeEscrow, protocol: &Protocol, stream: usiz
     Ok(())
 }
 
+/// Settles every stream (see [`settle_stream`]).
+pub fn settle_all(escrow: &mut StakeEscrow, protocol: &Protocol) -> Result<()> {
+    (0..REWARD_STREAMS).try_for_each(|stream| settle_stream(escrow, protocol, stream))
+}
+
 /// Settles every stream, then gives `escrow` a new amount and weight, keeping the
 /// protocol's totals in step. Call after [`accrue`].
 pub fn restake(escrow: &mut StakeEscrow, protocol: &mut Protocol, amount: u64, weight: u128) -> Result<()> {
-    for stream in 0..REWARD_STREAMS {
-        settle_stream(escrow, protocol, stream)?;
-    }
+    settle_all(escrow, protocol)?;
     let total_weight = protocol.total_weight().checked_sub(escrow.weight.get()).and_then(|w| w.checked_add(weight));
     protocol.total_weight.set(total_weight.ok_or(BallastError::MathOverflow)?);
     protocol.total_staked = protocol

@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use super::stake_accounts::StakeAction;
-use crate::constants::{NATIVE_STREAM, REWARD_STREAMS};
+use crate::constants::NATIVE_STREAM;
 use crate::errors::BallastError;
 use crate::events::RewardsClaimed;
 use crate::staking;
@@ -15,9 +15,7 @@ pub fn handler(ctx: Context<StakeAction>) -> Result<()> {
     let amount = {
         let protocol = pool.protocol.load()?;
         let mut escrow = ctx.accounts.escrow.load_mut()?;
-        for stream in 0..REWARD_STREAMS {
-            staking::settle_stream(&mut escrow, &protocol, stream)?;
-        }
+        staking::settle_all(&mut escrow, &protocol)?;
         core::mem::take(&mut escrow.rewards_owed[NATIVE_STREAM])
     };
     require_gt!(amount, 0, BallastError::NothingToClaim);
