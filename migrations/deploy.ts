@@ -36,46 +36,63 @@ export type DeployConfig = {
   native_mint: string;
   /** Pyth price account of the native token (buyback pricing). */
   native_oracle: string;
-  /** ProtocolConfig fields (snake_case, as in the IDL). */
-  protocol_config: Record<string, number | string>;
-  markets: { name: string; mint: string; pyth_feed: string; config: Record<string, number | string> }[];
+  /** ProtocolConfig fields (snake_case, as in the IDL; nested structs as objects). */
+  protocol_config: Record<string, unknown>;
+  markets: { name: string; mint: string; pyth_feed: string; config: Record<string, unknown> }[];
 };
 
 // Config structs' fields and types, in order, from the IDL: a field added to the program
 // needs no change here (the Rust CLI reads the same lists).
+type IdlType = string | { array: [IdlType, number] } | { defined: { name: string } };
+type Raw = Record<string, unknown>;
 const IDL = JSON.parse(readFileSync(new URL('../idl/ballast.json', import.meta.url), 'utf8'));
-const layout = (name: string): { name: string; type: string }[] =>
+const layout = (name: string): { name: string; type: IdlType }[] =>
   IDL.types.find((t: { name: string }) => t.name === name).type.fields;
 
 /** The on-chain MarketConfig of a market entry: every field required, u64s as strings or integers. */
-export function marketConfig(raw: Record<string, number | string>, where: string): MarketConfigArgs {
-  return configStruct(layout('MarketConfig'), raw, where) as unknown as MarketConfigArgs;
+export function marketConfig(raw: Raw, where: string): MarketConfigArgs {
+  return configStruct('MarketConfig', raw, where) as unknown as MarketConfigArgs;
 }
 
-/** The on-chain ProtocolConfig, read the same way. */
-export function protocolConfig(raw: Record<string, number | string>, where: string): ProtocolConfigArgs {
-  return configStruct(layout('ProtocolConfig'), raw, where) as unknown as ProtocolConfigArgs;
+/** The on-chain ProtocolConfig, read the same way (nested structs as objects, arrays as lists). */
+export function protocolConfig(raw: Raw, where: string): ProtocolConfigArgs {
+  return configStruct('ProtocolConfig', raw, where) as unknown as ProtocolConfigArgs;
 }
 
-function configStruct(
-  CONFIG_LAYOUT: { name: string; type: string }[],
-  raw: Record<string, number | string>,
-  where: string,
-): Record<string, number | bigint> {
-  const camel = (s: string) => s.replace(/^_/, '').replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-  const unknown = Object.keys(raw).filter((k) => k.startsWith('_') || !CONFIG_LAYOUT.some((f) => f.name === k));
+const camel = (s: string) => s.replace(/^_/, '').replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+function configStruct(name: string, raw: Raw, where: string): Record<string, unknown> {
+  const fields = layout(name);
+  const unknown = Object.keys(raw).filter((k) => k.startsWith('_') || !fields.some((f) => f.name === k));
   if (unknown.length > 0) throw new Error(`${where}: unknown config fields ${unknown.join(', ')}`);
-  const out: Record<string, number | bigint> = {};
-  for (const { name, type } of CONFIG_LAYOUT) {
+  const out: Record<string, unknown> = {};
+  for (const { name: field, type } of fields) {
     // Padding is not configuration: always zero, never in the file.
-    const v = name.startsWith('_') ? 0 : raw[name];
-    const max = type === 'u32' ? 0xffff_ffffn : type === 'u64' ? 0xffff_ffff_ffff_ffffn : -1n;
-    if (v === undefined || !/^\d+$/.test(String(v)) || BigInt(v) > max) {
-      throw new Error(`${where}.${name}: expected an integer ${type}, got ${JSON.stringify(v)}`);
-    }
-    out[camel(name)] = type === 'u64' ? BigInt(v) : Number(v);
+    out[camel(field)] = field.startsWith('_') ? zero(type) : configValue(type, raw[field], `${where}.${field}`);
   }
   return out;
+}
+
+function configValue(type: IdlType, v: unknown, where: string): unknown {
+  if (typeof type === 'object' && 'array' in type) {
+    const [inner, len] = type.array;
+    if (!Array.isArray(v) || v.length !== len) throw new Error(`${where}: expected a list of ${len}, got ${JSON.stringify(v)}`);
+    return v.map((item, i) => configValue(inner, item, `${where}[${i}]`));
+  }
+  if (typeof type === 'object') {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${where}: expected an object, got ${JSON.stringify(v)}`);
+    return configStruct(type.defined.name, v as Raw, where);
+  }
+  const max = { u8: 0xffn, u16: 0xffffn, u32: 0xffff_ffffn, u64: 0xffff_ffff_ffff_ffffn }[type] ?? -1n;
+  if (v === undefined || !/^\d+$/.test(String(v)) || BigInt(String(v)) > max) {
+    throw new Error(`${where}: expected an integer ${type}, got ${JSON.stringify(v)}`);
+  }
+  return type === 'u64' ? BigInt(String(v)) : Number(v);
+}
+
+function zero(type: IdlType): unknown {
+  if (typeof type === 'object' && 'array' in type) return Array.from({ length: type.array[1] }, () => zero(type.array[0]));
+  return type === 'u64' ? 0n : 0;
 }
 
 function expandHome(path: string): string {

@@ -92,8 +92,12 @@ pub struct Fixture {
 
 impl Fixture {
     pub async fn new() -> Fixture {
+        Fixture::with_config(ballast::ProtocolConfig::standard()).await
+    }
+
+    pub async fn with_config(config: ballast::ProtocolConfig) -> Fixture {
         let mut rt = Runtime::start().await;
-        let native_mint = rt.initialize_protocol(6).await;
+        let native_mint = rt.initialize_protocol_with(6, config).await;
         let usdc_mint = rt.create_mint(6).await;
         let sol_mint = rt.create_mint(9).await;
         let usdc = rt
@@ -194,4 +198,12 @@ impl Fixture {
         self.rt.set_price(&sol_oracle, &PythPrice::steady(sol_price, EXPO, now));
         self.set_native_price(NATIVE_PRICE);
     }
+}
+
+/// The standard protocol config minting `rate` native base units a second to stakers
+/// in every regime.
+pub fn emitting_config(rate: u64) -> ballast::ProtocolConfig {
+    let mut config = ballast::ProtocolConfig::standard();
+    config.regimes.iter_mut().for_each(|r| r.emission_rate_per_sec = rate);
+    config
 }

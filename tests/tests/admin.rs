@@ -1,7 +1,7 @@
 //! initialize_protocol and add_market.
 
 use anchor_lang::prelude::Pubkey;
-use ballast::{MarketConfig, ProtocolConfig};
+use ballast::{MarketConfig, ProtocolConfig, RegimeRow, VolatilityConfig};
 use ballast_sim::ix;
 use ballast_sim::pyth::PythPrice;
 use ballast_sim::runtime::{standard_config, NativeToken, Runtime, GENESIS_TIME};
@@ -44,14 +44,36 @@ async fn initialize_rejects_out_of_bounds_configs() {
     let native = rt.create_native_token(6).await;
     let admin = rt.admin.insecure_clone();
     let standard = ProtocolConfig::standard();
-    let cases: [(ProtocolConfig, BallastError); 7] = [
+    let vol = standard.volatility;
+    let regimes = |row: usize, f: fn(&mut RegimeRow)| {
+        let mut config = standard;
+        f(&mut config.regimes[row]);
+        config
+    };
+    let cases: [(ProtocolConfig, BallastError); 12] = [
         (ProtocolConfig { fee_stakers_bps: 3_001, ..standard }, BallastError::InvalidFeeSplit),
         (ProtocolConfig { buyback_stakers_bps: 10_001, ..standard }, BallastError::InvalidFeeSplit),
-        (ProtocolConfig { auction_premium_cap_bps: 2_001, ..standard }, BallastError::InvalidAuctionParams),
-        (ProtocolConfig { buyback_budget_bps: 0, ..standard }, BallastError::InvalidAuctionParams),
+        (regimes(3, |r| r.premium_cap_bps = 2_001), BallastError::InvalidAuctionParams),
+        (ProtocolConfig { buyback_epoch_secs: 0, ..standard }, BallastError::InvalidAuctionParams),
         (ProtocolConfig { native_oracle_max_age_secs: 0, ..standard }, BallastError::InvalidOracleLimits),
         (ProtocolConfig { min_lock_secs: 400 * 86_400, ..standard }, BallastError::InvalidStakingParams),
-        (ProtocolConfig { exit_penalty_bps: 5_001, ..standard }, BallastError::InvalidStakingParams),
+        (regimes(3, |r| r.exit_penalty_bps = 5_001), BallastError::InvalidRegimeSettings),
+        // Counter-cyclical: Crisis may not emit more than Calm, nor lend more on native collateral.
+        (regimes(3, |r| r.emission_rate_per_sec = 1), BallastError::InvalidRegimeSettings),
+        (regimes(0, |r| r.native_weight_multiplier_bps = 4_000), BallastError::InvalidRegimeSettings),
+        (
+            ProtocolConfig { volatility: VolatilityConfig { min_sample_interval_secs: 0, ..vol }, ..standard },
+            BallastError::InvalidVolatilityParams,
+        ),
+        (
+            ProtocolConfig { volatility: VolatilityConfig { weight_ramp_secs: 31 * 86_400, ..vol }, ..standard },
+            BallastError::InvalidVolatilityParams,
+        ),
+        // Leaving a regime at the level that enters it: no hysteresis.
+        (
+            ProtocolConfig { volatility: VolatilityConfig { exit_vol_bps: vol.enter_vol_bps, ..vol }, ..standard },
+            BallastError::InvalidRegimeThresholds,
+        ),
     ];
     for (config, error) in cases {
         let result = rt.send(&[init_ix(&admin.pubkey(), &native, config)], &[&admin]).await;
@@ -67,7 +89,7 @@ async fn emissions_need_the_mint_authority() {
     // A mint whose authority stayed with its creator.
     let mint = rt.create_mint(6).await;
     let native = NativeToken { mint, ..rt.create_native_token(6).await };
-    let config = ProtocolConfig { emission_rate_per_sec: 1_000, ..ProtocolConfig::standard() };
+    let config = ballast_tests::emitting_config(1_000);
     let result = rt.send(&[init_ix(&admin.pubkey(), &native, config)], &[&admin]).await;
     assert_error(result, BallastError::EmissionAuthority);
     // Without emissions the same mint is fine.

@@ -3,7 +3,6 @@
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
-use ballast::ProtocolConfig;
 use ballast_sim::ix;
 use ballast_sim::runtime::Runtime;
 use ballast_tests::*;
@@ -167,7 +166,7 @@ async fn staking_and_claiming_in_the_same_slot_earns_nothing() {
 
 async fn emitting_protocol(rate: u64) -> (Runtime, StakerHandle) {
     let mut rt = Runtime::start().await;
-    let config = ProtocolConfig { emission_rate_per_sec: rate, ..ProtocolConfig::standard() };
+    let config = ballast_tests::emitting_config(rate);
     let mint = rt.initialize_protocol_with(6, config).await;
     let key = rt.new_user().await;
     let owner_native = rt.funded_token_account(&mint, &key.pubkey(), 1_000 * NATIVE).await;

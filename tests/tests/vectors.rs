@@ -96,7 +96,8 @@ fn instructions() -> Vec<Value> {
         asset_market: ix::market_pda(&key(8)),
         liquidator_asset_token: key(12),
     };
-    let protocol_config = ProtocolConfig { emission_rate_per_sec: big, ..ProtocolConfig::standard() };
+    let mut protocol_config = ProtocolConfig::standard();
+    protocol_config.regimes[0].emission_rate_per_sec = big;
     let staker = Staker { owner, native_mint, owner_native: key(13) };
     let fill = BuybackFill {
         keeper: key(10),
@@ -112,9 +113,12 @@ fn instructions() -> Vec<Value> {
             ix::initialize_protocol(admin, native_mint, key(14), protocol_config),
             json!({
                 "config.feeInsuranceBps": protocol_config.fee_insurance_bps.to_string(),
-                "config.auctionPremiumCapBps": protocol_config.auction_premium_cap_bps.to_string(),
+                "config.auctionStartDiscountBps": protocol_config.auction_start_discount_bps.to_string(),
                 "config.rewardDripSecs": protocol_config.reward_drip_secs.to_string(),
-                "config.emissionRatePerSec": big.to_string(),
+                "config.volatility.enterVolBps.2": protocol_config.volatility.enter_vol_bps[2].to_string(),
+                "config.volatility.weightRampSecs": protocol_config.volatility.weight_ramp_secs.to_string(),
+                "config.regimes.0.emissionRatePerSec": big.to_string(),
+                "config.regimes.3.premiumCapBps": protocol_config.regimes[3].premium_cap_bps.to_string(),
             }),
         ),
         (
@@ -138,6 +142,7 @@ fn instructions() -> Vec<Value> {
         (ix::liquidate(&liquidation, 123_456_789_012, &health), json!({ "maxRepay": "123456789012" })),
         (ix::resolve_bad_debt(margin_account, market), json!({})),
         (ix::sweep_fees(market), json!({})),
+        (ix::update_volatility(native_mint, key(14), Some(market)), json!({})),
         (ix::buyback(&fill, big, 7), json!({ "maxNativeIn": big.to_string(), "minPoolOut": "7" })),
         (staker.stake(5_000_000, 604_800), json!({ "amount": "5000000", "lockSecs": "604800" })),
         (staker.increase_stake(big), json!({ "amount": big.to_string() })),
@@ -285,7 +290,9 @@ async fn accounts() -> (Vec<Value>, Value) {
             "bump": protocol.bump.to_string(), "nativeOracle": protocol.native_oracle.to_string(),
             "stakeVault": protocol.stake_vault.to_string(), "totalStaked": protocol.total_staked.to_string(),
             "totalWeight": protocol.total_weight().to_string(),
-            "config.exitPenaltyBps": protocol.config.exit_penalty_bps.to_string(),
+            "config.regimes.2.exitPenaltyBps": protocol.config.regimes[2].exit_penalty_bps.to_string(),
+            "volatility.regime": protocol.volatility.regime.to_string(),
+            "nativeMarket": protocol.native_market.to_string(),
         },
     }));
     out.push(json!({

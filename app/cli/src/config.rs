@@ -91,39 +91,79 @@ impl FromFields for ProtocolConfig {
     }
 }
 
-/// The struct `type_name` of the IDL (integer fields only) from named JSON fields:
-/// every field required, unknown and padding fields refused.
+/// The struct `type_name` of the IDL from named JSON fields: integers (numbers or
+/// strings), nested structs as objects, arrays as lists; every field required, unknown
+/// and padding fields refused. Errors name the field's path (`regimes[3].premium_cap_bps`).
 fn from_idl_fields<T: AnchorDeserialize>(type_name: &str, fields: &Map<String, Value>) -> Result<T, String> {
     let idl: Value = serde_json::from_str(IDL).expect("idl/ballast.json is JSON");
+    let mut bytes = Vec::new();
+    encode_struct(&idl, type_name, fields, "", &mut bytes)?;
+    T::try_from_slice(&bytes).map_err(|e| format!("{type_name} layout: {e}"))
+}
+
+fn encode_struct(
+    idl: &Value,
+    type_name: &str,
+    fields: &Map<String, Value>,
+    path: &str,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
     let layout = idl["types"]
         .as_array()
         .and_then(|types| types.iter().find(|t| t["name"] == type_name))
         .and_then(|t| t["type"]["fields"].as_array())
         .ok_or(format!("{type_name} not in idl/ballast.json"))?;
-    let mut bytes = Vec::new();
     for field in layout {
-        let (name, ty) = (field["name"].as_str().unwrap_or_default(), field["type"].as_str().unwrap_or_default());
-        // Padding is not configuration: always zero, never in the file.
-        let value = match fields.get(name) {
-            _ if name.starts_with('_') => 0,
-            None => return Err(format!("missing config field `{name}`")),
-            Some(Value::Number(n)) => n.as_u64().ok_or(format!("`{name}`: not an unsigned integer: {n}"))?,
-            Some(Value::String(s)) => s.parse().map_err(|e| format!("`{name}`: invalid integer {s:?}: {e}"))?,
-            Some(other) => return Err(format!("`{name}`: expected an integer, got {other}")),
-        };
-        match ty {
-            "u32" => {
-                bytes.extend(u32::try_from(value).map_err(|_| format!("`{name}`: {value} exceeds u32"))?.to_le_bytes())
-            }
-            "u64" => bytes.extend(value.to_le_bytes()),
-            other => return Err(format!("`{name}`: unsupported type {other} in the IDL")),
+        let name = field["name"].as_str().unwrap_or_default();
+        let at = if path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
+        if name.starts_with('_') {
+            // Padding is not configuration: always zero, never in the file.
+            encode(idl, &field["type"], &Value::from(0), &at, out)?;
+            continue;
         }
+        let value = fields.get(name).ok_or(format!("missing config field `{at}`"))?;
+        encode(idl, &field["type"], value, &at, out)?;
     }
     let known: Vec<&str> = layout.iter().filter_map(|f| f["name"].as_str()).collect();
     if let Some(extra) = fields.keys().find(|k| !known.contains(&k.as_str()) || k.starts_with('_')) {
-        return Err(format!("unknown config field `{extra}`"));
+        let at = if path.is_empty() { extra.clone() } else { format!("{path}.{extra}") };
+        return Err(format!("unknown config field `{at}`"));
     }
-    T::try_from_slice(&bytes).map_err(|e| format!("{type_name} layout: {e}"))
+    Ok(())
+}
+
+/// One value of IDL type `ty` (padding arrays are zero-filled from a 0).
+fn encode(idl: &Value, ty: &Value, value: &Value, at: &str, out: &mut Vec<u8>) -> Result<(), String> {
+    if let Some(array) = ty.get("array").and_then(Value::as_array) {
+        let (inner, len) = (&array[0], array[1].as_u64().unwrap_or_default() as usize);
+        return match value {
+            Value::Array(items) if items.len() == len => {
+                items.iter().enumerate().try_for_each(|(i, v)| encode(idl, inner, v, &format!("{at}[{i}]"), out))
+            }
+            Value::Number(n) if n.as_u64() == Some(0) && at.rsplit('.').next().is_some_and(|n| n.starts_with('_')) => {
+                (0..len).try_for_each(|i| encode(idl, inner, value, &format!("{at}[{i}]"), out))
+            }
+            other => Err(format!("`{at}`: expected a list of {len}, got {other}")),
+        };
+    }
+    if let Some(name) = ty.get("defined").and_then(|d| d["name"].as_str()) {
+        let fields = value.as_object().ok_or(format!("`{at}`: expected an object, got {value}"))?;
+        return encode_struct(idl, name, fields, at, out);
+    }
+    let int = match value {
+        Value::Number(n) => n.as_u64().ok_or(format!("`{at}`: not an unsigned integer: {n}"))?,
+        Value::String(s) => s.parse().map_err(|e| format!("`{at}`: invalid integer {s:?}: {e}"))?,
+        other => return Err(format!("`{at}`: expected an integer, got {other}")),
+    };
+    let exceeds = |bits: &str| format!("`{at}`: {int} exceeds {bits}");
+    match ty.as_str().unwrap_or_default() {
+        "u8" => out.push(u8::try_from(int).map_err(|_| exceeds("u8"))?),
+        "u16" => out.extend(u16::try_from(int).map_err(|_| exceeds("u16"))?.to_le_bytes()),
+        "u32" => out.extend(u32::try_from(int).map_err(|_| exceeds("u32"))?.to_le_bytes()),
+        "u64" => out.extend(int.to_le_bytes()),
+        other => return Err(format!("`{at}`: unsupported type {other} in the IDL")),
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -143,6 +183,19 @@ mod tests {
         assert_eq!((usdc.borrow_cap, usdc.liquidation_insurance_fee_bps), (8_000_000_000_000, 100));
         assert_eq!(c.markets[1].config, MarketConfig::conservative(100_000_000_000_000, 80_000_000_000_000));
         assert_eq!(c.protocol_config, ProtocolConfig::standard());
+    }
+
+    #[test]
+    fn nested_structs_and_lists_are_checked_by_path() {
+        let with = |from: &str, to: &str| DeployConfig::parse(&EXAMPLE.replacen(from, to, 1));
+        let err = with(r#""enter_vol_bps": [8000, 12000, 20000]"#, r#""enter_vol_bps": [8000, 12000]"#).unwrap_err();
+        assert!(err.contains("`volatility.enter_vol_bps`: expected a list of 3"), "{err}");
+        let err = with(r#""premium_cap_bps": 300"#, r#""premium_cap_bps": -3"#).unwrap_err();
+        assert!(err.contains("`regimes[0].premium_cap_bps`: not an unsigned integer"), "{err}");
+        let err = with(r#""min_dwell_secs": 21600"#, r#""min_dwell_secs": 21600, "dwell": 1"#).unwrap_err();
+        assert!(err.contains("unknown config field `volatility.dwell`"), "{err}");
+        let c = with(r#""emission_rate_per_sec": "0""#, r#""emission_rate_per_sec": "5""#).unwrap();
+        assert_eq!(c.protocol_config.regimes[0].emission_rate_per_sec, 5);
     }
 
     #[test]

@@ -16,11 +16,15 @@ test('the example config parses into encodable MarketConfigs', () => {
   assert.equal(getMarketConfigEncoder().encode(usdc).length, 88);
 });
 
-test('the example protocol config parses and encodes to its 80 bytes', () => {
+test('the example protocol config parses and encodes to its 232 bytes', () => {
   const config = protocolConfig(example.protocol_config, 'protocol_config');
   assert.equal(config.feeBuybackBps, 4000);
-  assert.equal(config.emissionRatePerSec, 0n);
-  assert.equal(getProtocolConfigEncoder().encode(config).length, 80);
+  assert.equal(config.regimes[0].emissionRatePerSec, 0n);
+  assert.equal(config.regimes[3].nativeWeightMultiplierBps, 5000);
+  assert.deepEqual(config.volatility.enterVolBps, [8000, 12000, 20000]);
+  assert.equal(getProtocolConfigEncoder().encode(config).length, 232);
+  const short = { ...example.protocol_config, volatility: { ...(example.protocol_config.volatility as object), exit_vol_bps: [1, 2] } };
+  assert.throws(() => protocolConfig(short, 'p'), /p.volatility.exit_vol_bps: expected a list of 3/);
   assert.throws(() => protocolConfig({ ...example.protocol_config, fee_split: 1 }, 'p'), /unknown config fields fee_split/);
 });
 

@@ -237,15 +237,27 @@ pub struct Staker {
     pub owner_native: Pubkey,
 }
 
+/// The staking pool's accounts (every staking instruction and `update_volatility`).
+fn stake_pool(native_mint: Pubkey) -> accounts::StakePool {
+    accounts::StakePool {
+        protocol: protocol_pda(),
+        native_mint,
+        stake_vault: stake_vault_pda(),
+        reward_vault: reward_vault_pda(),
+        token_program: spl_token::ID,
+    }
+}
+
+/// The volatility crank. `native_market` is the native token's own market, required
+/// once it is listed (`Protocol::native_market`; `None` before).
+pub fn update_volatility(native_mint: Pubkey, native_oracle: Pubkey, native_market: Option<Pubkey>) -> Instruction {
+    let accounts = accounts::UpdateVolatility { pool: stake_pool(native_mint), native_oracle, native_market };
+    ix(accounts, instruction::UpdateVolatility {})
+}
+
 impl Staker {
     fn pool(&self) -> accounts::StakePool {
-        accounts::StakePool {
-            protocol: protocol_pda(),
-            native_mint: self.native_mint,
-            stake_vault: stake_vault_pda(),
-            reward_vault: reward_vault_pda(),
-            token_program: spl_token::ID,
-        }
+        stake_pool(self.native_mint)
     }
 
     fn action(&self) -> accounts::StakeAction {

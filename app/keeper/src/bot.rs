@@ -31,6 +31,7 @@ use crate::config::Config;
 use crate::fees::{backoff_ms, is_transient, priority_fee};
 use crate::metrics::{unix_now, Metrics};
 use crate::scan::{self, MarketSnapshot};
+use crate::volatility;
 
 /// SPL associated-token-account program: the keeper keeps one token account per mint.
 pub const ASSOCIATED_TOKEN_PROGRAM_ID: Pubkey = pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
@@ -303,6 +304,33 @@ impl Bot {
         }
         println!("buyback: {} filled, {skipped} skipped, next threshold at {:?}", pass.filled, pass.wake_at);
         Ok(pass)
+    }
+
+    /// Sends `update_volatility` if a sample is due and the native feed is fit for it.
+    /// Returns when the next one is due (if known).
+    pub async fn run_volatility_once(&self) -> Result<Option<i64>, ClientError> {
+        let protocol_key = ix::protocol_pda();
+        let raw = self.retry(|| self.rpc.get_account(&protocol_key)).await?;
+        let protocol = buyback::decode_protocol(&raw.data)
+            .ok_or_else(|| custom_error(format!("{protocol_key} is not a Ballast protocol account")))?;
+        let oracle = self.retry(|| self.rpc.get_account(&protocol.native_oracle)).await?;
+        let reading = ballast::oracle::parse_pyth(&protocol.native_oracle, &oracle.owner, &oracle.data)
+            .map_err(|e| custom_error(format!("native oracle {}: {e}", protocol.native_oracle)))?;
+        let instruction = match volatility::plan_update(&protocol, &reading, unix_now()) {
+            Ok(instruction) => instruction,
+            Err(volatility::Wait::Until(at)) => return Ok(Some(at)),
+            Err(volatility::Wait::NativeOracle(e)) => {
+                eprintln!("volatility: native feed not fit for a sample ({e:?}); retrying next pass");
+                return Ok(None);
+            }
+        };
+        match self.simulate_then_send(&[instruction], &[protocol_key]).await? {
+            Outcome::Refused(err) => eprintln!("simulation of update_volatility refused: {err}"),
+            Outcome::Simulated => println!("dry run: would sample volatility"),
+            Outcome::Confirmed(signature) => println!("volatility sampled: {signature}"),
+        }
+        let interval = i64::from(protocol.config.volatility.min_sample_interval_secs);
+        Ok(Some(unix_now().saturating_add(interval)))
     }
 
     async fn buy_back(

@@ -16,6 +16,7 @@ use ballast_client::{decode, ix};
 use ballast_risk::auction::{self, price_multiplier_bps, AuctionParams, Fill};
 use ballast_risk::fixed::{apply_bps, mul_div, pow10, Rounding, BPS};
 use ballast_risk::oracle::{self, OracleAction, OracleReading};
+use ballast_risk::regime::Regime;
 use ballast_risk::RiskError;
 
 use crate::scan::MarketSnapshot;
@@ -143,6 +144,7 @@ impl<'a> Auction<'a> {
             return Err(Skip::NativeMarket);
         }
         let cfg = protocol.config;
+        let regime = Regime::from_u8(protocol.volatility.regime)?;
         // The same validity and conservative sides as the program: the fill depends on them.
         let native_limits = cfg.native_oracle_limits();
         oracle::validate(&native.reading, &native_limits, OracleAction::RiskIncreasing, now)
@@ -167,9 +169,7 @@ impl<'a> Auction<'a> {
         let epoch_start = now - now % epoch_secs;
         let (budget, sold, start_ts) =
             if epoch != market.buyback_epoch || (market.buyback_epoch_budget == 0 && market.buyback_epoch_sold == 0) {
-                let budget =
-                    apply_bps(u128::from(market.buyback_pool), u128::from(cfg.buyback_budget_bps), Rounding::Down)?;
-                let budget = u64::try_from(budget).map_err(|_| Skip::Math)?;
+                let budget = cfg.regime(regime).buyback_budget(market.buyback_pool)?;
                 (budget, 0, market.auction_start_ts.max(epoch_start))
             } else {
                 (market.buyback_epoch_budget, market.buyback_epoch_sold, market.auction_start_ts)
@@ -190,7 +190,7 @@ impl<'a> Auction<'a> {
         Ok(Auction {
             market: snapshot.key,
             policy,
-            params: cfg.auction(),
+            params: cfg.auction(regime),
             start_ts,
             epoch_end: epoch_start.saturating_add(epoch_secs),
             budget_left,
@@ -427,7 +427,7 @@ mod tests {
         let plan =
             plan_buyback(&p, &running(1_000_000_000, 100_000_000, 0, 3_000), &native(), 10_000_000, NOW, &policy(0))
                 .unwrap();
-        let multiplier = price_multiplier_bps(&p.config.auction(), NOW - 3_000, NOW);
+        let multiplier = price_multiplier_bps(&p.config.auction(Regime::Calm), NOW - 3_000, NOW);
         assert_eq!(plan.multiplier_bps, multiplier);
         let expected = auction::fill(10_000_000, 100_000_000, 2 * WAD / 1_000_000, WAD / 1_000_000, multiplier);
         assert_eq!(Some(plan.fill), expected.unwrap());

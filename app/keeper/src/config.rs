@@ -57,6 +57,9 @@ pub struct Cli {
     /// Tolerance on both bounds of a fill, in bps of the expected amounts.
     #[arg(long, env = "BALLAST_BUYBACK_SLIPPAGE_BPS")]
     pub buyback_slippage_bps: Option<u32>,
+    /// Also crank `update_volatility` whenever the next sample is due.
+    #[arg(long, env = "BALLAST_VOLATILITY")]
+    pub volatility: bool,
     /// Run one scan, act on it, and exit.
     #[arg(long)]
     pub once: bool,
@@ -80,6 +83,7 @@ pub struct FileConfig {
     pub buyback_max_native: Option<u64>,
     pub buyback_reference_price: Option<f64>,
     pub buyback_slippage_bps: Option<u32>,
+    pub volatility: Option<bool>,
 }
 
 /// Settings after precedence and validation.
@@ -98,6 +102,8 @@ pub struct Config {
     pub once: bool,
     /// `None` unless the buyback crank is enabled.
     pub buyback: Option<BuybackPolicy>,
+    /// Crank `update_volatility`.
+    pub volatility: bool,
 }
 
 pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8899";
@@ -139,6 +145,7 @@ impl Config {
             dry_run: cli.dry_run || file.dry_run.unwrap_or(false),
             once: cli.once,
             buyback: (cli.buyback || file.buyback.unwrap_or(false)).then_some(policy),
+            volatility: cli.volatility || file.volatility.unwrap_or(false),
         })
     }
 }

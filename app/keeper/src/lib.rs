@@ -9,3 +9,4 @@ pub mod config;
 pub mod fees;
 pub mod metrics;
 pub mod scan;
+pub mod volatility;

@@ -1,5 +1,6 @@
 //! `keeper`: liquidates unhealthy Ballast margin accounts on a live cluster and, with
-//! `--buyback`, cranks the buyback auction.
+//! `--buyback`, cranks the buyback auction; with `--volatility`, samples the native
+//! token's volatility (`update_volatility`) whenever a sample is due.
 //!
 //! Reacts to margin-account changes over websockets and rescans on a timer as a
 //! fallback (sooner when a buyback curve is about to reach the profit threshold);
@@ -66,6 +67,15 @@ async fn main() -> ExitCode {
                 Ok(pass) => wake_at = pass.wake_at,
                 Err(e) => {
                     eprintln!("buyback pass failed: {e}");
+                    failed = true;
+                }
+            }
+        }
+        if config.volatility {
+            match bot.run_volatility_once().await {
+                Ok(due) => wake_at = [wake_at, due].into_iter().flatten().min(),
+                Err(e) => {
+                    eprintln!("volatility pass failed: {e}");
                     failed = true;
                 }
             }

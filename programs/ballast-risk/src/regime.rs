@@ -145,10 +145,9 @@ pub struct RegimeSettings {
 pub const MAX_EMISSION_RATE_PER_SEC: u64 = 1_000_000_000_000;
 /// Largest share of the buyback pool sold in one epoch: 20%.
 pub const MAX_BUYBACK_BUDGET_BPS: u32 = 2_000;
-/// Largest auction premium: 30%.
-pub const MAX_PREMIUM_CAP_BPS: u32 = 3_000;
-/// Largest early-exit penalty: 50%.
-pub const MAX_EXIT_PENALTY_BPS: u32 = 5_000;
+/// The auction's and the staking pool's own bounds apply in every regime.
+pub use crate::auction::MAX_PREMIUM_CAP_BPS;
+pub use crate::staking::MAX_EXIT_PENALTY_BPS;
 /// Smallest weight multiplier: 0.1 (the native token never stops counting entirely,
 /// so no account is made liquidatable by the regime alone from a tiny position).
 pub const MIN_WEIGHT_MULTIPLIER_BPS: u32 = 1_000;
@@ -187,7 +186,7 @@ impl RegimeSettings {
 
     /// Penalty on an early exit of `amount` (rounded up: the leaver pays).
     pub fn exit_penalty(&self, amount: u64) -> RiskResult<u64> {
-        bps_of_u64(amount, self.exit_penalty_bps, Rounding::Up)
+        crate::staking::penalty(amount, self.exit_penalty_bps)
     }
 }
 

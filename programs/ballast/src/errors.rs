@@ -158,6 +158,8 @@ pub enum BallastError {
     InvalidGuardianParams,
     #[msg("Timelock delay or grace period out of bounds")]
     InvalidTimelockParams,
+    #[msg("The native token's market must be passed (and only it) once listed")]
+    NativeMarketMismatch,
 }
 
 /// Engine errors, named in the program's own error codes.

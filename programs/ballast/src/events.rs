@@ -166,3 +166,30 @@ pub struct EmissionsMinted {
     pub amount: u64,
     pub total_emitted: u64,
 }
+
+/// A volatility sample of the native token (`update_volatility`).
+#[event]
+pub struct VolatilitySampled {
+    pub price_wad: u128,
+    pub ema_price_wad: u128,
+    pub annual_vol_bps: u32,
+    pub drawdown_bps: u32,
+    pub regime: u8,
+    pub timestamp: i64,
+}
+
+/// The regime moved; what it now sets.
+#[event]
+pub struct RegimeChanged {
+    pub from: u8,
+    pub to: u8,
+    pub annual_vol_bps: u32,
+    pub drawdown_bps: u32,
+    pub emission_rate_per_sec: u64,
+    pub buyback_budget_bps: u32,
+    pub premium_cap_bps: u32,
+    pub exit_penalty_bps: u32,
+    /// Where the native collateral multiplier is heading (over `weight_ramp_secs`).
+    pub native_weight_multiplier_bps: u32,
+    pub timestamp: i64,
+}

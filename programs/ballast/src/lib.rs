@@ -135,6 +135,12 @@ pub mod ballast {
         keeper::buyback::handler(ctx, max_native_in, min_pool_out)
     }
 
+    /// Samples the native token's price into the volatility estimate and moves the
+    /// regime (permissionless, at most once per minimum interval).
+    pub fn update_volatility(ctx: Context<UpdateVolatility>) -> Result<()> {
+        keeper::update_volatility::handler(ctx)
+    }
+
     /// Writes off debt no collateral backs: insurance fund first, then depositors.
     pub fn resolve_bad_debt(ctx: Context<ResolveBadDebt>) -> Result<()> {
         keeper::resolve_bad_debt::handler(ctx)

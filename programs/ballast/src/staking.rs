@@ -24,10 +24,11 @@ pub fn accrue(protocol: &mut Protocol, now: i64) -> Result<u64> {
     let elapsed = now.saturating_sub(protocol.last_emission_ts).clamp(0, MAX_EMISSION_CATCHUP_SECS);
     protocol.last_emission_ts = protocol.last_emission_ts.max(now);
     // Nobody staked: nothing is minted, and nothing piles up for the first staker.
-    if total_weight == 0 || elapsed == 0 || protocol.config.emission_rate_per_sec == 0 {
+    // The rate of the regime in force: `update_volatility` accrues before it changes.
+    let emitted = protocol.regime_settings()?.emission(elapsed as u64).or_ballast()?;
+    if total_weight == 0 || emitted == 0 {
         return Ok(0);
     }
-    let emitted = to_u64(u128::from(protocol.config.emission_rate_per_sec) * elapsed as u128)?;
     let native = &mut protocol.reward_streams[NATIVE_STREAM];
     native.acc_per_weight.set(credit(native.acc_per_weight.get(), u128::from(emitted), total_weight).or_ballast()?);
     protocol.total_emitted = protocol.total_emitted.checked_add(emitted).ok_or(BallastError::MathOverflow)?;

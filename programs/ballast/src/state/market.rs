@@ -2,7 +2,8 @@ use anchor_lang::prelude::*;
 use ballast_risk::health::Weights;
 use ballast_risk::interest::{accrue, Accrual, MarketIndices, RateCurve};
 use ballast_risk::oracle::{self, OracleAction, OracleLimits, OracleReading};
-use ballast_risk::Rounding;
+use ballast_risk::ramp::{scale_weight, Ramp};
+use ballast_risk::{Rounding, BPS};
 
 use super::pod::PodU128;
 use crate::errors::{to_u64, BallastError, OrBallast};
@@ -157,11 +158,61 @@ pub struct Market {
     pub vault_bump: u8,
     pub _padding: [u8; 7],
     pub config: MarketConfig,
+    /// Multiplier on this market's asset weights. Moves with the regime on the native
+    /// token's own market; 1.0 (settled) on every other market.
+    pub weight_multiplier: WeightRamp,
     /// Room for later state without a migration.
-    pub _reserved: [u64; 25],
+    pub _reserved: [u64; 22],
 }
 
-pub const MARKET_SIZE: usize = 8 + 4 * 32 + 4 * 16 + 14 * 8 + 4 + 2 + 3 + 7 + 88 + 25 * 8;
+/// A multiplier (bps) moving linearly from `from_bps` to `to_bps` over `ramp_secs`
+/// from `start_ts` (see `ballast_risk::ramp`), so a regime change reaches collateral
+/// weights gradually rather than liquidating accounts in one jump.
+#[zero_copy]
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct WeightRamp {
+    pub from_bps: u32,
+    pub to_bps: u32,
+    pub start_ts: i64,
+    pub ramp_secs: u32,
+    pub _padding: u32,
+}
+
+impl WeightRamp {
+    /// No multiplier (1.0), as every market starts.
+    pub fn none(now: i64) -> WeightRamp {
+        WeightRamp::settled(BPS as u32, now)
+    }
+
+    pub fn settled(bps: u32, now: i64) -> WeightRamp {
+        WeightRamp { from_bps: bps, to_bps: bps, start_ts: now, ramp_secs: 0, _padding: 0 }
+    }
+
+    fn ramp(&self) -> Ramp {
+        Ramp { from_bps: self.from_bps, to_bps: self.to_bps, start_ts: self.start_ts }
+    }
+
+    pub fn current(&self, now: i64) -> u32 {
+        self.ramp().current(now, self.ramp_secs)
+    }
+
+    /// Heads for `to_bps` from wherever the ramp is now, over `ramp_secs`.
+    pub fn retarget(&mut self, to_bps: u32, now: i64, ramp_secs: u32) {
+        let next = self.ramp().retarget(to_bps, now, self.ramp_secs);
+        if next != self.ramp() {
+            *self = WeightRamp {
+                from_bps: next.from_bps,
+                to_bps: next.to_bps,
+                start_ts: next.start_ts,
+                ramp_secs,
+                _padding: 0,
+            };
+        }
+    }
+}
+
+pub const MARKET_SIZE: usize = 8 + 4 * 32 + 4 * 16 + 14 * 8 + 4 + 2 + 3 + 7 + 88 + 24 + 22 * 8;
+const _: () = assert!(core::mem::size_of::<WeightRamp>() == 24);
 const _: () = assert!(8 + core::mem::size_of::<Market>() == MARKET_SIZE);
 const _: () = assert!(core::mem::size_of::<MarketConfig>() == 88);
 const _: () = assert!(MARKET_SIZE == 616);
@@ -209,8 +260,20 @@ impl Market {
             prices: oracle::valuation_prices(reading, &limits, self.decimals).or_ballast()?,
             mid_down: oracle::mid_price(reading, self.decimals, Rounding::Down).or_ballast()?,
             mid_up: oracle::mid_price(reading, self.decimals, Rounding::Up).or_ballast()?,
-            weights: self.config.weights(),
+            weights: self.weights_at(now),
         })
+    }
+
+    /// The weights health uses at `now`: the config's, with the asset weights scaled by
+    /// the multiplier (a liability never counts for less).
+    pub fn weights_at(&self, now: i64) -> Weights {
+        let multiplier = self.weight_multiplier.current(now);
+        let w = self.config.weights();
+        Weights {
+            init_asset_bps: scale_weight(w.init_asset_bps, multiplier),
+            maint_asset_bps: scale_weight(w.maint_asset_bps, multiplier),
+            ..w
+        }
     }
 
     /// Writes interest owed up to `now` into the indices and the protocol fee pool.

@@ -1,18 +1,143 @@
 use anchor_lang::prelude::*;
-use ballast_risk::auction::{AuctionParams, MAX_PREMIUM_CAP_BPS};
+use ballast_risk::auction::AuctionParams;
 use ballast_risk::oracle::OracleLimits;
 use ballast_risk::params::{MAX_CONF_BPS, MAX_EMA_DEVIATION_BPS, MAX_ORACLE_AGE_SECS};
-use ballast_risk::staking::{Drip, LockParams, MAX_COOLDOWN_SECS, MAX_DRIP_SECS, MAX_EXIT_PENALTY_BPS};
+use ballast_risk::regime::{
+    validate_settings, validate_thresholds, Regime, RegimeSettings, RegimeState, RegimeThresholds,
+};
+use ballast_risk::staking::{Drip, LockParams, MAX_COOLDOWN_SECS, MAX_DRIP_SECS};
+use ballast_risk::volatility::{validate_volatility_params, VolatilityParams, VolatilityState};
 use ballast_risk::BPS;
 
 use super::pod::PodU128;
 use crate::constants::{PROTOCOL_SEED, REWARD_STREAMS};
-use crate::errors::BallastError;
+use crate::errors::{param_error, BallastError, OrBallast};
 
 /// Longest buyback epoch: 30 days.
 pub const MAX_BUYBACK_EPOCH_SECS: u32 = 30 * 86_400;
-/// Most native tokens minted per second as staking emissions (in base units).
-pub const MAX_EMISSION_RATE_PER_SEC: u64 = 1_000_000_000_000;
+/// Longest ramp of the native collateral multiplier: 30 days.
+pub const MAX_WEIGHT_RAMP_SECS: u32 = 30 * 86_400;
+
+/// How the native token's volatility is sampled (see `ballast_risk::volatility`) and the
+/// regime thresholds with hysteresis (see `ballast_risk::regime`).
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable,
+)]
+#[repr(C)]
+pub struct VolatilityConfig {
+    /// Samples closer together than this are refused.
+    pub min_sample_interval_secs: u32,
+    /// Time constant of the EWMA of squared returns.
+    pub var_time_constant_secs: u32,
+    /// Time constant of the EMA price that drawdowns are measured from.
+    pub ema_time_constant_secs: u32,
+    /// A longer gap between samples counts as this long (an outage cannot dilute a move).
+    pub max_gap_secs: u32,
+    /// Annualised volatility entering Elevated, Stressed, Crisis.
+    pub enter_vol_bps: [u32; 3],
+    /// ... and below which each is left (lower than the entry: hysteresis).
+    pub exit_vol_bps: [u32; 3],
+    /// Drawdown from the EMA price entering Elevated, Stressed, Crisis.
+    pub enter_drawdown_bps: [u32; 3],
+    pub exit_drawdown_bps: [u32; 3],
+    /// A regime is held at least this long before stepping down.
+    pub min_dwell_secs: u32,
+    /// The native collateral multiplier moves to a new regime's value over this period.
+    pub weight_ramp_secs: u32,
+}
+
+impl VolatilityConfig {
+    /// One-minute samples; one-day variance and three-day EMA time constants; gaps
+    /// count as at most an hour; Elevated / Stressed / Crisis entered at 80% / 120% /
+    /// 200% annualised volatility or 15% / 30% / 50% drawdown, left below 60% / 100% /
+    /// 160% and 10% / 20% / 40%; six hours' dwell; a one-day weight ramp.
+    pub const fn standard() -> VolatilityConfig {
+        VolatilityConfig {
+            min_sample_interval_secs: 60,
+            var_time_constant_secs: 86_400,
+            ema_time_constant_secs: 3 * 86_400,
+            max_gap_secs: 3_600,
+            enter_vol_bps: [8_000, 12_000, 20_000],
+            exit_vol_bps: [6_000, 10_000, 16_000],
+            enter_drawdown_bps: [1_500, 3_000, 5_000],
+            exit_drawdown_bps: [1_000, 2_000, 4_000],
+            min_dwell_secs: 6 * 3_600,
+            weight_ramp_secs: 86_400,
+        }
+    }
+
+    pub fn params(&self) -> VolatilityParams {
+        VolatilityParams {
+            min_sample_interval_secs: self.min_sample_interval_secs,
+            var_time_constant_secs: self.var_time_constant_secs,
+            ema_time_constant_secs: self.ema_time_constant_secs,
+            max_gap_secs: self.max_gap_secs,
+        }
+    }
+
+    pub fn thresholds(&self) -> RegimeThresholds {
+        RegimeThresholds {
+            enter_vol_bps: self.enter_vol_bps,
+            exit_vol_bps: self.exit_vol_bps,
+            enter_drawdown_bps: self.enter_drawdown_bps,
+            exit_drawdown_bps: self.exit_drawdown_bps,
+            min_dwell_secs: self.min_dwell_secs,
+        }
+    }
+}
+
+/// What one regime sets (see `ballast_risk::regime::RegimeSettings`). Counter-cyclical:
+/// from Calm to Crisis emissions and the collateral multiplier never rise, the buyback
+/// budget, premium cap and exit penalty never fall.
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable,
+)]
+#[repr(C)]
+pub struct RegimeRow {
+    /// Native base units minted per second to stakers (0: no emissions).
+    pub emission_rate_per_sec: u64,
+    /// Share of a buyback pool (as it stands at the epoch's first fill) sellable per epoch.
+    pub buyback_budget_bps: u32,
+    /// Highest premium over the oracle the buyback auction pays.
+    pub premium_cap_bps: u32,
+    /// Share of the stake burned when leaving before the lock ends.
+    pub exit_penalty_bps: u32,
+    /// Multiplier on the native token's asset weights (10_000 = unchanged).
+    pub native_weight_multiplier_bps: u32,
+}
+
+impl RegimeRow {
+    /// Calm / Elevated / Stressed / Crisis: buyback budgets of 10 / 12.5 / 15 / 20% of
+    /// the pool per epoch, premium caps of 3 / 5 / 8 / 12%, exit penalties of 10 / 15 /
+    /// 20 / 30%, native collateral at 100 / 90 / 75 / 50% of its weights; no emissions.
+    pub const fn standard_table() -> [RegimeRow; 4] {
+        const fn row(budget: u32, premium: u32, penalty: u32, multiplier: u32) -> RegimeRow {
+            RegimeRow {
+                emission_rate_per_sec: 0,
+                buyback_budget_bps: budget,
+                premium_cap_bps: premium,
+                exit_penalty_bps: penalty,
+                native_weight_multiplier_bps: multiplier,
+            }
+        }
+        [
+            row(1_000, 300, 1_000, 10_000),
+            row(1_250, 500, 1_500, 9_000),
+            row(1_500, 800, 2_000, 7_500),
+            row(2_000, 1_200, 3_000, 5_000),
+        ]
+    }
+
+    pub fn settings(&self) -> RegimeSettings {
+        RegimeSettings {
+            emission_rate_per_sec: self.emission_rate_per_sec,
+            buyback_budget_bps: self.buyback_budget_bps,
+            premium_cap_bps: self.premium_cap_bps,
+            exit_penalty_bps: self.exit_penalty_bps,
+            native_weight_multiplier_bps: self.native_weight_multiplier_bps,
+        }
+    }
+}
 
 /// Protocol-wide parameters: how fees are recycled, how the buyback auction runs, how
 /// the native token's oracle is trusted and how staking works. Bounds-checked on-chain.
@@ -28,11 +153,8 @@ pub struct ProtocolConfig {
     /// Share of bought-back native tokens paid to stakers; the rest is burned.
     pub buyback_stakers_bps: u32,
     pub buyback_epoch_secs: u32,
-    /// Share of a buyback pool (as it stands at the epoch's first fill) sellable per epoch.
-    pub buyback_budget_bps: u32,
     pub auction_duration_secs: u32,
     pub auction_start_discount_bps: u32,
-    pub auction_premium_cap_bps: u32,
     pub native_oracle_max_age_secs: u32,
     pub native_oracle_max_conf_bps: u32,
     pub native_oracle_max_ema_deviation_bps: u32,
@@ -41,20 +163,22 @@ pub struct ProtocolConfig {
     /// Extra stake weight at the longest lock, in bps of the amount.
     pub max_lock_boost_bps: u32,
     pub unstake_cooldown_secs: u32,
-    /// Share of the stake burned when leaving before the lock ends.
-    pub exit_penalty_bps: u32,
     /// Lump rewards (buybacks, swept fees) are paid out to stakers over this period.
     pub reward_drip_secs: u32,
-    /// Native base units minted per second to stakers (0: no emissions).
-    pub emission_rate_per_sec: u64,
+    /// How the native token's volatility is measured and when the regime moves.
+    pub volatility: VolatilityConfig,
+    pub _padding: u32,
+    /// What each regime (Calm, Elevated, Stressed, Crisis) sets: emissions, the buyback
+    /// budget and premium cap, the exit penalty and the native collateral multiplier.
+    pub regimes: [RegimeRow; 4],
 }
 
 impl ProtocolConfig {
     /// A reasonable start: fees 30% insurance / 40% buyback / 30% stakers; half of
-    /// bought-back tokens to stakers; daily epochs selling up to 10% of a pool; a
-    /// one-hour auction from 5% below the oracle to 3% above; 60 s / 2% / 10% native
-    /// oracle limits; locks of 1 week to 1 year with up to 2x weight; a 2-day cooldown;
-    /// a 10% exit penalty; rewards dripped over a day; no emissions.
+    /// bought-back tokens to stakers; daily epochs; a one-hour auction starting 5% below
+    /// the oracle; 60 s / 2% / 10% native oracle limits; locks of 1 week to 1 year with
+    /// up to 2x weight; a 2-day cooldown; rewards dripped over a day; the standard
+    /// volatility settings and regime table (no emissions).
     pub const fn standard() -> ProtocolConfig {
         ProtocolConfig {
             fee_insurance_bps: 3_000,
@@ -62,10 +186,8 @@ impl ProtocolConfig {
             fee_stakers_bps: 3_000,
             buyback_stakers_bps: 5_000,
             buyback_epoch_secs: 86_400,
-            buyback_budget_bps: 1_000,
             auction_duration_secs: 3_600,
             auction_start_discount_bps: 500,
-            auction_premium_cap_bps: 300,
             native_oracle_max_age_secs: 60,
             native_oracle_max_conf_bps: 200,
             native_oracle_max_ema_deviation_bps: 1_000,
@@ -73,17 +195,24 @@ impl ProtocolConfig {
             max_lock_secs: 365 * 86_400,
             max_lock_boost_bps: 10_000,
             unstake_cooldown_secs: 2 * 86_400,
-            exit_penalty_bps: 1_000,
             reward_drip_secs: 86_400,
-            emission_rate_per_sec: 0,
+            volatility: VolatilityConfig::standard(),
+            _padding: 0,
+            regimes: RegimeRow::standard_table(),
         }
     }
 
-    pub fn auction(&self) -> AuctionParams {
+    /// The settings of `regime`.
+    pub fn regime(&self, regime: Regime) -> RegimeSettings {
+        self.regimes[regime.index()].settings()
+    }
+
+    /// The auction curve in `regime` (its premium cap grows as the regime worsens).
+    pub fn auction(&self, regime: Regime) -> AuctionParams {
         AuctionParams {
             duration_secs: self.auction_duration_secs,
             start_discount_bps: self.auction_start_discount_bps,
-            premium_cap_bps: self.auction_premium_cap_bps,
+            premium_cap_bps: self.regime(regime).premium_cap_bps,
         }
     }
 
@@ -114,10 +243,8 @@ impl ProtocolConfig {
             u64::from(self.fee_insurance_bps) + u64::from(self.fee_buyback_bps) + u64::from(self.fee_stakers_bps);
         require!(shares == BPS as u64 && self.buyback_stakers_bps <= BPS as u32, BallastError::InvalidFeeSplit);
         require!(
-            self.auction().is_valid()
-                && self.auction_premium_cap_bps <= MAX_PREMIUM_CAP_BPS
-                && (1..=MAX_BUYBACK_EPOCH_SECS).contains(&self.buyback_epoch_secs)
-                && (1..=BPS as u32).contains(&self.buyback_budget_bps),
+            Regime::ALL.iter().all(|&r| self.auction(r).is_valid())
+                && (1..=MAX_BUYBACK_EPOCH_SECS).contains(&self.buyback_epoch_secs),
             BallastError::InvalidAuctionParams
         );
         require!(
@@ -129,11 +256,13 @@ impl ProtocolConfig {
         require!(
             self.locks().is_valid()
                 && self.unstake_cooldown_secs <= MAX_COOLDOWN_SECS
-                && self.exit_penalty_bps <= MAX_EXIT_PENALTY_BPS
-                && (1..=MAX_DRIP_SECS).contains(&self.reward_drip_secs)
-                && self.emission_rate_per_sec <= MAX_EMISSION_RATE_PER_SEC,
+                && (1..=MAX_DRIP_SECS).contains(&self.reward_drip_secs),
             BallastError::InvalidStakingParams
         );
+        validate_volatility_params(&self.volatility.params()).map_err(param_error)?;
+        validate_thresholds(&self.volatility.thresholds()).map_err(param_error)?;
+        require_gte!(MAX_WEIGHT_RAMP_SECS, self.volatility.weight_ramp_secs, BallastError::InvalidVolatilityParams);
+        validate_settings(&self.regimes.map(|r| r.settings())).map_err(param_error)?;
         Ok(())
     }
 }
@@ -206,12 +335,67 @@ pub struct Protocol {
     pub stake_vault_bump: u8,
     pub reward_vault_bump: u8,
     pub _padding: [u8; 3],
+    /// The native token's volatility estimate and the regime it drives.
+    pub volatility: VolatilityRecord,
+    /// The native token's own market, once listed (its collateral multiplier follows
+    /// the regime); default before.
+    pub native_market: Pubkey,
     /// Room for later state without a migration.
-    pub _reserved: [u64; 64],
+    pub _reserved: [u64; 31],
 }
 
-pub const PROTOCOL_SIZE: usize = 8 + 7 * 32 + 80 + 8 + 16 + 8 + 3 * 8 + REWARD_STREAMS * 40 + 8 + 64 * 8;
-const _: () = assert!(core::mem::size_of::<ProtocolConfig>() == 80);
+/// State of `update_volatility`: the last sample, the EWMA variance and EMA price, the
+/// estimates derived from them and the regime. All zero before the first sample.
+#[zero_copy]
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct VolatilityRecord {
+    /// Native token price (WAD per whole token) at the last sample.
+    pub last_price_wad: PodU128,
+    pub ema_price_wad: PodU128,
+    /// EWMA of squared returns per second (WAD).
+    pub var_rate_wad: PodU128,
+    pub last_sample_ts: i64,
+    pub regime_entered_at: i64,
+    pub annual_vol_bps: u32,
+    pub drawdown_bps: u32,
+    /// `Regime` as its byte (0 Calm .. 3 Crisis).
+    pub regime: u8,
+    pub _padding: [u8; 7],
+}
+
+impl VolatilityRecord {
+    pub fn state(&self) -> VolatilityState {
+        VolatilityState {
+            last_price_wad: self.last_price_wad.get(),
+            last_sample_ts: self.last_sample_ts,
+            ema_price_wad: self.ema_price_wad.get(),
+            var_rate_wad: self.var_rate_wad.get(),
+            annual_vol_bps: self.annual_vol_bps,
+            drawdown_bps: self.drawdown_bps,
+        }
+    }
+
+    pub fn regime_state(&self) -> Result<RegimeState> {
+        Ok(RegimeState { regime: Regime::from_u8(self.regime).or_ballast()?, entered_at: self.regime_entered_at })
+    }
+
+    pub fn store(&mut self, s: &VolatilityState, r: &RegimeState) {
+        self.last_price_wad.set(s.last_price_wad);
+        self.ema_price_wad.set(s.ema_price_wad);
+        self.var_rate_wad.set(s.var_rate_wad);
+        self.last_sample_ts = s.last_sample_ts;
+        self.annual_vol_bps = s.annual_vol_bps;
+        self.drawdown_bps = s.drawdown_bps;
+        self.regime = r.regime as u8;
+        self.regime_entered_at = r.entered_at;
+    }
+}
+
+pub const PROTOCOL_SIZE: usize = 8 + 7 * 32 + 232 + 8 + 16 + 8 + 3 * 8 + REWARD_STREAMS * 40 + 8 + 80 + 32 + 31 * 8;
+const _: () = assert!(core::mem::size_of::<VolatilityConfig>() == 72);
+const _: () = assert!(core::mem::size_of::<RegimeRow>() == 24);
+const _: () = assert!(core::mem::size_of::<ProtocolConfig>() == 232);
+const _: () = assert!(core::mem::size_of::<VolatilityRecord>() == 80);
 const _: () = assert!(core::mem::size_of::<RewardStream>() == 40);
 const _: () = assert!(8 + core::mem::size_of::<Protocol>() == PROTOCOL_SIZE);
 const _: () = assert!(PROTOCOL_SIZE == 1568);
@@ -223,5 +407,15 @@ impl Protocol {
 
     pub fn total_weight(&self) -> u128 {
         self.total_weight.get()
+    }
+
+    /// The regime in force (a corrupt byte is refused rather than read as Calm).
+    pub fn regime(&self) -> Result<Regime> {
+        Regime::from_u8(self.volatility.regime).or_ballast()
+    }
+
+    /// The settings of the regime in force.
+    pub fn regime_settings(&self) -> Result<RegimeSettings> {
+        Ok(self.config.regime(self.regime()?))
     }
 }

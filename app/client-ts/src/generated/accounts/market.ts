@@ -51,10 +51,14 @@ import {
   getMarketConfigEncoder,
   getPodU128Decoder,
   getPodU128Encoder,
+  getWeightRampDecoder,
+  getWeightRampEncoder,
   type MarketConfig,
   type MarketConfigArgs,
   type PodU128,
   type PodU128Args,
+  type WeightRamp,
+  type WeightRampArgs,
 } from '../types';
 
 export const MARKET_DISCRIMINATOR = new Uint8Array([219, 190, 213, 55, 0, 227, 198, 154]);
@@ -110,6 +114,11 @@ export type Market = {
   vaultBump: number;
   padding: ReadonlyUint8Array;
   config: MarketConfig;
+  /**
+   * Multiplier on this market's asset weights. Moves with the regime on the native
+   * token's own market; 1.0 (settled) on every other market.
+   */
+  weightMultiplier: WeightRamp;
   /** Room for later state without a migration. */
   reserved: Array<bigint>;
 };
@@ -160,6 +169,11 @@ export type MarketArgs = {
   vaultBump: number;
   padding: ReadonlyUint8Array;
   config: MarketConfigArgs;
+  /**
+   * Multiplier on this market's asset weights. Moves with the regime on the native
+   * token's own market; 1.0 (settled) on every other market.
+   */
+  weightMultiplier: WeightRampArgs;
   /** Room for later state without a migration. */
   reserved: Array<number | bigint>;
 };
@@ -198,7 +212,8 @@ export function getMarketEncoder(): FixedSizeEncoder<MarketArgs> {
       ['vaultBump', getU8Encoder()],
       ['padding', fixEncoderSize(getBytesEncoder(), 7)],
       ['config', getMarketConfigEncoder()],
-      ['reserved', getArrayEncoder(getU64Encoder(), { size: 25 })],
+      ['weightMultiplier', getWeightRampEncoder()],
+      ['reserved', getArrayEncoder(getU64Encoder(), { size: 22 })],
     ]),
     (value) => ({ ...value, discriminator: MARKET_DISCRIMINATOR }),
   );
@@ -237,7 +252,8 @@ export function getMarketDecoder(): FixedSizeDecoder<Market> {
     ['vaultBump', getU8Decoder()],
     ['padding', fixDecoderSize(getBytesDecoder(), 7)],
     ['config', getMarketConfigDecoder()],
-    ['reserved', getArrayDecoder(getU64Decoder(), { size: 25 })],
+    ['weightMultiplier', getWeightRampDecoder()],
+    ['reserved', getArrayDecoder(getU64Decoder(), { size: 22 })],
   ]);
 }
 

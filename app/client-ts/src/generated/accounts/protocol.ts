@@ -51,12 +51,16 @@ import {
   getProtocolConfigEncoder,
   getRewardStreamDecoder,
   getRewardStreamEncoder,
+  getVolatilityRecordDecoder,
+  getVolatilityRecordEncoder,
   type PodU128,
   type PodU128Args,
   type ProtocolConfig,
   type ProtocolConfigArgs,
   type RewardStream,
   type RewardStreamArgs,
+  type VolatilityRecord,
+  type VolatilityRecordArgs,
 } from '../types';
 
 export const PROTOCOL_DISCRIMINATOR = new Uint8Array([45, 39, 101, 43, 115, 72, 131, 40]);
@@ -102,6 +106,13 @@ export type Protocol = {
   stakeVaultBump: number;
   rewardVaultBump: number;
   padding: ReadonlyUint8Array;
+  /** The native token's volatility estimate and the regime it drives. */
+  volatility: VolatilityRecord;
+  /**
+   * The native token's own market, once listed (its collateral multiplier follows
+   * the regime); default before.
+   */
+  nativeMarket: Address;
   /** Room for later state without a migration. */
   reserved: Array<bigint>;
 };
@@ -142,6 +153,13 @@ export type ProtocolArgs = {
   stakeVaultBump: number;
   rewardVaultBump: number;
   padding: ReadonlyUint8Array;
+  /** The native token's volatility estimate and the regime it drives. */
+  volatility: VolatilityRecordArgs;
+  /**
+   * The native token's own market, once listed (its collateral multiplier follows
+   * the regime); default before.
+   */
+  nativeMarket: Address;
   /** Room for later state without a migration. */
   reserved: Array<number | bigint>;
 };
@@ -171,7 +189,9 @@ export function getProtocolEncoder(): FixedSizeEncoder<ProtocolArgs> {
       ['stakeVaultBump', getU8Encoder()],
       ['rewardVaultBump', getU8Encoder()],
       ['padding', fixEncoderSize(getBytesEncoder(), 3)],
-      ['reserved', getArrayEncoder(getU64Encoder(), { size: 64 })],
+      ['volatility', getVolatilityRecordEncoder()],
+      ['nativeMarket', getAddressEncoder()],
+      ['reserved', getArrayEncoder(getU64Encoder(), { size: 31 })],
     ]),
     (value) => ({ ...value, discriminator: PROTOCOL_DISCRIMINATOR }),
   );
@@ -201,7 +221,9 @@ export function getProtocolDecoder(): FixedSizeDecoder<Protocol> {
     ['stakeVaultBump', getU8Decoder()],
     ['rewardVaultBump', getU8Decoder()],
     ['padding', fixDecoderSize(getBytesDecoder(), 3)],
-    ['reserved', getArrayDecoder(getU64Decoder(), { size: 64 })],
+    ['volatility', getVolatilityRecordDecoder()],
+    ['nativeMarket', getAddressDecoder()],
+    ['reserved', getArrayDecoder(getU64Decoder(), { size: 31 })],
   ]);
 }
 

@@ -166,6 +166,8 @@ export const BALLAST_ERROR__INVALID_OUTFLOW_PARAMS = 0x17b9; // 6073
 export const BALLAST_ERROR__INVALID_GUARDIAN_PARAMS = 0x17ba; // 6074
 /** InvalidTimelockParams: Timelock delay or grace period out of bounds */
 export const BALLAST_ERROR__INVALID_TIMELOCK_PARAMS = 0x17bb; // 6075
+/** NativeMarketMismatch: The native token's market must be passed (and only it) once listed */
+export const BALLAST_ERROR__NATIVE_MARKET_MISMATCH = 0x17bc; // 6076
 
 export type BallastError =
   | typeof BALLAST_ERROR__ACCOUNT_HAS_COLLATERAL
@@ -212,6 +214,7 @@ export type BallastError =
   | typeof BALLAST_ERROR__MATH_OVERFLOW
   | typeof BALLAST_ERROR__MIXED_POSITION
   | typeof BALLAST_ERROR__NATIVE_MARKET_BUYBACK
+  | typeof BALLAST_ERROR__NATIVE_MARKET_MISMATCH
   | typeof BALLAST_ERROR__NOT_ACCOUNT_OWNER
   | typeof BALLAST_ERROR__NOTHING_TO_CLAIM
   | typeof BALLAST_ERROR__NOTHING_TO_LIQUIDATE
@@ -292,6 +295,7 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__MATH_OVERFLOW]: `Arithmetic overflow`,
     [BALLAST_ERROR__MIXED_POSITION]: `A balance cannot be a deposit and a borrow at once: repay or withdraw first`,
     [BALLAST_ERROR__NATIVE_MARKET_BUYBACK]: `The native token's own market has no buyback auction`,
+    [BALLAST_ERROR__NATIVE_MARKET_MISMATCH]: `The native token's market must be passed (and only it) once listed`,
     [BALLAST_ERROR__NOT_ACCOUNT_OWNER]: `Signer does not own this margin account`,
     [BALLAST_ERROR__NOTHING_TO_CLAIM]: `Nothing to claim`,
     [BALLAST_ERROR__NOTHING_TO_LIQUIDATE]: `Nothing to liquidate at this size`,

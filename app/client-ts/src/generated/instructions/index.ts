@@ -25,5 +25,6 @@ export * from './resolveBadDebt';
 export * from './stake';
 export * from './sweepFees';
 export * from './unstake';
+export * from './updateVolatility';
 export * from './withdraw';
 export * from './withdrawStake';

@@ -36,6 +36,7 @@ import {
   parseStakeInstruction,
   parseSweepFeesInstruction,
   parseUnstakeInstruction,
+  parseUpdateVolatilityInstruction,
   parseWithdrawInstruction,
   parseWithdrawStakeInstruction,
   type ParsedAddMarketInstruction,
@@ -57,6 +58,7 @@ import {
   type ParsedStakeInstruction,
   type ParsedSweepFeesInstruction,
   type ParsedUnstakeInstruction,
+  type ParsedUpdateVolatilityInstruction,
   type ParsedWithdrawInstruction,
   type ParsedWithdrawStakeInstruction,
 } from '../instructions';
@@ -132,6 +134,7 @@ export enum BallastInstruction {
   Stake,
   SweepFees,
   Unstake,
+  UpdateVolatility,
   Withdraw,
   WithdrawStake,
 }
@@ -314,6 +317,15 @@ export function identifyBallastInstruction(
   if (
     containsBytes(
       data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([190, 105, 116, 221, 229, 198, 208, 83])),
+      0,
+    )
+  ) {
+    return BallastInstruction.UpdateVolatility;
+  }
+  if (
+    containsBytes(
+      data,
       fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([183, 18, 70, 156, 148, 109, 161, 34])),
       0,
     )
@@ -352,6 +364,7 @@ export type ParsedBallastInstruction<TProgram extends string = 'A2n5zs23LnCbhSqd
   | ({ instructionType: BallastInstruction.Stake } & ParsedStakeInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.SweepFees } & ParsedSweepFeesInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Unstake } & ParsedUnstakeInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.UpdateVolatility } & ParsedUpdateVolatilityInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Withdraw } & ParsedWithdrawInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.WithdrawStake } & ParsedWithdrawStakeInstruction<TProgram>);
 
@@ -447,6 +460,10 @@ export function parseBallastInstruction<TProgram extends string>(
     case BallastInstruction.Unstake: {
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.Unstake, ...parseUnstakeInstruction(instruction) };
+    }
+    case BallastInstruction.UpdateVolatility: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.UpdateVolatility, ...parseUpdateVolatilityInstruction(instruction) };
     }
     case BallastInstruction.Withdraw: {
       assertIsInstructionWithAccounts(instruction);

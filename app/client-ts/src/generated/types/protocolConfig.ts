@@ -8,16 +8,26 @@
 
 import {
   combineCodec,
+  getArrayDecoder,
+  getArrayEncoder,
   getStructDecoder,
   getStructEncoder,
   getU32Decoder,
   getU32Encoder,
-  getU64Decoder,
-  getU64Encoder,
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
 } from '@solana/kit';
+import {
+  getRegimeRowDecoder,
+  getRegimeRowEncoder,
+  getVolatilityConfigDecoder,
+  getVolatilityConfigEncoder,
+  type RegimeRow,
+  type RegimeRowArgs,
+  type VolatilityConfig,
+  type VolatilityConfigArgs,
+} from '.';
 
 /**
  * Protocol-wide parameters: how fees are recycled, how the buyback auction runs, how
@@ -31,11 +41,8 @@ export type ProtocolConfig = {
   /** Share of bought-back native tokens paid to stakers; the rest is burned. */
   buybackStakersBps: number;
   buybackEpochSecs: number;
-  /** Share of a buyback pool (as it stands at the epoch's first fill) sellable per epoch. */
-  buybackBudgetBps: number;
   auctionDurationSecs: number;
   auctionStartDiscountBps: number;
-  auctionPremiumCapBps: number;
   nativeOracleMaxAgeSecs: number;
   nativeOracleMaxConfBps: number;
   nativeOracleMaxEmaDeviationBps: number;
@@ -44,12 +51,16 @@ export type ProtocolConfig = {
   /** Extra stake weight at the longest lock, in bps of the amount. */
   maxLockBoostBps: number;
   unstakeCooldownSecs: number;
-  /** Share of the stake burned when leaving before the lock ends. */
-  exitPenaltyBps: number;
   /** Lump rewards (buybacks, swept fees) are paid out to stakers over this period. */
   rewardDripSecs: number;
-  /** Native base units minted per second to stakers (0: no emissions). */
-  emissionRatePerSec: bigint;
+  /** How the native token's volatility is measured and when the regime moves. */
+  volatility: VolatilityConfig;
+  padding: number;
+  /**
+   * What each regime (Calm, Elevated, Stressed, Crisis) sets: emissions, the buyback
+   * budget and premium cap, the exit penalty and the native collateral multiplier.
+   */
+  regimes: Array<RegimeRow>;
 };
 
 export type ProtocolConfigArgs = {
@@ -60,11 +71,8 @@ export type ProtocolConfigArgs = {
   /** Share of bought-back native tokens paid to stakers; the rest is burned. */
   buybackStakersBps: number;
   buybackEpochSecs: number;
-  /** Share of a buyback pool (as it stands at the epoch's first fill) sellable per epoch. */
-  buybackBudgetBps: number;
   auctionDurationSecs: number;
   auctionStartDiscountBps: number;
-  auctionPremiumCapBps: number;
   nativeOracleMaxAgeSecs: number;
   nativeOracleMaxConfBps: number;
   nativeOracleMaxEmaDeviationBps: number;
@@ -73,12 +81,16 @@ export type ProtocolConfigArgs = {
   /** Extra stake weight at the longest lock, in bps of the amount. */
   maxLockBoostBps: number;
   unstakeCooldownSecs: number;
-  /** Share of the stake burned when leaving before the lock ends. */
-  exitPenaltyBps: number;
   /** Lump rewards (buybacks, swept fees) are paid out to stakers over this period. */
   rewardDripSecs: number;
-  /** Native base units minted per second to stakers (0: no emissions). */
-  emissionRatePerSec: number | bigint;
+  /** How the native token's volatility is measured and when the regime moves. */
+  volatility: VolatilityConfigArgs;
+  padding: number;
+  /**
+   * What each regime (Calm, Elevated, Stressed, Crisis) sets: emissions, the buyback
+   * budget and premium cap, the exit penalty and the native collateral multiplier.
+   */
+  regimes: Array<RegimeRowArgs>;
 };
 
 export function getProtocolConfigEncoder(): FixedSizeEncoder<ProtocolConfigArgs> {
@@ -88,10 +100,8 @@ export function getProtocolConfigEncoder(): FixedSizeEncoder<ProtocolConfigArgs>
     ['feeStakersBps', getU32Encoder()],
     ['buybackStakersBps', getU32Encoder()],
     ['buybackEpochSecs', getU32Encoder()],
-    ['buybackBudgetBps', getU32Encoder()],
     ['auctionDurationSecs', getU32Encoder()],
     ['auctionStartDiscountBps', getU32Encoder()],
-    ['auctionPremiumCapBps', getU32Encoder()],
     ['nativeOracleMaxAgeSecs', getU32Encoder()],
     ['nativeOracleMaxConfBps', getU32Encoder()],
     ['nativeOracleMaxEmaDeviationBps', getU32Encoder()],
@@ -99,9 +109,10 @@ export function getProtocolConfigEncoder(): FixedSizeEncoder<ProtocolConfigArgs>
     ['maxLockSecs', getU32Encoder()],
     ['maxLockBoostBps', getU32Encoder()],
     ['unstakeCooldownSecs', getU32Encoder()],
-    ['exitPenaltyBps', getU32Encoder()],
     ['rewardDripSecs', getU32Encoder()],
-    ['emissionRatePerSec', getU64Encoder()],
+    ['volatility', getVolatilityConfigEncoder()],
+    ['padding', getU32Encoder()],
+    ['regimes', getArrayEncoder(getRegimeRowEncoder(), { size: 4 })],
   ]);
 }
 
@@ -112,10 +123,8 @@ export function getProtocolConfigDecoder(): FixedSizeDecoder<ProtocolConfig> {
     ['feeStakersBps', getU32Decoder()],
     ['buybackStakersBps', getU32Decoder()],
     ['buybackEpochSecs', getU32Decoder()],
-    ['buybackBudgetBps', getU32Decoder()],
     ['auctionDurationSecs', getU32Decoder()],
     ['auctionStartDiscountBps', getU32Decoder()],
-    ['auctionPremiumCapBps', getU32Decoder()],
     ['nativeOracleMaxAgeSecs', getU32Decoder()],
     ['nativeOracleMaxConfBps', getU32Decoder()],
     ['nativeOracleMaxEmaDeviationBps', getU32Decoder()],
@@ -123,9 +132,10 @@ export function getProtocolConfigDecoder(): FixedSizeDecoder<ProtocolConfig> {
     ['maxLockSecs', getU32Decoder()],
     ['maxLockBoostBps', getU32Decoder()],
     ['unstakeCooldownSecs', getU32Decoder()],
-    ['exitPenaltyBps', getU32Decoder()],
     ['rewardDripSecs', getU32Decoder()],
-    ['emissionRatePerSec', getU64Decoder()],
+    ['volatility', getVolatilityConfigDecoder()],
+    ['padding', getU32Decoder()],
+    ['regimes', getArrayDecoder(getRegimeRowDecoder(), { size: 4 })],
   ]);
 }
 

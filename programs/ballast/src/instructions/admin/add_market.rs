@@ -7,7 +7,7 @@ use crate::constants::{MARKET_SEED, MAX_MARKETS, VAULT_SEED};
 use crate::errors::{BallastError, OrBallast};
 use crate::events::MarketAdded;
 use crate::oracle::read_pyth_unchecked_key;
-use crate::state::{Market, MarketConfig, Protocol, MARKET_SIZE};
+use crate::state::{Market, MarketConfig, Protocol, WeightRamp, MARKET_SIZE};
 
 #[derive(Accounts)]
 pub struct AddMarket<'info> {
@@ -65,13 +65,20 @@ pub fn handler(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {
     oracle::validate(&reading, &config.oracle_limits(), OracleAction::Liquidation, now).or_ballast()?;
     oracle::valuation_prices(&reading, &config.oracle_limits(), decimals).or_ballast()?;
 
-    let market_index = {
+    let (market_index, weight_multiplier) = {
         let mut protocol = ctx.accounts.protocol.load_mut()?;
         let index = protocol.market_count;
         // Each market has a staker reward stream in the protocol account.
         require_gt!(MAX_MARKETS, usize::from(index), BallastError::TooManyMarkets);
         protocol.market_count = index + 1;
-        index
+        // The native token's own market starts at the regime's collateral multiplier.
+        let multiplier = if ctx.accounts.mint.key() == protocol.native_mint {
+            protocol.native_market = ctx.accounts.market.key();
+            WeightRamp::settled(protocol.regime_settings()?.native_weight_multiplier_bps, now)
+        } else {
+            WeightRamp::none(now)
+        };
+        (index, multiplier)
     };
 
     let mut market = ctx.accounts.market.load_init()?;
@@ -87,6 +94,7 @@ pub fn handler(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {
     market.bump = ctx.bumps.market;
     market.vault_bump = ctx.bumps.vault;
     market.config = config;
+    market.weight_multiplier = weight_multiplier;
 
     emit!(MarketAdded { market: ctx.accounts.market.key(), mint: market.mint, oracle: market.oracle, market_index });
     Ok(())

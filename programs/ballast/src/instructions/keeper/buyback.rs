@@ -53,6 +53,7 @@ pub fn handler(ctx: Context<Buyback>, max_native_in: u64, min_pool_out: u64) -> 
     let mut market = accounts.market.load_mut()?;
     require_keys_neq!(market.mint, protocol.native_mint, BallastError::NativeMarketBuyback);
     let cfg = protocol.config;
+    let regime = protocol.regime()?;
 
     // Both prices must be fit for a risk-increasing action; each is taken on the side
     // that makes the protocol pay less.
@@ -72,14 +73,14 @@ pub fn handler(ctx: Context<Buyback>, max_native_in: u64, min_pool_out: u64) -> 
     if epoch != market.buyback_epoch || (market.buyback_epoch_budget == 0 && market.buyback_epoch_sold == 0) {
         market.buyback_epoch = epoch;
         market.buyback_epoch_sold = 0;
-        let budget = apply_bps(u128::from(market.buyback_pool), u128::from(cfg.buyback_budget_bps), Rounding::Down);
-        market.buyback_epoch_budget = to_u64(budget.or_ballast()?)?;
+        // The regime at the epoch's first fill sets its budget: larger as the price falls.
+        market.buyback_epoch_budget = cfg.regime(regime).buyback_budget(market.buyback_pool).or_ballast()?;
         market.auction_start_ts = market.auction_start_ts.max(now - now % epoch_secs);
     }
     let budget_left = market.buyback_epoch_budget - market.buyback_epoch_sold;
     require_gt!(budget_left, 0, BallastError::BuybackBudgetExhausted);
 
-    let multiplier = price_multiplier_bps(&cfg.auction(), market.auction_start_ts, now);
+    let multiplier = price_multiplier_bps(&cfg.auction(regime), market.auction_start_ts, now);
     let available = budget_left.min(market.buyback_pool);
     let fill = auction::fill(max_native_in, available, native_price, pool_price, multiplier)
         .or_ballast()?

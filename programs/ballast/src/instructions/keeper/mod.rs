@@ -7,9 +7,11 @@ pub mod liquidate;
 pub mod refresh_market;
 pub mod resolve_bad_debt;
 pub mod sweep_fees;
+pub mod update_volatility;
 
 pub use buyback::*;
 pub use liquidate::*;
 pub use refresh_market::*;
 pub use resolve_bad_debt::*;
 pub use sweep_fees::*;
+pub use update_volatility::*;

@@ -1,5 +1,4 @@
 use anchor_lang::prelude::*;
-use ballast_risk::staking::penalty;
 
 use super::stake_accounts::StakeAction;
 use crate::errors::{BallastError, OrBallast};
@@ -20,7 +19,7 @@ pub fn handler(ctx: Context<StakeAction>) -> Result<()> {
         let amount = escrow.amount;
         staking::restake(&mut escrow, &mut protocol, 0, 0)?;
         require!(!escrow.has_unclaimed_rewards(), BallastError::UnclaimedRewards);
-        let burned = penalty(amount, protocol.config.exit_penalty_bps).or_ballast()?;
+        let burned = protocol.regime_settings()?.exit_penalty(amount).or_ballast()?;
         protocol.total_burned = protocol.total_burned.checked_add(burned).ok_or(BallastError::MathOverflow)?;
         let returned = amount - burned;
         super::emit_stake_changed(
