@@ -107,7 +107,7 @@ fn row(r: Regime) -> RegimeRow {
 /// 1.3% ~300%.
 fn wiggle(i: usize, bps: i64, jitter: i64) -> i64 {
     let size = bps + (i as i64 * 37 % (2 * jitter + 1)) - jitter;
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         size
     } else {
         -size
@@ -231,10 +231,10 @@ async fn each_regime_sets_the_buyback_budget_and_exit_penalty() {
 async fn samples_closer_than_the_minimum_interval_are_refused() {
     let mut v = VolFixture::new().await;
     let crank = v.crank_ix();
-    v.fx.rt.send(&[crank.clone()], &[]).await.unwrap();
+    v.fx.rt.send(std::slice::from_ref(&crank), &[]).await.unwrap();
     v.fx.rt.advance(59);
     v.publish(v.price);
-    assert_error(v.fx.rt.send(&[crank.clone()], &[]).await, BallastError::SampleTooSoon);
+    assert_error(v.fx.rt.send(std::slice::from_ref(&crank), &[]).await, BallastError::SampleTooSoon);
     v.fx.rt.advance(1);
     v.publish(v.price);
     v.fx.rt.send(&[crank], &[]).await.unwrap();
