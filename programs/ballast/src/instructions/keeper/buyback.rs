@@ -2,6 +2,7 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{self, Burn, Mint, Token, TokenAccount, Transfer};
 use ballast_risk::auction::{self, price_multiplier_bps};
 use ballast_risk::fixed::apply_bps;
+use ballast_risk::gates;
 use ballast_risk::oracle::{self, OracleAction};
 use ballast_risk::Rounding;
 
@@ -50,6 +51,7 @@ pub fn handler(ctx: Context<Buyback>, max_native_in: u64, min_pool_out: u64) -> 
     let now = Clock::get()?.unix_timestamp;
     let accounts = &ctx.accounts;
     let mut protocol = accounts.protocol.load_mut()?;
+    protocol.require_open(gates::BUYBACK, now)?;
     let mut market = accounts.market.load_mut()?;
     require_keys_neq!(market.mint, protocol.native_mint, BallastError::NativeMarketBuyback);
     let cfg = protocol.config;

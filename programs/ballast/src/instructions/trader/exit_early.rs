@@ -1,4 +1,5 @@
 use anchor_lang::prelude::*;
+use ballast_risk::gates;
 use ballast_risk::staking::penalty;
 
 use super::stake_accounts::StakeAction;
@@ -11,6 +12,7 @@ use crate::staking;
 pub fn handler(ctx: Context<StakeAction>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool = &ctx.accounts.pool;
+    pool.require_open(gates::UNSTAKE, now)?;
     ctx.accounts.require_running_lock(now)?;
     pool.accrue(now)?;
 
