@@ -309,12 +309,12 @@ impl Staker {
 
 /// Replaces the admin's instruction gates (`ballast_risk::gates` bits).
 pub fn set_gates(admin: Pubkey, gates: u64) -> Instruction {
-    ix(accounts::SetGates { admin, protocol: protocol_pda() }, instruction::SetGates { gates })
+    ix(accounts::AdminAction { admin, protocol: protocol_pda() }, instruction::SetGates { gates })
 }
 
 /// Names the guardian (`Pubkey::default()`: none).
 pub fn set_guardian(admin: Pubkey, guardian: Pubkey) -> Instruction {
-    ix(accounts::SetGuardian { admin, protocol: protocol_pda() }, instruction::SetGuardian { guardian })
+    ix(accounts::AdminAction { admin, protocol: protocol_pda() }, instruction::SetGuardian { guardian })
 }
 
 /// The guardian pauses the families in `gates_mask` for `duration_secs`.

@@ -142,12 +142,12 @@ pub mod ballast {
     }
 
     /// Replaces the admin's instruction gates (a set bit pauses that family; admin only).
-    pub fn set_gates(ctx: Context<SetGates>, gates: u64) -> Result<()> {
+    pub fn set_gates(ctx: Context<AdminAction>, gates: u64) -> Result<()> {
         admin::set_gates::handler(ctx, gates)
     }
 
     /// Names the guardian (default key: none; admin only).
-    pub fn set_guardian(ctx: Context<SetGuardian>, guardian: Pubkey) -> Result<()> {
+    pub fn set_guardian(ctx: Context<AdminAction>, guardian: Pubkey) -> Result<()> {
         admin::set_guardian::handler(ctx, guardian)
     }
 

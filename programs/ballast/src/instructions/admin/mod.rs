@@ -9,5 +9,16 @@ pub mod set_guardian;
 
 pub use add_market::*;
 pub use initialize_protocol::*;
-pub use set_gates::*;
-pub use set_guardian::*;
+
+use anchor_lang::prelude::*;
+
+use crate::errors::BallastError;
+use crate::state::Protocol;
+
+/// Accounts of an admin instruction that changes only the protocol root.
+#[derive(Accounts)]
+pub struct AdminAction<'info> {
+    pub admin: Signer<'info>,
+    #[account(mut, has_one = admin @ BallastError::Unauthorized)]
+    pub protocol: AccountLoader<'info, Protocol>,
+}

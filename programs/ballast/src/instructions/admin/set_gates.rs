@@ -1,20 +1,14 @@
 use anchor_lang::prelude::*;
 use ballast_risk::gates;
 
+use super::AdminAction;
 use crate::errors::BallastError;
 use crate::events::GatesSet;
 use crate::state::Protocol;
 
-#[derive(Accounts)]
-pub struct SetGates<'info> {
-    pub admin: Signer<'info>,
-    #[account(mut, has_one = admin @ BallastError::Unauthorized)]
-    pub protocol: AccountLoader<'info, Protocol>,
-}
-
 /// Replaces the admin's standing gates (one `ballast_risk::gates` bit per instruction
 /// family; a set bit pauses it). Applies at once.
-pub fn handler(ctx: Context<SetGates>, gates: u64) -> Result<()> {
+pub fn handler(ctx: Context<AdminAction>, gates: u64) -> Result<()> {
     let mut protocol = ctx.accounts.protocol.load_mut()?;
     let old = protocol.breakers.gates;
     let (old_gates, new_gates) = apply(&mut protocol, old, gates)?;

@@ -1,19 +1,12 @@
 use anchor_lang::prelude::*;
 
-use crate::errors::BallastError;
+use super::AdminAction;
 use crate::events::GuardianSet;
 use crate::state::Protocol;
 
-#[derive(Accounts)]
-pub struct SetGuardian<'info> {
-    pub admin: Signer<'info>,
-    #[account(mut, has_one = admin @ BallastError::Unauthorized)]
-    pub protocol: AccountLoader<'info, Protocol>,
-}
-
 /// Names the guardian (`Pubkey::default()`: none). Applies at once. The guardian's trip
 /// counts stay with the protocol, so a new key does not get a fresh allowance.
-pub fn handler(ctx: Context<SetGuardian>, guardian: Pubkey) -> Result<()> {
+pub fn handler(ctx: Context<AdminAction>, guardian: Pubkey) -> Result<()> {
     let mut protocol = ctx.accounts.protocol.load_mut()?;
     let old_guardian = apply(&mut protocol, guardian);
     emit!(GuardianSet { admin: ctx.accounts.admin.key(), old_guardian, new_guardian: guardian });
