@@ -416,8 +416,8 @@ proptest! {
 
 /// A fixed sequence that reaches every branch the fuzzer relies on (a crash, a
 /// liquidation, fees swept and bought back, a stake, a price-guard trip and the borrow
-/// it refuses), so the invariants are known to
-/// be exercised even when the random cases are few.
+/// it refuses), so the invariants are known to be exercised even when the random cases
+/// are few.
 #[tokio::test]
 async fn a_scripted_sequence_keeps_the_invariants() {
     let full = Amount::Bps(10_000);
