@@ -36,41 +36,58 @@ export type DeployConfig = {
   native_mint: string;
   /** Pyth price account of the native token (buyback pricing). */
   native_oracle: string;
-  /** ProtocolConfig fields (snake_case, as in the IDL). */
-  protocol_config: Record<string, number | string>;
-  markets: { name: string; mint: string; pyth_feed: string; config: Record<string, number | string> }[];
+  /** ProtocolConfig fields (snake_case, as in the IDL; nested structs as objects). */
+  protocol_config: RawConfig;
+  markets: { name: string; mint: string; pyth_feed: string; config: RawConfig }[];
 };
+
+/** A config struct as written in the file: integers (u64s also as strings) and nested structs. */
+export type RawConfig = { [field: string]: number | string | RawConfig };
+
+type FieldType = string | { defined: { name: string } };
 
 // Config structs' fields and types, in order, from the IDL: a field added to the program
 // needs no change here (the Rust CLI reads the same lists).
 const IDL = JSON.parse(readFileSync(new URL('../idl/ballast.json', import.meta.url), 'utf8'));
-const layout = (name: string): { name: string; type: string }[] =>
+const layout = (name: string): { name: string; type: FieldType }[] =>
   IDL.types.find((t: { name: string }) => t.name === name).type.fields;
 
 /** The on-chain MarketConfig of a market entry: every field required, u64s as strings or integers. */
-export function marketConfig(raw: Record<string, number | string>, where: string): MarketConfigArgs {
+export function marketConfig(raw: RawConfig, where: string): MarketConfigArgs {
   return configStruct(layout('MarketConfig'), raw, where) as unknown as MarketConfigArgs;
 }
 
 /** The on-chain ProtocolConfig, read the same way. */
-export function protocolConfig(raw: Record<string, number | string>, where: string): ProtocolConfigArgs {
+export function protocolConfig(raw: RawConfig, where: string): ProtocolConfigArgs {
   return configStruct(layout('ProtocolConfig'), raw, where) as unknown as ProtocolConfigArgs;
 }
 
+type ConfigValue = number | bigint | { [field: string]: ConfigValue };
+
 function configStruct(
-  CONFIG_LAYOUT: { name: string; type: string }[],
-  raw: Record<string, number | string>,
+  CONFIG_LAYOUT: { name: string; type: FieldType }[],
+  raw: RawConfig,
   where: string,
-): Record<string, number | bigint> {
+): { [field: string]: ConfigValue } {
   const camel = (s: string) => s.replace(/^_/, '').replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
   const unknown = Object.keys(raw).filter((k) => k.startsWith('_') || !CONFIG_LAYOUT.some((f) => f.name === k));
   if (unknown.length > 0) throw new Error(`${where}: unknown config fields ${unknown.join(', ')}`);
-  const out: Record<string, number | bigint> = {};
+  const out: { [field: string]: ConfigValue } = {};
   for (const { name, type } of CONFIG_LAYOUT) {
+    if (typeof type === 'object') {
+      // A nested config struct (e.g. MarketConfig.breakers): an object of its own fields.
+      const nested = raw[name];
+      if (typeof nested !== 'object' || nested === null) {
+        const got = JSON.stringify(nested);
+        throw new Error(`${where}.${name}: expected an object of ${type.defined.name} fields, got ${got}`);
+      }
+      out[camel(name)] = configStruct(layout(type.defined.name), nested, `${where}.${name}`);
+      continue;
+    }
     // Padding is not configuration: always zero, never in the file.
     const v = name.startsWith('_') ? 0 : raw[name];
     const max = type === 'u32' ? 0xffff_ffffn : type === 'u64' ? 0xffff_ffff_ffff_ffffn : -1n;
-    if (v === undefined || !/^\d+$/.test(String(v)) || BigInt(v) > max) {
+    if (v === undefined || typeof v === 'object' || !/^\d+$/.test(String(v)) || BigInt(v) > max) {
       throw new Error(`${where}.${name}: expected an integer ${type}, got ${JSON.stringify(v)}`);
     }
     out[camel(name)] = type === 'u64' ? BigInt(v) : Number(v);

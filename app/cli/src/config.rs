@@ -1,7 +1,8 @@
 //! The deployment config file (migrations/deploy.example.json), shared with
 //! migrations/deploy.ts: snake_case keys, unknown keys refused, u64 caps as strings or
 //! integers (JavaScript cannot hold every u64 as a number). A market's `config` has the
-//! fields of `MarketConfig` in idl/ballast.json, so new fields need no change here.
+//! fields of `MarketConfig` in idl/ballast.json (nested structs such as `breakers` as
+//! objects), so new fields need no change here.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -91,39 +92,61 @@ impl FromFields for ProtocolConfig {
     }
 }
 
-/// The struct `type_name` of the IDL (integer fields only) from named JSON fields:
-/// every field required, unknown and padding fields refused.
+/// The struct `type_name` of the IDL (integer fields and nested structs) from named JSON
+/// fields: every field required, unknown and padding fields refused.
 fn from_idl_fields<T: AnchorDeserialize>(type_name: &str, fields: &Map<String, Value>) -> Result<T, String> {
     let idl: Value = serde_json::from_str(IDL).expect("idl/ballast.json is JSON");
+    let mut bytes = Vec::new();
+    write_idl_fields(&idl, type_name, fields, "", &mut bytes)?;
+    T::try_from_slice(&bytes).map_err(|e| format!("{type_name} layout: {e}"))
+}
+
+/// Appends the borsh bytes of the IDL struct `type_name` read from `fields`; `prefix`
+/// names where a nested struct sits (`breakers.`) in error messages.
+fn write_idl_fields(
+    idl: &Value,
+    type_name: &str,
+    fields: &Map<String, Value>,
+    prefix: &str,
+    bytes: &mut Vec<u8>,
+) -> Result<(), String> {
     let layout = idl["types"]
         .as_array()
         .and_then(|types| types.iter().find(|t| t["name"] == type_name))
         .and_then(|t| t["type"]["fields"].as_array())
         .ok_or(format!("{type_name} not in idl/ballast.json"))?;
-    let mut bytes = Vec::new();
     for field in layout {
-        let (name, ty) = (field["name"].as_str().unwrap_or_default(), field["type"].as_str().unwrap_or_default());
+        let (field_name, ty) = (field["name"].as_str().unwrap_or_default(), &field["type"]);
+        let name = format!("{prefix}{field_name}");
+        if let Some(nested) = ty["defined"]["name"].as_str() {
+            match fields.get(field_name) {
+                Some(Value::Object(inner)) => write_idl_fields(idl, nested, inner, &format!("{name}."), bytes)?,
+                None => return Err(format!("missing config field `{name}`")),
+                Some(other) => return Err(format!("`{name}`: expected an object of {nested} fields, got {other}")),
+            }
+            continue;
+        }
         // Padding is not configuration: always zero, never in the file.
-        let value = match fields.get(name) {
-            _ if name.starts_with('_') => 0,
+        let value = match fields.get(field_name) {
+            _ if field_name.starts_with('_') => 0,
             None => return Err(format!("missing config field `{name}`")),
             Some(Value::Number(n)) => n.as_u64().ok_or(format!("`{name}`: not an unsigned integer: {n}"))?,
             Some(Value::String(s)) => s.parse().map_err(|e| format!("`{name}`: invalid integer {s:?}: {e}"))?,
             Some(other) => return Err(format!("`{name}`: expected an integer, got {other}")),
         };
-        match ty {
-            "u32" => {
+        match ty.as_str() {
+            Some("u32") => {
                 bytes.extend(u32::try_from(value).map_err(|_| format!("`{name}`: {value} exceeds u32"))?.to_le_bytes())
             }
-            "u64" => bytes.extend(value.to_le_bytes()),
-            other => return Err(format!("`{name}`: unsupported type {other} in the IDL")),
+            Some("u64") => bytes.extend(value.to_le_bytes()),
+            _ => return Err(format!("`{name}`: unsupported type {ty} in the IDL")),
         }
     }
     let known: Vec<&str> = layout.iter().filter_map(|f| f["name"].as_str()).collect();
     if let Some(extra) = fields.keys().find(|k| !known.contains(&k.as_str()) || k.starts_with('_')) {
-        return Err(format!("unknown config field `{extra}`"));
+        return Err(format!("unknown config field `{prefix}{extra}`"));
     }
-    T::try_from_slice(&bytes).map_err(|e| format!("{type_name} layout: {e}"))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -141,6 +164,7 @@ mod tests {
         let usdc = c.markets[0].config;
         assert_eq!((usdc.init_asset_weight_bps, usdc.deposit_cap), (9_000, 10_000_000_000_000));
         assert_eq!((usdc.borrow_cap, usdc.liquidation_insurance_fee_bps), (8_000_000_000_000, 100));
+        assert_eq!(usdc.breakers, ballast::BreakerConfig::standard(10_000_000_000_000));
         assert_eq!(c.markets[1].config, MarketConfig::conservative(100_000_000_000_000, 80_000_000_000_000));
         assert_eq!(c.protocol_config, ProtocolConfig::standard());
     }
@@ -163,5 +187,11 @@ mod tests {
         assert!(err.contains("exceeds u32"), "{err}");
         let err = with(r#""base_rate_bps": 0,"#, "").unwrap_err();
         assert!(err.contains("missing config field `base_rate_bps`"), "{err}");
+        let err = with(r#""outflow_max_bps": 2500"#, r#""outflow_max_bsp": 2500"#).unwrap_err();
+        assert!(err.contains("missing config field `breakers.outflow_max_bps`"), "{err}");
+        let err = with(r#""max_per_day": 3"#, r#""max_per_day": 3, "_padding": 0"#).unwrap_err();
+        assert!(err.contains("unknown config field `guardian._padding`"), "{err}");
+        let err = with(r#""max_trip_secs": 1800,"#, "").unwrap_err();
+        assert!(err.contains("missing config field `guardian.max_trip_secs`"), "{err}");
     }
 }

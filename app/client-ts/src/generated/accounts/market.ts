@@ -47,10 +47,14 @@ import {
   type ReadonlyUint8Array,
 } from '@solana/kit';
 import {
+  getMarketBreakersDecoder,
+  getMarketBreakersEncoder,
   getMarketConfigDecoder,
   getMarketConfigEncoder,
   getPodU128Decoder,
   getPodU128Encoder,
+  type MarketBreakers,
+  type MarketBreakersArgs,
   type MarketConfig,
   type MarketConfigArgs,
   type PodU128,
@@ -110,6 +114,8 @@ export type Market = {
   vaultBump: number;
   padding: ReadonlyUint8Array;
   config: MarketConfig;
+  /** Price move guard and outflow limiter state. */
+  breakers: MarketBreakers;
   /** Room for later state without a migration. */
   reserved: Array<bigint>;
 };
@@ -160,6 +166,8 @@ export type MarketArgs = {
   vaultBump: number;
   padding: ReadonlyUint8Array;
   config: MarketConfigArgs;
+  /** Price move guard and outflow limiter state. */
+  breakers: MarketBreakersArgs;
   /** Room for later state without a migration. */
   reserved: Array<number | bigint>;
 };
@@ -198,7 +206,8 @@ export function getMarketEncoder(): FixedSizeEncoder<MarketArgs> {
       ['vaultBump', getU8Encoder()],
       ['padding', fixEncoderSize(getBytesEncoder(), 7)],
       ['config', getMarketConfigEncoder()],
-      ['reserved', getArrayEncoder(getU64Encoder(), { size: 25 })],
+      ['breakers', getMarketBreakersEncoder()],
+      ['reserved', getArrayEncoder(getU64Encoder(), { size: 15 })],
     ]),
     (value) => ({ ...value, discriminator: MARKET_DISCRIMINATOR }),
   );
@@ -237,7 +246,8 @@ export function getMarketDecoder(): FixedSizeDecoder<Market> {
     ['vaultBump', getU8Decoder()],
     ['padding', fixDecoderSize(getBytesDecoder(), 7)],
     ['config', getMarketConfigDecoder()],
-    ['reserved', getArrayDecoder(getU64Decoder(), { size: 25 })],
+    ['breakers', getMarketBreakersDecoder()],
+    ['reserved', getArrayDecoder(getU64Decoder(), { size: 15 })],
   ]);
 }
 

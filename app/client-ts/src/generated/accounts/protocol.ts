@@ -47,12 +47,16 @@ import {
 import {
   getPodU128Decoder,
   getPodU128Encoder,
+  getProtocolBreakersDecoder,
+  getProtocolBreakersEncoder,
   getProtocolConfigDecoder,
   getProtocolConfigEncoder,
   getRewardStreamDecoder,
   getRewardStreamEncoder,
   type PodU128,
   type PodU128Args,
+  type ProtocolBreakers,
+  type ProtocolBreakersArgs,
   type ProtocolConfig,
   type ProtocolConfigArgs,
   type RewardStream,
@@ -102,6 +106,8 @@ export type Protocol = {
   stakeVaultBump: number;
   rewardVaultBump: number;
   padding: ReadonlyUint8Array;
+  /** Instruction gates and the guardian's trip. */
+  breakers: ProtocolBreakers;
   /** Room for later state without a migration. */
   reserved: Array<bigint>;
 };
@@ -142,6 +148,8 @@ export type ProtocolArgs = {
   stakeVaultBump: number;
   rewardVaultBump: number;
   padding: ReadonlyUint8Array;
+  /** Instruction gates and the guardian's trip. */
+  breakers: ProtocolBreakersArgs;
   /** Room for later state without a migration. */
   reserved: Array<number | bigint>;
 };
@@ -171,7 +179,8 @@ export function getProtocolEncoder(): FixedSizeEncoder<ProtocolArgs> {
       ['stakeVaultBump', getU8Encoder()],
       ['rewardVaultBump', getU8Encoder()],
       ['padding', fixEncoderSize(getBytesEncoder(), 3)],
-      ['reserved', getArrayEncoder(getU64Encoder(), { size: 64 })],
+      ['breakers', getProtocolBreakersEncoder()],
+      ['reserved', getArrayEncoder(getU64Encoder(), { size: 57 })],
     ]),
     (value) => ({ ...value, discriminator: PROTOCOL_DISCRIMINATOR }),
   );
@@ -201,7 +210,8 @@ export function getProtocolDecoder(): FixedSizeDecoder<Protocol> {
     ['stakeVaultBump', getU8Decoder()],
     ['rewardVaultBump', getU8Decoder()],
     ['padding', fixDecoderSize(getBytesDecoder(), 3)],
-    ['reserved', getArrayDecoder(getU64Decoder(), { size: 64 })],
+    ['breakers', getProtocolBreakersDecoder()],
+    ['reserved', getArrayDecoder(getU64Decoder(), { size: 57 })],
   ]);
 }
 
