@@ -190,6 +190,22 @@ async fn a_refresh_trips_the_guard_on_a_spike() {
     assert_eq!(reduce_only_until(&mut fx, sol).await, fx.rt.now + 1_800);
 }
 
+/// The buyback reads the pool token's price, which feeds that market's guard too; a trip
+/// does not stop the auction.
+#[tokio::test]
+async fn a_buyback_feeds_the_pool_markets_guard() {
+    let mut fx = Fixture::new().await;
+    fx.borrow_usdc_at_the_kink().await;
+    fx.rt.advance(365 * 86_400);
+    fx.refresh_prices(SOL_PRICE).await;
+    fx.rt.send(&[ix::sweep_fees(fx.usdc.key)], &[]).await.unwrap();
+    let buyer = fx.buyback_keeper(1_000_000_000).await;
+    let (usdc, now) = (fx.usdc, fx.rt.now);
+    fx.rt.set_price(&usdc.oracle, &PythPrice::steady(75 * USD / 100, EXPO, now));
+    fx.rt.send(&[ix::buyback(&buyer.fill, 1_000_000_000, 0)], &[&buyer.key]).await.unwrap();
+    assert_eq!(reduce_only_until(&mut fx, usdc).await, now + 1_800);
+}
+
 /// Net outflow is limited to 25% of deposits per 6 hours: larger withdrawals and
 /// borrows are refused with `OutflowLimitExceeded`, withdrawals of up to 100 USDC
 /// always pass, deposits and repayments always pass and make room, and the window

@@ -67,6 +67,10 @@ pub fn handler(ctx: Context<Buyback>, max_native_in: u64, min_pool_out: u64) -> 
     let pool_reading = read_pyth(&accounts.oracle, &market.oracle)?;
     oracle::validate(&pool_reading, &pool_limits, OracleAction::RiskIncreasing, now).or_ballast()?;
     let pool_price = oracle::valuation_prices(&pool_reading, &pool_limits, market.decimals).or_ballast()?.liability;
+    // The pool token's price feeds its market's guard (a trip does not stop the auction:
+    // the premium cap, the EMA and the epoch budget bound what it sells).
+    let mid = oracle::mid_price(&pool_reading, market.decimals, Rounding::Down).or_ballast()?;
+    let tripped = market.observe_price(accounts.market.key(), mid, now)?;
 
     // A new epoch sets a new budget from the pool as it stands, and restarts the curve.
     let epoch_secs = i64::from(cfg.buyback_epoch_secs);
@@ -143,5 +147,8 @@ pub fn handler(ctx: Context<Buyback>, max_native_in: u64, min_pool_out: u64) -> 
     let (market, vault, to) = (&accounts.market, &accounts.vault, &accounts.keeper_pool_token);
     crate::instructions::pay_from_market_vault(market, vault, to, &accounts.token_program, fill.pool_out)?;
     emit!(event);
+    if let Some(tripped) = tripped {
+        emit!(tripped);
+    }
     Ok(())
 }
