@@ -80,7 +80,7 @@ function configValue(type: IdlType, v: unknown, where: string): unknown {
     return v.map((item, i) => configValue(inner, item, `${where}[${i}]`));
   }
   if (typeof type === 'object') {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${where}: expected an object, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${where}: expected an object of ${type.defined.name} fields, got ${JSON.stringify(v)}`);
     return configStruct(type.defined.name, v as Raw, where);
   }
   const max = { u8: 0xffn, u16: 0xffffn, u32: 0xffff_ffffn, u64: 0xffff_ffff_ffff_ffffn }[type] ?? -1n;

@@ -4,6 +4,7 @@
 pub mod attack;
 
 use anchor_lang::prelude::Pubkey;
+use ballast::MarketConfig;
 use ballast_sim::ix::{self, MarketTransfer};
 pub use ballast_sim::keeper::BuybackKeeper;
 use ballast_sim::pyth::PythPrice;
@@ -82,6 +83,22 @@ impl Trader {
     }
 }
 
+/// A protocol with no market yet, and a 9-decimal mint with a Pyth feed at $100 to list.
+pub struct Listing {
+    pub rt: Runtime,
+    pub mint: Pubkey,
+    pub oracle: Pubkey,
+}
+
+pub async fn listing() -> Listing {
+    let mut rt = Runtime::start().await;
+    rt.initialize_protocol(6).await;
+    let mint = rt.create_mint(9).await;
+    let oracle = Pubkey::new_unique();
+    rt.set_price(&oracle, &PythPrice::steady(SOL_PRICE, EXPO, GENESIS_TIME));
+    Listing { rt, mint, oracle }
+}
+
 /// A protocol with a USDC market ($1) and a SOL market ($100), both capped at 10M units.
 pub struct Fixture {
     pub rt: Runtime,
@@ -91,27 +108,40 @@ pub struct Fixture {
 }
 
 impl Fixture {
+    /// Markets listed with `standard_config` (no effective outflow limit).
     pub async fn new() -> Fixture {
-        Fixture::with_config(ballast::ProtocolConfig::standard()).await
+        Fixture::with_configs(ballast::ProtocolConfig::standard(), standard_config).await
     }
 
+    /// The standard markets under the protocol config `config`.
     pub async fn with_config(config: ballast::ProtocolConfig) -> Fixture {
+        Fixture::with_configs(config, standard_config).await
+    }
+
+    /// Markets listed with `MarketConfig::conservative`: every breaker at its standard
+    /// setting (a 25% outflow limit per 6 hours, small outflows up to 100 USDC / 1 SOL).
+    pub async fn with_standard_breakers() -> Fixture {
+        Fixture::with_configs(ballast::ProtocolConfig::standard(), MarketConfig::conservative).await
+    }
+
+    /// The protocol under `protocol`, markets listed with `market(deposit_cap, borrow_cap)`.
+    pub async fn with_configs(protocol: ballast::ProtocolConfig, market: impl Fn(u64, u64) -> MarketConfig) -> Fixture {
         let mut rt = Runtime::start().await;
-        let native_mint = rt.initialize_protocol_with(6, config).await;
+        let native_mint = rt.initialize_protocol_with(6, protocol).await;
         let usdc_mint = rt.create_mint(6).await;
         let sol_mint = rt.create_mint(9).await;
         let usdc = rt
             .list_market(
                 usdc_mint,
                 PythPrice::steady(USD, EXPO, GENESIS_TIME),
-                standard_config(10_000_000 * USDC, 8_000_000 * USDC),
+                market(10_000_000 * USDC, 8_000_000 * USDC),
             )
             .await;
         let sol = rt
             .list_market(
                 sol_mint,
                 PythPrice::steady(SOL_PRICE, EXPO, GENESIS_TIME),
-                standard_config(100_000 * SOL, 80_000 * SOL),
+                market(100_000 * SOL, 80_000 * SOL),
             )
             .await;
         Fixture { rt, native_mint, usdc, sol }

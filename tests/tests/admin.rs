@@ -166,21 +166,6 @@ async fn add_market_lists_with_vault_and_indices() {
     assert_eq!(&raw.data[40..72], fx.sol.mint.as_ref());
 }
 
-struct Listing {
-    rt: Runtime,
-    mint: Pubkey,
-    oracle: Pubkey,
-}
-
-async fn listing() -> Listing {
-    let mut rt = Runtime::start().await;
-    rt.initialize_protocol(6).await;
-    let mint = rt.create_mint(9).await;
-    let oracle = Pubkey::new_unique();
-    rt.set_price(&oracle, &PythPrice::steady(SOL_PRICE, EXPO, GENESIS_TIME));
-    Listing { rt, mint, oracle }
-}
-
 async fn try_add(l: &mut Listing, config: MarketConfig) -> Result<(), solana_program_test::BanksClientError> {
     let admin = l.rt.admin.insecure_clone();
     l.rt.send(&[ix::add_market(admin.pubkey(), l.mint, l.oracle, config)], &[&admin]).await

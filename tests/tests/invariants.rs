@@ -5,7 +5,14 @@
 //! - every market's vault holds what its books say (up to rounding dust in its favour);
 //! - the native mint's supply is genesis + emitted - burned, the stake vault holds
 //!   exactly the total staked;
-//! - an account at or above zero maintenance health is never liquidated.
+//! - an account at or above zero maintenance health is never liquidated;
+//! - the breakers only ever refuse what they should: a borrow from a reduce-only market
+//!   fails with `MarketReduceOnly`, deposits and repayments never meet a breaker, and
+//!   liquidations never meet one (neither the price guard nor the outflow limiter).
+//!
+//! Half the sequences list the markets with the standard breakers (an outflow limit of
+//! 25% of deposits per 6 hours), half with the test fixture's (no effective limit); the
+//! price guard is on in both, and price jumps of 21-45% trip it.
 //!
 //! `BALLAST_FUZZ_CASES` (default 40) sets the number of sequences; a failing sequence
 //! is shrunk and printed by proptest.
@@ -18,6 +25,7 @@ use ballast_tests::*;
 use proptest::prelude::*;
 use solana_program_test::BanksClientError;
 use solana_signer::Signer;
+use solana_transaction_error::TransactionError;
 
 const TRADERS: usize = 3;
 const DAY: u32 = 86_400;
@@ -67,6 +75,12 @@ enum Action {
     },
     /// SOL moves to `pct` percent of its starting $100.
     MovePrice {
+        pct: u16,
+    },
+    /// SOL jumps `pct` percent up or down from where it is (at least $5): past the
+    /// guard's 20% limit, so the next price read trips it.
+    JumpPrice {
+        up: bool,
         pct: u16,
     },
     Wait {
@@ -136,6 +150,7 @@ fn action() -> impl Strategy<Value = Action> {
         2 => (who.clone(), any::<bool>(), amount(), any::<bool>())
             .prop_map(|(who, sol, amount, all)| Action::Repay { who, sol, amount, all }),
         3 => (30u16..=160).prop_map(|pct| Action::MovePrice { pct }),
+        2 => (any::<bool>(), 21u16..=45).prop_map(|(up, pct)| Action::JumpPrice { up, pct }),
         2 => prop_oneof![1u32..3_600, 86_400u32..30 * 86_400].prop_map(|secs| Action::Wait { secs }),
         1 => any::<bool>().prop_map(|sol| Action::Refresh { sol }),
         3 => (who.clone(), any::<bool>(), amount())
@@ -164,8 +179,9 @@ struct World {
 }
 
 impl World {
-    async fn new() -> World {
-        let mut fx = Fixture::new().await;
+    /// Markets with the standard breakers when `limiter`, else with the fixture's.
+    async fn new(limiter: bool) -> World {
+        let mut fx = if limiter { Fixture::with_standard_breakers().await } else { Fixture::new().await };
         let native_mint = fx.native_mint;
         let mut traders = Vec::new();
         for _ in 0..TRADERS {
@@ -201,13 +217,25 @@ impl World {
         self.fx.rt.send(&[ix], &[&key]).await.is_ok()
     }
 
+    /// Runs a deposit or repayment, which no breaker may refuse.
+    async fn as_trader_unbroken(
+        &mut self,
+        who: usize,
+        ix: anchor_lang::solana_program::instruction::Instruction,
+    ) -> bool {
+        let key = self.traders[who].0.key.insecure_clone();
+        let result = self.fx.rt.send(&[ix], &[&key]).await;
+        assert_no_breaker(&result);
+        result.is_ok()
+    }
+
     /// Runs one action; returns whether it succeeded.
     async fn step(&mut self, action: Action) -> bool {
         match action {
             Action::Deposit { who, sol, amount } => {
                 let m = self.market(sol);
                 let ix = ix::deposit(&self.traders[who].0.on(&m), amount.of(Self::notional(sol)));
-                self.as_trader(who, ix).await
+                self.as_trader_unbroken(who, ix).await
             }
             Action::Withdraw { who, sol, amount, all } => {
                 let m = self.market(sol);
@@ -221,16 +249,31 @@ impl World {
                 let m = self.market(sol);
                 let t = self.traders[who].0.margin_account;
                 let health = self.fx.rt.health_accounts(&t, BalanceChange::Opens(m.key)).await;
-                let ix = ix::borrow(&self.traders[who].0.on(&m), amount.of(Self::notional(sol) / 4), &health);
-                self.as_trader(who, ix).await
+                let amount = amount.of(Self::notional(sol) / 4);
+                let reduce_only = self.fx.rt.market(&m.key).await.breakers.reduce_only_until_ts > self.fx.rt.now;
+                let ix = ix::borrow(&self.traders[who].0.on(&m), amount, &health);
+                let key = self.traders[who].0.key.insecure_clone();
+                let result = self.fx.rt.send(&[ix], &[&key]).await;
+                if reduce_only && amount > 0 {
+                    assert_error(result, BallastError::MarketReduceOnly);
+                    return false;
+                }
+                result.is_ok()
             }
             Action::Repay { who, sol, amount, all } => {
                 let m = self.market(sol);
                 let ix = ix::repay(&self.traders[who].0.on(&m), amount.of(Self::notional(sol) / 4), all);
-                self.as_trader(who, ix).await
+                self.as_trader_unbroken(who, ix).await
             }
             Action::MovePrice { pct } => {
                 self.sol_price = SOL_PRICE / 100 * i64::from(pct);
+                self.fx.refresh_prices(self.sol_price).await;
+                true
+            }
+            Action::JumpPrice { up, pct } => {
+                let factor = if up { 100 + i64::from(pct) } else { 100 - i64::from(pct) };
+                self.sol_price = (self.sol_price / 100 * factor).max(5 * USD);
+                self.fx.rt.advance(1);
                 self.fx.refresh_prices(self.sol_price).await;
                 true
             }
@@ -305,6 +348,7 @@ impl World {
         let ix = ix::liquidate(&l, max_repay.of(Self::notional(liability_sol)), &health);
         let keeper = self.keeper.key.insecure_clone();
         let result: Result<(), BanksClientError> = self.fx.rt.send(&[ix], &[&keeper]).await;
+        assert_no_breaker(&result);
         match maint {
             Some(m) if m >= 0 => {
                 assert_error(result, BallastError::AccountHealthy);
@@ -327,8 +371,20 @@ impl World {
     }
 }
 
-async fn run(actions: Vec<Action>) {
-    let mut world = World::new().await;
+/// Fails if `result` is a breaker's refusal.
+fn assert_no_breaker(result: &Result<(), BanksClientError>) {
+    let breakers =
+        [BallastError::MarketReduceOnly, BallastError::OutflowLimitExceeded, BallastError::InstructionPaused];
+    if let Err(e) = result {
+        if let TransactionError::InstructionError(_, InstructionError::Custom(c)) = e.unwrap() {
+            assert!(!breakers.iter().any(|&b| u32::from(b) == c), "refused by a breaker: {c}");
+        }
+    }
+}
+
+async fn run(limiter: bool, actions: Vec<Action>) {
+    eprintln!("standard breakers: {limiter}");
+    let mut world = World::new(limiter).await;
     world.check_invariants().await;
     for (i, action) in actions.into_iter().enumerate() {
         let ok = world.step(action).await;
@@ -352,15 +408,16 @@ proptest! {
     })]
 
     #[test]
-    fn accounting_invariants_hold_after_every_action(actions in proptest::collection::vec(action(), 1..48)) {
+    fn accounting_invariants_hold_after_every_action(limiter: bool, actions in proptest::collection::vec(action(), 1..48)) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(run(actions));
+        rt.block_on(run(limiter, actions));
     }
 }
 
 /// A fixed sequence that reaches every branch the fuzzer relies on (a crash, a
-/// liquidation, fees swept and bought back, a stake), so the invariants are known to
-/// be exercised even when the random cases are few.
+/// liquidation, fees swept and bought back, a stake, a price-guard trip and the borrow
+/// it refuses), so the invariants are known to be exercised even when the random cases
+/// are few.
 #[tokio::test]
 async fn a_scripted_sequence_keeps_the_invariants() {
     let full = Amount::Bps(10_000);
@@ -379,14 +436,24 @@ async fn a_scripted_sequence_keeps_the_invariants() {
         Action::ClaimMarketRewards { who: 2, sol: false },
         Action::Repay { who: 1, sol: false, amount: Amount::Raw(0), all: true },
         Action::Withdraw { who: 0, sol: false, amount: Amount::Raw(0), all: true },
+        // The crash's liquidation tripped SOL's guard: borrowing SOL is refused by name.
+        Action::Borrow { who: 0, sol: true, amount: Amount::Bps(100) },
+        Action::JumpPrice { up: true, pct: 30 },
+        Action::Refresh { sol: true },
     ];
-    let mut world = World::new().await;
+    let mut world = World::new(false).await;
     let mut outcomes = Vec::new();
     for action in script {
         outcomes.push(world.step(action).await);
         world.check_invariants().await;
     }
     // The crash made account 1 liquidatable, and the fees reached the auction.
-    assert_eq!(outcomes, [true, true, true, true, true, true, true, true, false, true, true, true, true, true]);
+    assert_eq!(
+        outcomes,
+        [true, true, true, true, true, true, true, true, false, true, true, true, true, true, false, true, true]
+    );
+    // The jump tripped it again: 30 minutes from now.
+    let sol = world.fx.sol.key;
+    assert_eq!(world.fx.rt.market(&sol).await.breakers.reduce_only_until_ts, world.fx.rt.now + 1_800);
     assert!(world.fx.rt.protocol().await.total_burned > 0);
 }

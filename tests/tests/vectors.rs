@@ -14,6 +14,7 @@ use anchor_lang::solana_program::program_pack::Pack;
 use anchor_spl::token::spl_token;
 use ballast::health::{health_of, PricedMarket};
 use ballast::{MarginAccount, Market, MarketConfig, Protocol, ProtocolConfig, StakeEscrow};
+use ballast_risk::gates;
 use ballast_risk::oracle::{OracleAction, OracleReading};
 use ballast_sim::ix::{self, health_metas, BuybackFill, Liquidation, MarketTransfer, Staker};
 use ballast_sim::pyth::PythPrice;
@@ -119,6 +120,8 @@ fn instructions() -> Vec<Value> {
                 "config.volatility.weightRampSecs": protocol_config.volatility.weight_ramp_secs.to_string(),
                 "config.regimes.0.emissionRatePerSec": big.to_string(),
                 "config.regimes.3.premiumCapBps": protocol_config.regimes[3].premium_cap_bps.to_string(),
+                "config.guardian.maxTripSecs": protocol_config.guardian.max_trip_secs.to_string(),
+                "config.guardian.maxPerDay": protocol_config.guardian.max_per_day.to_string(),
             }),
         ),
         (
@@ -129,6 +132,8 @@ fn instructions() -> Vec<Value> {
                 "config.liquidationBonusBps": config.liquidation_bonus_bps.to_string(),
                 "config.depositCap": config.deposit_cap.to_string(),
                 "config.borrowCap": config.borrow_cap.to_string(),
+                "config.breakers.priceGuardMaxMoveBps": config.breakers.price_guard_max_move_bps.to_string(),
+                "config.breakers.smallOutflowThreshold": config.breakers.small_outflow_threshold.to_string(),
             }),
         ),
         (ix::create_margin_account(owner, 7), json!({ "accountId": "7" })),
@@ -152,6 +157,13 @@ fn instructions() -> Vec<Value> {
         (staker.exit_early(), json!({})),
         (staker.claim_rewards(), json!({})),
         (staker.claim_market_rewards(market, key(6)), json!({})),
+        (ix::set_gates(admin, big), json!({ "gates": big.to_string() })),
+        (ix::set_guardian(admin, key(17)), json!({ "guardian": key(17).to_string() })),
+        (
+            ix::guardian_trip(key(17), 1_800, gates::BORROW | gates::WITHDRAW),
+            json!({ "durationSecs": "1800", "gatesMask": (gates::BORROW | gates::WITHDRAW).to_string() }),
+        ),
+        (ix::resume(key(18)), json!({})),
     ];
     cases.into_iter().map(|(ix, expect)| instruction_case(&idl, ix, expect)).collect()
 }
@@ -256,6 +268,21 @@ async fn accounts() -> (Vec<Value>, Value) {
     let health = rt.health_accounts(&on_usdc.margin_account, BalanceChange::Opens(usdc.key)).await;
     rt.send(&[ix::borrow(&on_usdc, 600 * USDC, &health)], &[&borrower]).await.unwrap();
 
+    // Breaker state off its defaults: admin gates, a guardian trip, a SOL price-guard
+    // trip (refresh at $70) and a USDC outflow in the limiter's bucket.
+    let guardian = keypair(31);
+    rt.fund(&guardian.pubkey(), 1_000_000_000).await;
+    rt.send(
+        &[ix::set_gates(admin.pubkey(), gates::BUYBACK), ix::set_guardian(admin.pubkey(), guardian.pubkey())],
+        &[&admin],
+    )
+    .await
+    .unwrap();
+    rt.send(&[ix::guardian_trip(guardian.pubkey(), 600, gates::STAKE)], &[&guardian]).await.unwrap();
+    rt.advance(60);
+    rt.set_price(&sol_oracle, &PythPrice::steady(70 * USD, EXPO, rt.now));
+    rt.send(&[ix::refresh_market(sol.key, sol_oracle)], &[]).await.unwrap();
+
     // A day of interest on both markets, so indices and the fee pool move off their defaults.
     rt.advance(86_400);
     rt.set_price(&usdc_oracle, &PythPrice::steady(USD, EXPO, rt.now));
@@ -277,6 +304,8 @@ async fn accounts() -> (Vec<Value>, Value) {
     let margin: MarginAccount = rt.margin_account(&on_sol.margin_account).await;
     assert!(usdc_market.deposit_index.get() > ballast_risk::WAD && usdc_market.accrued_protocol_fees > 0);
     assert_eq!(margin.active_balances().count(), 2);
+    assert!(sol_market.breakers.reduce_only_until_ts > rt.now && usdc_market.breakers.net_outflow > 0);
+    assert!(protocol.breakers.guardian_mask != 0 && protocol.breakers.gates != 0);
 
     let raw = |acc: solana_account::Account| hex(&acc.data);
     let mut out = Vec::new();
@@ -293,6 +322,12 @@ async fn accounts() -> (Vec<Value>, Value) {
             "config.regimes.2.exitPenaltyBps": protocol.config.regimes[2].exit_penalty_bps.to_string(),
             "volatility.regime": protocol.volatility.regime.to_string(),
             "nativeMarket": protocol.native_market.to_string(),
+            "config.guardian.maxConsecutive": protocol.config.guardian.max_consecutive.to_string(),
+            "guardian": protocol.guardian.to_string(),
+            "breakers.gates": protocol.breakers.gates.to_string(),
+            "breakers.guardianMask": protocol.breakers.guardian_mask.to_string(),
+            "breakers.guardianPausedUntilTs": protocol.breakers.guardian_paused_until_ts.to_string(),
+            "breakers.guardianTripsToday": protocol.breakers.guardian_trips_today.to_string(),
         },
     }));
     out.push(json!({
@@ -322,6 +357,12 @@ async fn accounts() -> (Vec<Value>, Value) {
                 "lastAccrualTs": m.last_accrual_ts.to_string(), "lastPrice": m.last_price.to_string(),
                 "lastExpo": m.last_expo.to_string(), "config.depositCap": m.config.deposit_cap.to_string(),
                 "config.initAssetWeightBps": m.config.init_asset_weight_bps.to_string(),
+                "config.breakers.outflowWindowSecs": m.config.breakers.outflow_window_secs.to_string(),
+                "breakers.windowStartTs": m.breakers.window_start_ts.to_string(),
+                "breakers.windowStartPrice": m.breakers.window_start_price.get().to_string(),
+                "breakers.reduceOnlyUntilTs": m.breakers.reduce_only_until_ts.to_string(),
+                "breakers.netOutflow": m.breakers.net_outflow.to_string(),
+                "breakers.outflowUpdatedTs": m.breakers.outflow_updated_ts.to_string(),
             },
         }));
     }

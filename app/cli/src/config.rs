@@ -1,7 +1,8 @@
 //! The deployment config file (migrations/deploy.example.json), shared with
 //! migrations/deploy.ts: snake_case keys, unknown keys refused, u64 caps as strings or
 //! integers (JavaScript cannot hold every u64 as a number). A market's `config` has the
-//! fields of `MarketConfig` in idl/ballast.json, so new fields need no change here.
+//! fields of `MarketConfig` in idl/ballast.json (nested structs such as `breakers` as
+//! objects), so new fields need no change here.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -181,6 +182,7 @@ mod tests {
         let usdc = c.markets[0].config;
         assert_eq!((usdc.init_asset_weight_bps, usdc.deposit_cap), (9_000, 10_000_000_000_000));
         assert_eq!((usdc.borrow_cap, usdc.liquidation_insurance_fee_bps), (8_000_000_000_000, 100));
+        assert_eq!(usdc.breakers, ballast::BreakerConfig::standard(10_000_000_000_000));
         assert_eq!(c.markets[1].config, MarketConfig::conservative(100_000_000_000_000, 80_000_000_000_000));
         assert_eq!(c.protocol_config, ProtocolConfig::standard());
     }
@@ -216,5 +218,11 @@ mod tests {
         assert!(err.contains("exceeds u32"), "{err}");
         let err = with(r#""base_rate_bps": 0,"#, "").unwrap_err();
         assert!(err.contains("missing config field `base_rate_bps`"), "{err}");
+        let err = with(r#""outflow_max_bps": 2500"#, r#""outflow_max_bsp": 2500"#).unwrap_err();
+        assert!(err.contains("missing config field `breakers.outflow_max_bps`"), "{err}");
+        let err = with(r#""max_per_day": 3"#, r#""max_per_day": 3, "_padding": 0"#).unwrap_err();
+        assert!(err.contains("unknown config field `guardian._padding`"), "{err}");
+        let err = with(r#""max_trip_secs": 1800,"#, "").unwrap_err();
+        assert!(err.contains("missing config field `guardian.max_trip_secs`"), "{err}");
     }
 }

@@ -13,18 +13,21 @@ test('the example config parses into encodable MarketConfigs', () => {
   const usdc = marketConfig(example.markets[0].config, 'usdc');
   assert.equal(usdc.depositCap, 10_000_000_000_000n);
   assert.equal(usdc.initAssetWeightBps, 9000);
-  assert.equal(getMarketConfigEncoder().encode(usdc).length, 88);
+  assert.equal(usdc.breakers.priceGuardMaxMoveBps, 2000);
+  assert.equal(usdc.breakers.smallOutflowThreshold, 100_000_000n);
+  assert.equal(getMarketConfigEncoder().encode(usdc).length, 120);
 });
 
-test('the example protocol config parses and encodes to its 232 bytes', () => {
+test('the example protocol config parses and encodes to its 248 bytes', () => {
   const config = protocolConfig(example.protocol_config, 'protocol_config');
   assert.equal(config.feeBuybackBps, 4000);
   assert.equal(config.regimes[0].emissionRatePerSec, 0n);
   assert.equal(config.regimes[3].nativeWeightMultiplierBps, 5000);
   assert.deepEqual(config.volatility.enterVolBps, [8000, 12000, 20000]);
-  assert.equal(getProtocolConfigEncoder().encode(config).length, 232);
+  assert.equal(getProtocolConfigEncoder().encode(config).length, 248);
   const short = { ...example.protocol_config, volatility: { ...(example.protocol_config.volatility as object), exit_vol_bps: [1, 2] } };
   assert.throws(() => protocolConfig(short, 'p'), /p.volatility.exit_vol_bps: expected a list of 3/);
+  assert.equal(config.guardian.maxTripSecs, 1800);
   assert.throws(() => protocolConfig({ ...example.protocol_config, fee_split: 1 }, 'p'), /unknown config fields fee_split/);
 });
 
@@ -34,4 +37,11 @@ test('bad configs are refused with the field named', () => {
   assert.throws(() => marketConfig({ ...good, base_rate_bps: -1 }, 'm'), /m.base_rate_bps/);
   const { borrow_cap: _, ...noCap } = good;
   assert.throws(() => marketConfig(noCap, 'm'), /m.borrow_cap/);
+  // Nested structs (MarketConfig.breakers) are objects, checked the same way.
+  const breakers = good.breakers as Record<string, number | string>;
+  const withBreakers = (b: unknown) => marketConfig({ ...good, breakers: b as Record<string, number> }, 'm');
+  assert.throws(() => withBreakers({ ...breakers, outflow_max_bsp: 1 }), /m.breakers: unknown config fields outflow_max_bsp/);
+  assert.throws(() => withBreakers(7), /m.breakers: expected an object of BreakerConfig fields/);
+  const { outflow_window_secs: __, ...noWindow } = breakers;
+  assert.throws(() => withBreakers(noWindow), /m.breakers.outflow_window_secs/);
 });

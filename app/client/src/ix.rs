@@ -318,3 +318,26 @@ impl Staker {
         ix(accounts, instruction::ClaimMarketRewards {})
     }
 }
+
+/// Replaces the admin's instruction gates (`ballast_risk::gates` bits).
+pub fn set_gates(admin: Pubkey, gates: u64) -> Instruction {
+    ix(accounts::AdminAction { admin, protocol: protocol_pda() }, instruction::SetGates { gates })
+}
+
+/// Names the guardian (`Pubkey::default()`: none).
+pub fn set_guardian(admin: Pubkey, guardian: Pubkey) -> Instruction {
+    ix(accounts::AdminAction { admin, protocol: protocol_pda() }, instruction::SetGuardian { guardian })
+}
+
+/// The guardian pauses the families in `gates_mask` for `duration_secs`.
+pub fn guardian_trip(guardian: Pubkey, duration_secs: u32, gates_mask: u64) -> Instruction {
+    ix(
+        accounts::GuardianTrip { guardian, protocol: protocol_pda() },
+        instruction::GuardianTrip { duration_secs, gates_mask },
+    )
+}
+
+/// Ends the guardian's trip (the admin any time, anyone once it has run out).
+pub fn resume(caller: Pubkey) -> Instruction {
+    ix(accounts::Resume { caller, protocol: protocol_pda() }, instruction::Resume {})
+}

@@ -14,6 +14,7 @@
 
 pub mod auction;
 pub mod fixed;
+pub mod gates;
 pub mod governance;
 pub mod guardian;
 pub mod health;

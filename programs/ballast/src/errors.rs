@@ -160,6 +160,16 @@ pub enum BallastError {
     InvalidTimelockParams,
     #[msg("The native token's market must be passed (and only it) once listed")]
     NativeMarketMismatch,
+    #[msg("Market is reduce-only after a fast price move: no new borrows until the cooldown ends")]
+    MarketReduceOnly,
+    #[msg("This instruction is paused (gate set by the admin or by a guardian trip)")]
+    InstructionPaused,
+    #[msg("Signer is not the protocol's guardian")]
+    NotGuardian,
+    #[msg("Gate mask has undefined bits or bits this caller may not set (the guardian: none, liquidate or repay)")]
+    InvalidGateMask,
+    #[msg("The guardian's trip has not expired: only the admin may resume it now")]
+    GuardianPauseActive,
 }
 
 /// Engine errors, named in the program's own error codes.

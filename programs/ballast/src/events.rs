@@ -193,3 +193,56 @@ pub struct RegimeChanged {
     pub native_weight_multiplier_bps: u32,
     pub timestamp: i64,
 }
+
+/// A market's price moved more than its guard allows within the window: no new borrows
+/// until `reduce_only_until`. Prices are oracle mid prices per base unit (WAD).
+#[event]
+pub struct PriceGuardTripped {
+    pub market: Pubkey,
+    /// The guard's reference price and when it was taken (0: never observed).
+    pub reference_price: u128,
+    pub reference_ts: i64,
+    /// The price that tripped the guard (the new reference).
+    pub price: u128,
+    pub reduce_only_until: i64,
+}
+
+/// The admin changed the standing instruction gates.
+#[event]
+pub struct GatesSet {
+    pub admin: Pubkey,
+    pub old_gates: u64,
+    pub new_gates: u64,
+}
+
+/// The admin changed the guardian key (default: no guardian).
+#[event]
+pub struct GuardianSet {
+    pub admin: Pubkey,
+    pub old_guardian: Pubkey,
+    pub new_guardian: Pubkey,
+}
+
+/// The guardian paused `mask` (added to a running trip's) until `paused_until`.
+#[event]
+pub struct GuardianTripped {
+    pub guardian: Pubkey,
+    /// The bits this trip asked for.
+    pub mask: u64,
+    /// Every bit the guardian's trip now pauses.
+    pub guardian_mask: u64,
+    pub paused_until: i64,
+    pub trips_today: u8,
+    pub consecutive: u8,
+}
+
+/// The guardian's trip was ended early by the admin, or tidied after it ran out.
+#[event]
+pub struct GuardianResumed {
+    pub by: Pubkey,
+    pub by_admin: bool,
+    /// The bits the trip had paused.
+    pub mask: u64,
+    /// When the trip would have ended.
+    pub was_paused_until: i64,
+}

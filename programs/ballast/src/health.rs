@@ -135,11 +135,16 @@ pub fn cache_health(account: &mut MarginAccount, health: &Health, now: i64) -> R
 }
 
 /// Fails unless `account` keeps non-negative initial health; caches the result.
-pub fn require_init_health(account: &mut MarginAccount, remaining: &[AccountInfo], now: i64) -> Result<i128> {
+/// Returns the initial health and the prices it was computed with.
+pub fn require_init_health(
+    account: &mut MarginAccount,
+    remaining: &[AccountInfo],
+    now: i64,
+) -> Result<(i128, Vec<PricedMarket>)> {
     let priced = price_markets(account, remaining, OracleAction::RiskIncreasing, now)?;
     let health = health_of(account, &priced)?;
     cache_health(account, &health, now)?;
     let init = health.init().or_ballast()?;
     require!(init >= 0, BallastError::BelowInitialHealth);
-    Ok(init)
+    Ok((init, priced))
 }

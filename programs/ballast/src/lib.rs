@@ -18,6 +18,7 @@ pub mod state;
 
 pub use constants::*;
 pub use instructions::admin::*;
+pub use instructions::guardian::*;
 pub use instructions::keeper::*;
 pub use instructions::trader::*;
 pub use state::*;
@@ -37,7 +38,7 @@ solana_security_txt::security_txt! {
 #[program]
 pub mod ballast {
     use super::*;
-    use crate::instructions::{admin, keeper, trader};
+    use crate::instructions::{admin, guardian, keeper, trader};
 
     /// Creates the protocol root and the staking vaults. Signed by the program's
     /// upgrade authority, who becomes the admin.
@@ -144,5 +145,25 @@ pub mod ballast {
     /// Writes off debt no collateral backs: insurance fund first, then depositors.
     pub fn resolve_bad_debt(ctx: Context<ResolveBadDebt>) -> Result<()> {
         keeper::resolve_bad_debt::handler(ctx)
+    }
+
+    /// Replaces the admin's instruction gates (a set bit pauses that family; admin only).
+    pub fn set_gates(ctx: Context<AdminAction>, gates: u64) -> Result<()> {
+        admin::set_gates::handler(ctx, gates)
+    }
+
+    /// Names the guardian (default key: none; admin only).
+    pub fn set_guardian(ctx: Context<AdminAction>, guardian: Pubkey) -> Result<()> {
+        admin::set_guardian::handler(ctx, guardian)
+    }
+
+    /// Pauses the families in `gates_mask` for `duration_secs`, time-boxed (guardian only).
+    pub fn guardian_trip(ctx: Context<GuardianTrip>, duration_secs: u32, gates_mask: u64) -> Result<()> {
+        guardian::guardian_trip::handler(ctx, duration_secs, gates_mask)
+    }
+
+    /// Ends the guardian's trip: the admin any time, anyone once it has run out.
+    pub fn resume(ctx: Context<Resume>) -> Result<()> {
+        guardian::resume::handler(ctx)
     }
 }

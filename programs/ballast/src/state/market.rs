@@ -2,11 +2,14 @@ use anchor_lang::prelude::*;
 use ballast_risk::health::Weights;
 use ballast_risk::interest::{accrue, Accrual, MarketIndices, RateCurve};
 use ballast_risk::oracle::{self, OracleAction, OracleLimits, OracleReading};
+use ballast_risk::outflow::{self, validate_outflow_params, OutflowParams, OutflowState};
+use ballast_risk::price_guard::{self, validate_price_guard_params, PriceGuardParams, PriceGuardState};
 use ballast_risk::ramp::{scale_weight, Ramp};
 use ballast_risk::{Rounding, BPS};
 
 use super::pod::PodU128;
 use crate::errors::{to_u64, BallastError, OrBallast};
+use crate::events::PriceGuardTripped;
 use crate::health::PricedMarket;
 
 /// Risk parameters of one market, set by governance and bounds-checked on-chain.
@@ -45,6 +48,71 @@ pub struct MarketConfig {
     pub deposit_cap: u64,
     /// Most tokens the market may lend.
     pub borrow_cap: u64,
+    /// Price move guard and outflow limiter.
+    pub breakers: BreakerConfig,
+}
+
+/// A market's circuit breakers: the price move guard (`ballast_risk::price_guard`) and
+/// the outflow limiter (`ballast_risk::outflow`). Bounds-checked on-chain.
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable,
+)]
+#[repr(C)]
+pub struct BreakerConfig {
+    /// A price move is measured from the first price seen in a window this long.
+    pub price_guard_window_secs: u32,
+    /// A larger move (bps of that reference price) makes the market reduce-only ...
+    pub price_guard_max_move_bps: u32,
+    /// ... for this long.
+    pub price_guard_cooldown_secs: u32,
+    /// The outflow limiter's rolling window.
+    pub outflow_window_secs: u32,
+    /// Largest net outflow (withdrawals and borrows minus deposits and repayments) per
+    /// window, in bps of the market's deposits.
+    pub outflow_max_bps: u32,
+    pub _padding: u32,
+    /// Withdrawals and borrows of at most this many base units always pass.
+    pub small_outflow_threshold: u64,
+}
+
+impl BreakerConfig {
+    /// A 20% move within an hour makes the market reduce-only for 30 minutes; net
+    /// outflow is limited to 25% of deposits per 6 hours; withdrawals and borrows up to
+    /// 1/100,000 of the deposit cap (at least one base unit) always pass.
+    pub const fn standard(deposit_cap: u64) -> BreakerConfig {
+        let small = deposit_cap / 100_000;
+        BreakerConfig {
+            price_guard_window_secs: 3_600,
+            price_guard_max_move_bps: 2_000,
+            price_guard_cooldown_secs: 1_800,
+            outflow_window_secs: 6 * 3_600,
+            outflow_max_bps: 2_500,
+            _padding: 0,
+            small_outflow_threshold: if small == 0 { 1 } else { small },
+        }
+    }
+
+    pub fn price_guard(&self) -> PriceGuardParams {
+        PriceGuardParams {
+            window_secs: self.price_guard_window_secs,
+            max_move_bps: self.price_guard_max_move_bps,
+            cooldown_secs: self.price_guard_cooldown_secs,
+        }
+    }
+
+    pub fn outflow(&self) -> OutflowParams {
+        OutflowParams {
+            window_secs: self.outflow_window_secs,
+            max_outflow_bps: self.outflow_max_bps,
+            small_outflow_threshold: self.small_outflow_threshold,
+        }
+    }
+
+    /// `InvalidPriceGuardParams` or `InvalidOutflowParams` when out of bounds.
+    pub fn validate(&self) -> Result<()> {
+        validate_price_guard_params(&self.price_guard()).or_ballast()?;
+        validate_outflow_params(&self.outflow()).or_ballast()
+    }
 }
 
 impl MarketConfig {
@@ -52,7 +120,7 @@ impl MarketConfig {
     /// 120/110% liability weights, a 10% APR kink at 80% utilisation (1% base, 100%
     /// max), 10% of interest to the protocol, 60 s / 2% / 10% oracle limits for
     /// borrowing (600 s / 10% for liquidation), a 5% liquidation bonus and a 1%
-    /// insurance fee.
+    /// insurance fee; the standard breakers ([`BreakerConfig::standard`]).
     pub const fn conservative(deposit_cap: u64, borrow_cap: u64) -> MarketConfig {
         MarketConfig {
             init_asset_weight_bps: 8_000,
@@ -75,6 +143,7 @@ impl MarketConfig {
             _padding: 0,
             deposit_cap,
             borrow_cap,
+            breakers: BreakerConfig::standard(deposit_cap),
         }
     }
 
@@ -158,11 +227,55 @@ pub struct Market {
     pub vault_bump: u8,
     pub _padding: [u8; 7],
     pub config: MarketConfig,
+    /// Price move guard and outflow limiter state.
+    pub breakers: MarketBreakers,
     /// Multiplier on this market's asset weights. Moves with the regime on the native
     /// token's own market; 1.0 (settled) on every other market.
     pub weight_multiplier: WeightRamp,
     /// Room for later state without a migration.
-    pub _reserved: [u64; 22],
+    pub _reserved: [u64; 12],
+}
+
+/// A market's price move guard and outflow limiter state. All zero: never observed,
+/// nothing flowed out.
+#[zero_copy]
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct MarketBreakers {
+    /// When the guard's current window started.
+    pub window_start_ts: i64,
+    /// The guard's reference price: the oracle mid price per base unit (WAD) first seen
+    /// in the current window.
+    pub window_start_price: PodU128,
+    /// The market is reduce-only (no new borrows) while `now < reduce_only_until_ts`.
+    pub reduce_only_until_ts: i64,
+    /// Net outflow in the limiter's bucket, in base units, as of `outflow_updated_ts`.
+    pub net_outflow: u64,
+    pub outflow_updated_ts: i64,
+}
+
+impl MarketBreakers {
+    pub fn price_guard(&self) -> PriceGuardState {
+        PriceGuardState {
+            window_start_ts: self.window_start_ts,
+            window_start_price_wad: self.window_start_price.get(),
+            reduce_only_until_ts: self.reduce_only_until_ts,
+        }
+    }
+
+    pub fn store_price_guard(&mut self, s: &PriceGuardState) {
+        self.window_start_ts = s.window_start_ts;
+        self.window_start_price.set(s.window_start_price_wad);
+        self.reduce_only_until_ts = s.reduce_only_until_ts;
+    }
+
+    pub fn outflow(&self) -> OutflowState {
+        OutflowState { net_outflow: self.net_outflow, last_update_ts: self.outflow_updated_ts }
+    }
+
+    pub fn store_outflow(&mut self, s: &OutflowState) {
+        self.net_outflow = s.net_outflow;
+        self.outflow_updated_ts = s.last_update_ts;
+    }
 }
 
 /// A multiplier (bps) moving linearly from `from_bps` to `to_bps` over `ramp_secs`
@@ -211,10 +324,12 @@ impl WeightRamp {
     }
 }
 
-pub const MARKET_SIZE: usize = 8 + 4 * 32 + 4 * 16 + 14 * 8 + 4 + 2 + 3 + 7 + 88 + 24 + 22 * 8;
+pub const MARKET_SIZE: usize = 8 + 4 * 32 + 4 * 16 + 14 * 8 + 4 + 2 + 3 + 7 + 120 + 48 + 24 + 12 * 8;
 const _: () = assert!(core::mem::size_of::<WeightRamp>() == 24);
 const _: () = assert!(8 + core::mem::size_of::<Market>() == MARKET_SIZE);
-const _: () = assert!(core::mem::size_of::<MarketConfig>() == 88);
+const _: () = assert!(core::mem::size_of::<MarketConfig>() == 120);
+const _: () = assert!(core::mem::size_of::<BreakerConfig>() == 32);
+const _: () = assert!(core::mem::size_of::<MarketBreakers>() == 48);
 const _: () = assert!(MARKET_SIZE == 616);
 
 impl Market {
@@ -302,5 +417,58 @@ impl Market {
         let free = vault_amount.saturating_sub(self.reserved_tokens()?);
         require_gte!(free, amount, BallastError::InsufficientLiquidity);
         Ok(())
+    }
+}
+
+/// Circuit breakers.
+impl Market {
+    /// Whether the price move guard keeps the market reduce-only at `now`.
+    pub fn is_reduce_only(&self, now: i64) -> bool {
+        price_guard::is_reduce_only(&self.breakers.price_guard(), now)
+    }
+
+    /// Fails with `MarketReduceOnly` while the guard's cooldown runs.
+    pub fn require_not_reduce_only(&self, now: i64) -> Result<()> {
+        require!(!self.is_reduce_only(now), BallastError::MarketReduceOnly);
+        Ok(())
+    }
+
+    /// Feeds the guard the oracle mid price per base unit (WAD) this instruction read at
+    /// `now` (the reading it uses, never a stored sample) and stores the new state.
+    /// Returns the event to emit when this observation tripped the guard.
+    pub fn observe_price(&mut self, key: Pubkey, price: u128, now: i64) -> Result<Option<PriceGuardTripped>> {
+        let before = self.breakers.price_guard();
+        let (after, tripped) =
+            price_guard::observe_price(&before, price, now, &self.config.breakers.price_guard()).or_ballast()?;
+        self.breakers.store_price_guard(&after);
+        Ok(tripped.then_some(PriceGuardTripped {
+            market: key,
+            reference_price: before.window_start_price_wad,
+            price,
+            reference_ts: before.window_start_ts,
+            reduce_only_until: after.reduce_only_until_ts,
+        }))
+    }
+
+    /// Deposits in tokens at the current indices, saturated to `u64`.
+    fn total_deposits_u64(&self) -> Result<u64> {
+        let deposits = self.indices().total_deposits().or_ballast()?;
+        Ok(u64::try_from(deposits).unwrap_or(u64::MAX))
+    }
+
+    /// Records a withdrawal or borrow of `amount` leaving the vault (call before the
+    /// deposits change); `OutflowLimitExceeded` past the window's capacity, unless small.
+    pub fn record_outflow(&mut self, amount: u64, now: i64) -> Result<()> {
+        let deposits = self.total_deposits_u64()?;
+        let params = self.config.breakers.outflow();
+        let after = outflow::record_outflow(&self.breakers.outflow(), amount, deposits, now, &params).or_ballast()?;
+        self.breakers.store_outflow(&after);
+        Ok(())
+    }
+
+    /// Records a deposit or repayment of `amount`: always passes and frees room at once.
+    pub fn record_inflow(&mut self, amount: u64) {
+        let after = outflow::record_inflow(&self.breakers.outflow(), amount);
+        self.breakers.store_outflow(&after);
     }
 }

@@ -1,5 +1,7 @@
 use anchor_lang::prelude::*;
 use ballast_risk::auction::AuctionParams;
+use ballast_risk::gates;
+use ballast_risk::guardian::{self, validate_guardian_params, GuardianParams, GuardianState};
 use ballast_risk::oracle::OracleLimits;
 use ballast_risk::params::{MAX_CONF_BPS, MAX_EMA_DEVIATION_BPS, MAX_ORACLE_AGE_SECS};
 use ballast_risk::regime::{
@@ -171,6 +173,49 @@ pub struct ProtocolConfig {
     /// What each regime (Calm, Elevated, Stressed, Crisis) sets: emissions, the buyback
     /// budget and premium cap, the exit penalty and the native collateral multiplier.
     pub regimes: [RegimeRow; 4],
+    /// Limits on the guardian's trips.
+    pub guardian: GuardianConfig,
+}
+
+/// How long and how often the guardian may pause instructions (see
+/// `ballast_risk::guardian`). Counts are `u32` so the config has no padding; they must
+/// fit the engine's `u8`.
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable,
+)]
+#[repr(C)]
+pub struct GuardianConfig {
+    /// Longest single trip.
+    pub max_trip_secs: u32,
+    /// A trip starting within this many seconds of the previous one's end follows it.
+    pub consecutive_gap_secs: u32,
+    /// Most trips in a row.
+    pub max_consecutive: u32,
+    /// Most trips in a day window.
+    pub max_per_day: u32,
+}
+
+impl GuardianConfig {
+    /// Trips of at most 30 minutes, at most 2 in a row (a trip starting within an hour of
+    /// the previous one's end follows it) and 3 a day.
+    pub const fn standard() -> GuardianConfig {
+        GuardianConfig { max_trip_secs: 1_800, consecutive_gap_secs: 3_600, max_consecutive: 2, max_per_day: 3 }
+    }
+
+    /// The engine's limits, or `InvalidGuardianParams` when a count does not fit.
+    pub fn params(&self) -> Result<GuardianParams> {
+        let count = |n: u32| u8::try_from(n).map_err(|_| error!(BallastError::InvalidGuardianParams));
+        Ok(GuardianParams {
+            max_trip_secs: self.max_trip_secs,
+            max_consecutive: count(self.max_consecutive)?,
+            max_per_day: count(self.max_per_day)?,
+            consecutive_gap_secs: self.consecutive_gap_secs,
+        })
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        validate_guardian_params(&self.params()?).or_ballast()
+    }
 }
 
 impl ProtocolConfig {
@@ -199,6 +244,7 @@ impl ProtocolConfig {
             volatility: VolatilityConfig::standard(),
             _padding: 0,
             regimes: RegimeRow::standard_table(),
+            guardian: GuardianConfig::standard(),
         }
     }
 
@@ -263,7 +309,7 @@ impl ProtocolConfig {
         validate_thresholds(&self.volatility.thresholds()).map_err(param_error)?;
         require_gte!(MAX_WEIGHT_RAMP_SECS, self.volatility.weight_ramp_secs, BallastError::InvalidVolatilityParams);
         validate_settings(&self.regimes.map(|r| r.settings())).map_err(param_error)?;
-        Ok(())
+        self.guardian.validate()
     }
 }
 
@@ -340,8 +386,10 @@ pub struct Protocol {
     /// The native token's own market, once listed (its collateral multiplier follows
     /// the regime); default before.
     pub native_market: Pubkey,
+    /// Instruction gates and the guardian's trip.
+    pub breakers: ProtocolBreakers,
     /// Room for later state without a migration.
-    pub _reserved: [u64; 31],
+    pub _reserved: [u64; 24],
 }
 
 /// State of `update_volatility`: the last sample, the EWMA variance and EMA price, the
@@ -391,11 +439,61 @@ impl VolatilityRecord {
     }
 }
 
-pub const PROTOCOL_SIZE: usize = 8 + 7 * 32 + 232 + 8 + 16 + 8 + 3 * 8 + REWARD_STREAMS * 40 + 8 + 80 + 32 + 31 * 8;
+/// The admin's instruction gates and the guardian's record (see `ballast_risk::gates`
+/// and `ballast_risk::guardian`).
+#[zero_copy]
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct ProtocolBreakers {
+    /// Gate bits set by the admin: an instruction family is paused while its bit is set.
+    pub gates: u64,
+    /// Gate bits the guardian's trip pauses, while `guardian_paused_until_ts` is ahead.
+    pub guardian_mask: u64,
+    /// The guardian's trip runs while `now < guardian_paused_until_ts`.
+    pub guardian_paused_until_ts: i64,
+    /// Start of the guardian's current day window.
+    pub guardian_day_start_ts: i64,
+    pub guardian_trips_today: u8,
+    /// Length of the guardian's current run of consecutive trips.
+    pub guardian_consecutive: u8,
+    pub _padding: [u8; 6],
+}
+
+impl ProtocolBreakers {
+    pub fn guardian_state(&self) -> GuardianState {
+        GuardianState {
+            paused_until_ts: self.guardian_paused_until_ts,
+            day_start_ts: self.guardian_day_start_ts,
+            trips_today: self.guardian_trips_today,
+            consecutive: self.guardian_consecutive,
+        }
+    }
+
+    pub fn store_guardian_state(&mut self, s: &GuardianState) {
+        self.guardian_paused_until_ts = s.paused_until_ts;
+        self.guardian_day_start_ts = s.day_start_ts;
+        self.guardian_trips_today = s.trips_today;
+        self.guardian_consecutive = s.consecutive;
+    }
+
+    /// Whether the guardian's trip runs at `now`.
+    pub fn guardian_paused(&self, now: i64) -> bool {
+        guardian::is_paused(&self.guardian_state(), now)
+    }
+
+    /// The gate bits in force at `now`: the admin's and the running trip's.
+    pub fn effective_gates(&self, now: i64) -> u64 {
+        gates::effective(self.gates, self.guardian_mask, self.guardian_paused(now))
+    }
+}
+
+pub const PROTOCOL_SIZE: usize =
+    8 + 7 * 32 + 248 + 8 + 16 + 8 + 3 * 8 + REWARD_STREAMS * 40 + 8 + 80 + 32 + 40 + 24 * 8;
 const _: () = assert!(core::mem::size_of::<VolatilityConfig>() == 72);
 const _: () = assert!(core::mem::size_of::<RegimeRow>() == 24);
-const _: () = assert!(core::mem::size_of::<ProtocolConfig>() == 232);
+const _: () = assert!(core::mem::size_of::<GuardianConfig>() == 16);
+const _: () = assert!(core::mem::size_of::<ProtocolConfig>() == 248);
 const _: () = assert!(core::mem::size_of::<VolatilityRecord>() == 80);
+const _: () = assert!(core::mem::size_of::<ProtocolBreakers>() == 40);
 const _: () = assert!(core::mem::size_of::<RewardStream>() == 40);
 const _: () = assert!(8 + core::mem::size_of::<Protocol>() == PROTOCOL_SIZE);
 const _: () = assert!(PROTOCOL_SIZE == 1568);
@@ -417,5 +515,12 @@ impl Protocol {
     /// The settings of the regime in force.
     pub fn regime_settings(&self) -> Result<RegimeSettings> {
         Ok(self.config.regime(self.regime()?))
+    }
+
+    /// Fails with `InstructionPaused` while `gate` (a `ballast_risk::gates` bit) is set
+    /// by the admin or by a running guardian trip. Every gated handler calls this first.
+    pub fn require_open(&self, gate: u64, now: i64) -> Result<()> {
+        require!(self.breakers.effective_gates(now) & gate == 0, BallastError::InstructionPaused);
+        Ok(())
     }
 }

@@ -47,12 +47,16 @@ import {
   type ReadonlyUint8Array,
 } from '@solana/kit';
 import {
+  getMarketBreakersDecoder,
+  getMarketBreakersEncoder,
   getMarketConfigDecoder,
   getMarketConfigEncoder,
   getPodU128Decoder,
   getPodU128Encoder,
   getWeightRampDecoder,
   getWeightRampEncoder,
+  type MarketBreakers,
+  type MarketBreakersArgs,
   type MarketConfig,
   type MarketConfigArgs,
   type PodU128,
@@ -114,6 +118,8 @@ export type Market = {
   vaultBump: number;
   padding: ReadonlyUint8Array;
   config: MarketConfig;
+  /** Price move guard and outflow limiter state. */
+  breakers: MarketBreakers;
   /**
    * Multiplier on this market's asset weights. Moves with the regime on the native
    * token's own market; 1.0 (settled) on every other market.
@@ -169,6 +175,8 @@ export type MarketArgs = {
   vaultBump: number;
   padding: ReadonlyUint8Array;
   config: MarketConfigArgs;
+  /** Price move guard and outflow limiter state. */
+  breakers: MarketBreakersArgs;
   /**
    * Multiplier on this market's asset weights. Moves with the regime on the native
    * token's own market; 1.0 (settled) on every other market.
@@ -212,8 +220,9 @@ export function getMarketEncoder(): FixedSizeEncoder<MarketArgs> {
       ['vaultBump', getU8Encoder()],
       ['padding', fixEncoderSize(getBytesEncoder(), 7)],
       ['config', getMarketConfigEncoder()],
+      ['breakers', getMarketBreakersEncoder()],
       ['weightMultiplier', getWeightRampEncoder()],
-      ['reserved', getArrayEncoder(getU64Encoder(), { size: 22 })],
+      ['reserved', getArrayEncoder(getU64Encoder(), { size: 12 })],
     ]),
     (value) => ({ ...value, discriminator: MARKET_DISCRIMINATOR }),
   );
@@ -252,8 +261,9 @@ export function getMarketDecoder(): FixedSizeDecoder<Market> {
     ['vaultBump', getU8Decoder()],
     ['padding', fixDecoderSize(getBytesDecoder(), 7)],
     ['config', getMarketConfigDecoder()],
+    ['breakers', getMarketBreakersDecoder()],
     ['weightMultiplier', getWeightRampDecoder()],
-    ['reserved', getArrayDecoder(getU64Decoder(), { size: 22 })],
+    ['reserved', getArrayDecoder(getU64Decoder(), { size: 12 })],
   ]);
 }
 

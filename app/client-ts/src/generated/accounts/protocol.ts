@@ -47,6 +47,8 @@ import {
 import {
   getPodU128Decoder,
   getPodU128Encoder,
+  getProtocolBreakersDecoder,
+  getProtocolBreakersEncoder,
   getProtocolConfigDecoder,
   getProtocolConfigEncoder,
   getRewardStreamDecoder,
@@ -55,6 +57,8 @@ import {
   getVolatilityRecordEncoder,
   type PodU128,
   type PodU128Args,
+  type ProtocolBreakers,
+  type ProtocolBreakersArgs,
   type ProtocolConfig,
   type ProtocolConfigArgs,
   type RewardStream,
@@ -113,6 +117,8 @@ export type Protocol = {
    * the regime); default before.
    */
   nativeMarket: Address;
+  /** Instruction gates and the guardian's trip. */
+  breakers: ProtocolBreakers;
   /** Room for later state without a migration. */
   reserved: Array<bigint>;
 };
@@ -160,6 +166,8 @@ export type ProtocolArgs = {
    * the regime); default before.
    */
   nativeMarket: Address;
+  /** Instruction gates and the guardian's trip. */
+  breakers: ProtocolBreakersArgs;
   /** Room for later state without a migration. */
   reserved: Array<number | bigint>;
 };
@@ -191,7 +199,8 @@ export function getProtocolEncoder(): FixedSizeEncoder<ProtocolArgs> {
       ['padding', fixEncoderSize(getBytesEncoder(), 3)],
       ['volatility', getVolatilityRecordEncoder()],
       ['nativeMarket', getAddressEncoder()],
-      ['reserved', getArrayEncoder(getU64Encoder(), { size: 31 })],
+      ['breakers', getProtocolBreakersEncoder()],
+      ['reserved', getArrayEncoder(getU64Encoder(), { size: 24 })],
     ]),
     (value) => ({ ...value, discriminator: PROTOCOL_DISCRIMINATOR }),
   );
@@ -223,7 +232,8 @@ export function getProtocolDecoder(): FixedSizeDecoder<Protocol> {
     ['padding', fixDecoderSize(getBytesDecoder(), 3)],
     ['volatility', getVolatilityRecordDecoder()],
     ['nativeMarket', getAddressDecoder()],
-    ['reserved', getArrayDecoder(getU64Decoder(), { size: 31 })],
+    ['breakers', getProtocolBreakersDecoder()],
+    ['reserved', getArrayDecoder(getU64Decoder(), { size: 24 })],
   ]);
 }
 

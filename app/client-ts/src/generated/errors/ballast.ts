@@ -168,6 +168,16 @@ export const BALLAST_ERROR__INVALID_GUARDIAN_PARAMS = 0x17ba; // 6074
 export const BALLAST_ERROR__INVALID_TIMELOCK_PARAMS = 0x17bb; // 6075
 /** NativeMarketMismatch: The native token's market must be passed (and only it) once listed */
 export const BALLAST_ERROR__NATIVE_MARKET_MISMATCH = 0x17bc; // 6076
+/** MarketReduceOnly: Market is reduce-only after a fast price move: no new borrows until the cooldown ends */
+export const BALLAST_ERROR__MARKET_REDUCE_ONLY = 0x17bd; // 6077
+/** InstructionPaused: This instruction is paused (gate set by the admin or by a guardian trip) */
+export const BALLAST_ERROR__INSTRUCTION_PAUSED = 0x17be; // 6078
+/** NotGuardian: Signer is not the protocol's guardian */
+export const BALLAST_ERROR__NOT_GUARDIAN = 0x17bf; // 6079
+/** InvalidGateMask: Gate mask has undefined bits or bits this caller may not set (the guardian: none, liquidate or repay) */
+export const BALLAST_ERROR__INVALID_GATE_MASK = 0x17c0; // 6080
+/** GuardianPauseActive: The guardian's trip has not expired: only the admin may resume it now */
+export const BALLAST_ERROR__GUARDIAN_PAUSE_ACTIVE = 0x17c1; // 6081
 
 export type BallastError =
   | typeof BALLAST_ERROR__ACCOUNT_HAS_COLLATERAL
@@ -182,14 +192,17 @@ export type BallastError =
   | typeof BALLAST_ERROR__DEPOSIT_CAP_EXCEEDED
   | typeof BALLAST_ERROR__EMISSION_AUTHORITY
   | typeof BALLAST_ERROR__GUARDIAN_DAILY_LIMIT
+  | typeof BALLAST_ERROR__GUARDIAN_PAUSE_ACTIVE
   | typeof BALLAST_ERROR__GUARDIAN_TOO_MANY_CONSECUTIVE
   | typeof BALLAST_ERROR__GUARDIAN_TRIP_TOO_LONG
   | typeof BALLAST_ERROR__HEALTH_ACCOUNTS_MISMATCH
+  | typeof BALLAST_ERROR__INSTRUCTION_PAUSED
   | typeof BALLAST_ERROR__INSUFFICIENT_DEPOSIT
   | typeof BALLAST_ERROR__INSUFFICIENT_LIQUIDITY
   | typeof BALLAST_ERROR__INVALID_AUCTION_PARAMS
   | typeof BALLAST_ERROR__INVALID_CAPS
   | typeof BALLAST_ERROR__INVALID_FEE_SPLIT
+  | typeof BALLAST_ERROR__INVALID_GATE_MASK
   | typeof BALLAST_ERROR__INVALID_GUARDIAN_PARAMS
   | typeof BALLAST_ERROR__INVALID_LIQUIDATION_PARAMS
   | typeof BALLAST_ERROR__INVALID_ORACLE_ACCOUNT
@@ -211,11 +224,13 @@ export type BallastError =
   | typeof BALLAST_ERROR__LOCK_NOT_EXTENDED
   | typeof BALLAST_ERROR__LOCK_TOO_LONG
   | typeof BALLAST_ERROR__LOCK_TOO_SHORT
+  | typeof BALLAST_ERROR__MARKET_REDUCE_ONLY
   | typeof BALLAST_ERROR__MATH_OVERFLOW
   | typeof BALLAST_ERROR__MIXED_POSITION
   | typeof BALLAST_ERROR__NATIVE_MARKET_BUYBACK
   | typeof BALLAST_ERROR__NATIVE_MARKET_MISMATCH
   | typeof BALLAST_ERROR__NOT_ACCOUNT_OWNER
+  | typeof BALLAST_ERROR__NOT_GUARDIAN
   | typeof BALLAST_ERROR__NOTHING_TO_CLAIM
   | typeof BALLAST_ERROR__NOTHING_TO_LIQUIDATE
   | typeof BALLAST_ERROR__NOTHING_TO_SWEEP
@@ -263,14 +278,17 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__DEPOSIT_CAP_EXCEEDED]: `Deposit would exceed the market's deposit cap`,
     [BALLAST_ERROR__EMISSION_AUTHORITY]: `Emissions need the protocol to be the native mint's mint authority`,
     [BALLAST_ERROR__GUARDIAN_DAILY_LIMIT]: `Guardian has tripped too many times today`,
+    [BALLAST_ERROR__GUARDIAN_PAUSE_ACTIVE]: `The guardian's trip has not expired: only the admin may resume it now`,
     [BALLAST_ERROR__GUARDIAN_TOO_MANY_CONSECUTIVE]: `Guardian has tripped too many times in a row`,
     [BALLAST_ERROR__GUARDIAN_TRIP_TOO_LONG]: `Guardian trip is longer than allowed (or zero)`,
     [BALLAST_ERROR__HEALTH_ACCOUNTS_MISMATCH]: `Health check accounts missing, duplicated or out of order: pass (market, oracle) per balance`,
+    [BALLAST_ERROR__INSTRUCTION_PAUSED]: `This instruction is paused (gate set by the admin or by a guardian trip)`,
     [BALLAST_ERROR__INSUFFICIENT_DEPOSIT]: `Withdrawal exceeds the account's deposit`,
     [BALLAST_ERROR__INSUFFICIENT_LIQUIDITY]: `Market does not hold enough free tokens`,
     [BALLAST_ERROR__INVALID_AUCTION_PARAMS]: `Buyback auction or epoch parameters out of bounds`,
     [BALLAST_ERROR__INVALID_CAPS]: `Caps must allow deposits and not lend more than the deposit cap`,
     [BALLAST_ERROR__INVALID_FEE_SPLIT]: `Fee shares must sum to 10_000 and the buyback stakers' share be at most 10_000`,
+    [BALLAST_ERROR__INVALID_GATE_MASK]: `Gate mask has undefined bits or bits this caller may not set (the guardian: none, liquidate or repay)`,
     [BALLAST_ERROR__INVALID_GUARDIAN_PARAMS]: `Guardian limits out of bounds`,
     [BALLAST_ERROR__INVALID_LIQUIDATION_PARAMS]: `Liquidation bonus or insurance fee out of bounds`,
     [BALLAST_ERROR__INVALID_ORACLE_ACCOUNT]: `Price account is not a valid Pyth price account`,
@@ -292,11 +310,13 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__LOCK_NOT_EXTENDED]: `New lock must end later than the current one`,
     [BALLAST_ERROR__LOCK_TOO_LONG]: `Lock is longer than the maximum`,
     [BALLAST_ERROR__LOCK_TOO_SHORT]: `Lock is shorter than the minimum`,
+    [BALLAST_ERROR__MARKET_REDUCE_ONLY]: `Market is reduce-only after a fast price move: no new borrows until the cooldown ends`,
     [BALLAST_ERROR__MATH_OVERFLOW]: `Arithmetic overflow`,
     [BALLAST_ERROR__MIXED_POSITION]: `A balance cannot be a deposit and a borrow at once: repay or withdraw first`,
     [BALLAST_ERROR__NATIVE_MARKET_BUYBACK]: `The native token's own market has no buyback auction`,
     [BALLAST_ERROR__NATIVE_MARKET_MISMATCH]: `The native token's market must be passed (and only it) once listed`,
     [BALLAST_ERROR__NOT_ACCOUNT_OWNER]: `Signer does not own this margin account`,
+    [BALLAST_ERROR__NOT_GUARDIAN]: `Signer is not the protocol's guardian`,
     [BALLAST_ERROR__NOTHING_TO_CLAIM]: `Nothing to claim`,
     [BALLAST_ERROR__NOTHING_TO_LIQUIDATE]: `Nothing to liquidate at this size`,
     [BALLAST_ERROR__NOTHING_TO_SWEEP]: `No protocol fees to sweep`,

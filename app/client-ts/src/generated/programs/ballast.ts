@@ -27,12 +27,16 @@ import {
   parseDepositInstruction,
   parseExitEarlyInstruction,
   parseExtendLockInstruction,
+  parseGuardianTripInstruction,
   parseIncreaseStakeInstruction,
   parseInitializeProtocolInstruction,
   parseLiquidateInstruction,
   parseRefreshMarketInstruction,
   parseRepayInstruction,
   parseResolveBadDebtInstruction,
+  parseResumeInstruction,
+  parseSetGatesInstruction,
+  parseSetGuardianInstruction,
   parseStakeInstruction,
   parseSweepFeesInstruction,
   parseUnstakeInstruction,
@@ -49,12 +53,16 @@ import {
   type ParsedDepositInstruction,
   type ParsedExitEarlyInstruction,
   type ParsedExtendLockInstruction,
+  type ParsedGuardianTripInstruction,
   type ParsedIncreaseStakeInstruction,
   type ParsedInitializeProtocolInstruction,
   type ParsedLiquidateInstruction,
   type ParsedRefreshMarketInstruction,
   type ParsedRepayInstruction,
   type ParsedResolveBadDebtInstruction,
+  type ParsedResumeInstruction,
+  type ParsedSetGatesInstruction,
+  type ParsedSetGuardianInstruction,
   type ParsedStakeInstruction,
   type ParsedSweepFeesInstruction,
   type ParsedUnstakeInstruction,
@@ -125,12 +133,16 @@ export enum BallastInstruction {
   Deposit,
   ExitEarly,
   ExtendLock,
+  GuardianTrip,
   IncreaseStake,
   InitializeProtocol,
   Liquidate,
   RefreshMarket,
   Repay,
   ResolveBadDebt,
+  Resume,
+  SetGates,
+  SetGuardian,
   Stake,
   SweepFees,
   Unstake,
@@ -236,6 +248,15 @@ export function identifyBallastInstruction(
   if (
     containsBytes(
       data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([193, 91, 230, 254, 59, 85, 172, 239])),
+      0,
+    )
+  ) {
+    return BallastInstruction.GuardianTrip;
+  }
+  if (
+    containsBytes(
+      data,
       fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([239, 74, 179, 156, 119, 147, 39, 212])),
       0,
     )
@@ -286,6 +307,33 @@ export function identifyBallastInstruction(
     )
   ) {
     return BallastInstruction.ResolveBadDebt;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([1, 166, 51, 170, 127, 32, 141, 206])),
+      0,
+    )
+  ) {
+    return BallastInstruction.Resume;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([69, 3, 195, 175, 66, 197, 136, 161])),
+      0,
+    )
+  ) {
+    return BallastInstruction.SetGates;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([147, 243, 50, 121, 154, 164, 50, 30])),
+      0,
+    )
+  ) {
+    return BallastInstruction.SetGuardian;
   }
   if (
     containsBytes(
@@ -355,12 +403,16 @@ export type ParsedBallastInstruction<TProgram extends string = 'A2n5zs23LnCbhSqd
   | ({ instructionType: BallastInstruction.Deposit } & ParsedDepositInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.ExitEarly } & ParsedExitEarlyInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.ExtendLock } & ParsedExtendLockInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.GuardianTrip } & ParsedGuardianTripInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.IncreaseStake } & ParsedIncreaseStakeInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.InitializeProtocol } & ParsedInitializeProtocolInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Liquidate } & ParsedLiquidateInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.RefreshMarket } & ParsedRefreshMarketInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Repay } & ParsedRepayInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.ResolveBadDebt } & ParsedResolveBadDebtInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.Resume } & ParsedResumeInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.SetGates } & ParsedSetGatesInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.SetGuardian } & ParsedSetGuardianInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Stake } & ParsedStakeInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.SweepFees } & ParsedSweepFeesInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Unstake } & ParsedUnstakeInstruction<TProgram>)
@@ -422,6 +474,10 @@ export function parseBallastInstruction<TProgram extends string>(
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.ExtendLock, ...parseExtendLockInstruction(instruction) };
     }
+    case BallastInstruction.GuardianTrip: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.GuardianTrip, ...parseGuardianTripInstruction(instruction) };
+    }
     case BallastInstruction.IncreaseStake: {
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.IncreaseStake, ...parseIncreaseStakeInstruction(instruction) };
@@ -448,6 +504,18 @@ export function parseBallastInstruction<TProgram extends string>(
     case BallastInstruction.ResolveBadDebt: {
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.ResolveBadDebt, ...parseResolveBadDebtInstruction(instruction) };
+    }
+    case BallastInstruction.Resume: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.Resume, ...parseResumeInstruction(instruction) };
+    }
+    case BallastInstruction.SetGates: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.SetGates, ...parseSetGatesInstruction(instruction) };
+    }
+    case BallastInstruction.SetGuardian: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.SetGuardian, ...parseSetGuardianInstruction(instruction) };
     }
     case BallastInstruction.Stake: {
       assertIsInstructionWithAccounts(instruction);

@@ -8,9 +8,13 @@
 
 export * from './balance';
 export * from './balanceChangeKind';
+export * from './breakerConfig';
+export * from './guardianConfig';
+export * from './marketBreakers';
 export * from './marketConfig';
 export * from './podI128';
 export * from './podU128';
+export * from './protocolBreakers';
 export * from './protocolConfig';
 export * from './regimeRow';
 export * from './rewardStream';

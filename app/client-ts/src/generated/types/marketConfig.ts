@@ -18,6 +18,7 @@ import {
   type FixedSizeDecoder,
   type FixedSizeEncoder,
 } from '@solana/kit';
+import { getBreakerConfigDecoder, getBreakerConfigEncoder, type BreakerConfig, type BreakerConfigArgs } from '.';
 
 /**
  * Risk parameters of one market, set by governance and bounds-checked on-chain.
@@ -53,6 +54,8 @@ export type MarketConfig = {
   depositCap: bigint;
   /** Most tokens the market may lend. */
   borrowCap: bigint;
+  /** Price move guard and outflow limiter. */
+  breakers: BreakerConfig;
 };
 
 export type MarketConfigArgs = {
@@ -85,6 +88,8 @@ export type MarketConfigArgs = {
   depositCap: number | bigint;
   /** Most tokens the market may lend. */
   borrowCap: number | bigint;
+  /** Price move guard and outflow limiter. */
+  breakers: BreakerConfigArgs;
 };
 
 export function getMarketConfigEncoder(): FixedSizeEncoder<MarketConfigArgs> {
@@ -109,6 +114,7 @@ export function getMarketConfigEncoder(): FixedSizeEncoder<MarketConfigArgs> {
     ['padding', getU32Encoder()],
     ['depositCap', getU64Encoder()],
     ['borrowCap', getU64Encoder()],
+    ['breakers', getBreakerConfigEncoder()],
   ]);
 }
 
@@ -134,6 +140,7 @@ export function getMarketConfigDecoder(): FixedSizeDecoder<MarketConfig> {
     ['padding', getU32Decoder()],
     ['depositCap', getU64Decoder()],
     ['borrowCap', getU64Decoder()],
+    ['breakers', getBreakerConfigDecoder()],
   ]);
 }
 

@@ -19,10 +19,14 @@ import {
   type FixedSizeEncoder,
 } from '@solana/kit';
 import {
+  getGuardianConfigDecoder,
+  getGuardianConfigEncoder,
   getRegimeRowDecoder,
   getRegimeRowEncoder,
   getVolatilityConfigDecoder,
   getVolatilityConfigEncoder,
+  type GuardianConfig,
+  type GuardianConfigArgs,
   type RegimeRow,
   type RegimeRowArgs,
   type VolatilityConfig,
@@ -61,6 +65,8 @@ export type ProtocolConfig = {
    * budget and premium cap, the exit penalty and the native collateral multiplier.
    */
   regimes: Array<RegimeRow>;
+  /** Limits on the guardian's trips. */
+  guardian: GuardianConfig;
 };
 
 export type ProtocolConfigArgs = {
@@ -91,6 +97,8 @@ export type ProtocolConfigArgs = {
    * budget and premium cap, the exit penalty and the native collateral multiplier.
    */
   regimes: Array<RegimeRowArgs>;
+  /** Limits on the guardian's trips. */
+  guardian: GuardianConfigArgs;
 };
 
 export function getProtocolConfigEncoder(): FixedSizeEncoder<ProtocolConfigArgs> {
@@ -113,6 +121,7 @@ export function getProtocolConfigEncoder(): FixedSizeEncoder<ProtocolConfigArgs>
     ['volatility', getVolatilityConfigEncoder()],
     ['padding', getU32Encoder()],
     ['regimes', getArrayEncoder(getRegimeRowEncoder(), { size: 4 })],
+    ['guardian', getGuardianConfigEncoder()],
   ]);
 }
 
@@ -136,6 +145,7 @@ export function getProtocolConfigDecoder(): FixedSizeDecoder<ProtocolConfig> {
     ['volatility', getVolatilityConfigDecoder()],
     ['padding', getU32Decoder()],
     ['regimes', getArrayDecoder(getRegimeRowDecoder(), { size: 4 })],
+    ['guardian', getGuardianConfigDecoder()],
   ]);
 }
 

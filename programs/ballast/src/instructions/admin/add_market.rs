@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 use ballast_risk::oracle::{self, OracleAction, MAX_DECIMALS};
-use ballast_risk::{params, WAD};
+use ballast_risk::{params, Rounding, WAD};
 
 use crate::constants::{MARKET_SEED, MAX_MARKETS, VAULT_SEED};
 use crate::errors::{BallastError, OrBallast};
@@ -51,7 +51,8 @@ pub fn validate_config(config: &MarketConfig) -> Result<()> {
         config.liquidation_insurance_fee_bps,
         config.init_asset_weight_bps,
     )
-    .or_ballast()
+    .or_ballast()?;
+    config.breakers.validate()
 }
 
 pub fn handler(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {
@@ -95,6 +96,10 @@ pub fn handler(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {
     market.vault_bump = ctx.bumps.vault;
     market.config = config;
     market.weight_multiplier = weight_multiplier;
+    // The guard's first reference is the listing price; the limiter's bucket starts empty.
+    let price = oracle::mid_price(&reading, decimals, Rounding::Down).or_ballast()?;
+    market.observe_price(ctx.accounts.market.key(), price, now)?;
+    market.breakers.outflow_updated_ts = now;
 
     emit!(MarketAdded { market: ctx.accounts.market.key(), mint: market.mint, oracle: market.oracle, market_index });
     Ok(())

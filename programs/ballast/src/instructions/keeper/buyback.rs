@@ -2,6 +2,7 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{self, Burn, Mint, Token, TokenAccount, Transfer};
 use ballast_risk::auction::{self, price_multiplier_bps};
 use ballast_risk::fixed::apply_bps;
+use ballast_risk::gates;
 use ballast_risk::oracle::{self, OracleAction};
 use ballast_risk::Rounding;
 
@@ -50,6 +51,7 @@ pub fn handler(ctx: Context<Buyback>, max_native_in: u64, min_pool_out: u64) -> 
     let now = Clock::get()?.unix_timestamp;
     let accounts = &ctx.accounts;
     let mut protocol = accounts.protocol.load_mut()?;
+    protocol.require_open(gates::BUYBACK, now)?;
     let mut market = accounts.market.load_mut()?;
     require_keys_neq!(market.mint, protocol.native_mint, BallastError::NativeMarketBuyback);
     let cfg = protocol.config;
@@ -66,6 +68,10 @@ pub fn handler(ctx: Context<Buyback>, max_native_in: u64, min_pool_out: u64) -> 
     let pool_reading = read_pyth(&accounts.oracle, &market.oracle)?;
     oracle::validate(&pool_reading, &pool_limits, OracleAction::RiskIncreasing, now).or_ballast()?;
     let pool_price = oracle::valuation_prices(&pool_reading, &pool_limits, market.decimals).or_ballast()?.liability;
+    // The pool token's price feeds its market's guard (a trip does not stop the auction:
+    // the premium cap, the EMA and the epoch budget bound what it sells).
+    let mid = oracle::mid_price(&pool_reading, market.decimals, Rounding::Down).or_ballast()?;
+    let tripped = market.observe_price(accounts.market.key(), mid, now)?;
 
     // A new epoch sets a new budget from the pool as it stands, and restarts the curve.
     let epoch_secs = i64::from(cfg.buyback_epoch_secs);
@@ -142,5 +148,8 @@ pub fn handler(ctx: Context<Buyback>, max_native_in: u64, min_pool_out: u64) -> 
     let (market, vault, to) = (&accounts.market, &accounts.vault, &accounts.keeper_pool_token);
     crate::instructions::pay_from_market_vault(market, vault, to, &accounts.token_program, fill.pool_out)?;
     emit!(event);
+    if let Some(tripped) = tripped {
+        emit!(tripped);
+    }
     Ok(())
 }

@@ -1,5 +1,6 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, Token, TokenAccount, Transfer};
+use ballast_risk::gates;
 use ballast_risk::liquidation::quote;
 use ballast_risk::oracle::OracleAction;
 use ballast_risk::shares::{repay_shares_for, withdraw_shares_for};
@@ -36,11 +37,16 @@ pub struct Liquidate<'info> {
 /// pays the liquidator the account's collateral in `asset_market` plus a bonus; an
 /// insurance fee from the same collateral goes to the asset market's insurance fund.
 /// Remaining accounts: (market, oracle) for every balance the account holds now.
-/// Prices only need to be valid for liquidation (older, wider than for borrowing).
+/// Prices only need to be valid for liquidation (older, wider than for borrowing); they
+/// feed both markets' price guards. Not an outflow: the liquidator pays the debt in at
+/// the oracle price for the collateral it takes out, and liquidations must never wait.
 /// Liability and asset markets must differ: Anchor refuses the same mutable account
 /// twice (`ConstraintDuplicateMutableAccount`).
 pub fn handler(ctx: Context<Liquidate>, max_repay: u64) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
+    // Only the admin can pause liquidations: guardian trips, reduce-only markets and the
+    // outflow limiter never stop them.
+    ctx.accounts.protocol.load()?.require_open(gates::LIQUIDATE, now)?;
     let liability_index = accrue(&ctx.accounts.liability_market, now)?;
     let asset_index = accrue(&ctx.accounts.asset_market, now)?;
 
@@ -75,13 +81,17 @@ pub fn handler(ctx: Context<Liquidate>, max_repay: u64) -> Result<()> {
     // Collateral side: burn shares for seized + fee, rounded up, never more than held.
     let burned = withdraw_shares_for(q.seized + q.insurance_fee, asset.indices.deposit_index).or_ballast()?;
     let burned = burned.min(deposit_shares);
+    // Both markets' guards see the prices this liquidation uses.
+    let mut trips = Vec::new();
     {
         let mut market = ctx.accounts.liability_market.load_mut()?;
         let total = market.total_borrow_shares.get().checked_sub(cleared).ok_or(BallastError::MathOverflow)?;
         market.total_borrow_shares.set(total);
+        trips.extend(market.observe_price(ctx.accounts.liability_market.key(), liability.mid_down, now)?);
     }
     {
         let mut market = ctx.accounts.asset_market.load_mut()?;
+        trips.extend(market.observe_price(ctx.accounts.asset_market.key(), asset.mid_down, now)?);
         market.require_liquidity(ctx.accounts.asset_vault.amount, seized)?;
         let total = market.total_deposit_shares.get().checked_sub(burned).ok_or(BallastError::MathOverflow)?;
         market.total_deposit_shares.set(total);
@@ -100,6 +110,9 @@ pub fn handler(ctx: Context<Liquidate>, max_repay: u64) -> Result<()> {
 
     ctx.accounts.pay_in(repaid)?;
     ctx.accounts.pay_out(seized)?;
+    for tripped in trips {
+        emit!(tripped);
+    }
     emit!(Liquidated {
         liquidatee,
         liquidator: ctx.accounts.liquidator.key(),

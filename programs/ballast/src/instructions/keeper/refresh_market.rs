@@ -1,7 +1,8 @@
 use anchor_lang::prelude::*;
 use ballast_risk::oracle::{self, OracleAction};
+use ballast_risk::Rounding;
 
-use crate::errors::to_u64;
+use crate::errors::{to_u64, OrBallast};
 use crate::events::MarketRefreshed;
 use crate::oracle::read_pyth;
 use crate::state::Market;
@@ -14,26 +15,34 @@ pub struct RefreshMarket<'info> {
     pub oracle: UncheckedAccount<'info>,
 }
 
-/// Accrues interest (the protocol's share goes to the fee pool) and records the
-/// latest oracle sample. A stale or uncertain feed does not stop interest: the sample
-/// is recorded with `oracle_ok = false` for keepers and UIs to see.
+/// Accrues interest (the protocol's share goes to the fee pool), records the latest
+/// oracle sample and feeds it to the price move guard. A stale or uncertain feed does
+/// not stop interest: the sample is recorded with `oracle_ok = false` for keepers and
+/// UIs to see, and reaches the guard only if it is fit for a liquidation.
 pub fn handler(ctx: Context<RefreshMarket>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
+    let key = ctx.accounts.market.key();
     let mut market = ctx.accounts.market.load_mut()?;
     let elapsed = market.seconds_since_accrual(now);
     let accrual = market.accrue_interest(now)?;
 
     let reading = read_pyth(&ctx.accounts.oracle, &market.oracle)?;
-    let oracle_ok =
-        oracle::validate(&reading, &market.config.oracle_limits(), OracleAction::RiskIncreasing, now).is_ok();
+    let limits = market.config.oracle_limits();
+    let oracle_ok = oracle::validate(&reading, &limits, OracleAction::RiskIncreasing, now).is_ok();
     market.last_price = reading.price;
     market.last_conf = reading.conf;
     market.last_ema_price = reading.ema_price;
     market.last_publish_time = reading.publish_time;
     market.last_expo = reading.expo;
+    if oracle::validate(&reading, &limits, OracleAction::Liquidation, now).is_ok() {
+        let price = oracle::mid_price(&reading, market.decimals, Rounding::Down).or_ballast()?;
+        if let Some(tripped) = market.observe_price(key, price, now)? {
+            emit!(tripped);
+        }
+    }
 
     emit!(MarketRefreshed {
-        market: ctx.accounts.market.key(),
+        market: key,
         elapsed_secs: elapsed,
         deposit_index: accrual.deposit_index,
         borrow_index: accrual.borrow_index,

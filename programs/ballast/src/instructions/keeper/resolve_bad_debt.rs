@@ -1,4 +1,5 @@
 use anchor_lang::prelude::*;
+use ballast_risk::gates;
 use ballast_risk::liquidation::resolve_bad_debt;
 use ballast_risk::shares::debt_amount;
 
@@ -19,6 +20,7 @@ pub struct ResolveBadDebt<'info> {
 /// fund pays first, the rest is socialised on the deposit index. Permissionless.
 pub fn handler(ctx: Context<ResolveBadDebt>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
+    ctx.accounts.protocol.load()?.require_open(gates::RESOLVE_BAD_DEBT, now)?;
     let mut market = ctx.accounts.market.load_mut()?;
     market.accrue_interest(now)?;
     let mut account = ctx.accounts.margin_account.load_mut()?;

@@ -1,5 +1,6 @@
 use anchor_lang::prelude::*;
 use ballast_risk::fixed::apply_bps;
+use ballast_risk::gates;
 use ballast_risk::Rounding;
 
 use crate::errors::{to_u64, BallastError, OrBallast};
@@ -21,6 +22,7 @@ pub struct SweepFees<'info> {
 pub fn handler(ctx: Context<SweepFees>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let mut protocol = ctx.accounts.protocol.load_mut()?;
+    protocol.require_open(gates::SWEEP_FEES, now)?;
     let mut market = ctx.accounts.market.load_mut()?;
     market.accrue_interest(now)?;
     let fees = core::mem::take(&mut market.accrued_protocol_fees);

@@ -1,4 +1,5 @@
 use anchor_lang::prelude::*;
+use ballast_risk::gates;
 use ballast_risk::oracle::{self, OracleAction};
 use ballast_risk::volatility::sample;
 use ballast_risk::Rounding;
@@ -27,6 +28,7 @@ pub struct UpdateVolatility<'info> {
 pub fn handler(ctx: Context<UpdateVolatility>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool = &ctx.accounts.pool;
+    pool.require_open(gates::UPDATE_VOLATILITY, now)?;
     check_native_market(ctx.accounts)?;
     pool.accrue(now)?;
 

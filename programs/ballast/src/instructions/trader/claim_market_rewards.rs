@@ -1,5 +1,6 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
+use ballast_risk::gates;
 
 use crate::errors::BallastError;
 use crate::events::RewardsClaimed;
@@ -35,6 +36,7 @@ pub fn handler(ctx: Context<ClaimMarketRewards>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let (amount, stream) = {
         let mut protocol = ctx.accounts.protocol.load_mut()?;
+        protocol.require_open(gates::CLAIM, now)?;
         let mut market = ctx.accounts.market.load_mut()?;
         let mut escrow = ctx.accounts.escrow.load_mut()?;
         let stream = staking::market_stream(market.market_index)?;

@@ -1,4 +1,5 @@
 use anchor_lang::prelude::*;
+use ballast_risk::gates;
 
 use super::stake_accounts::StakeAction;
 use crate::constants::NATIVE_STREAM;
@@ -11,6 +12,7 @@ use crate::staking;
 pub fn handler(ctx: Context<StakeAction>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool = &ctx.accounts.pool;
+    pool.require_open(gates::CLAIM, now)?;
     pool.accrue(now)?;
     let amount = {
         let protocol = pool.protocol.load()?;

@@ -1,4 +1,5 @@
 use anchor_lang::prelude::*;
+use ballast_risk::gates;
 
 use crate::constants::MARGIN_ACCOUNT_SEED;
 use crate::events::MarginAccountCreated;
@@ -22,12 +23,14 @@ pub struct CreateMarginAccount<'info> {
 }
 
 pub fn handler(ctx: Context<CreateMarginAccount>, account_id: u32) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    ctx.accounts.protocol.load()?.require_open(gates::CREATE_MARGIN_ACCOUNT, now)?;
     let mut account = ctx.accounts.margin_account.load_init()?;
     account.owner = ctx.accounts.owner.key();
     account.protocol = ctx.accounts.protocol.key();
     account.account_id = account_id;
     account.bump = ctx.bumps.margin_account;
-    account.health_updated_at = Clock::get()?.unix_timestamp;
+    account.health_updated_at = now;
     emit!(MarginAccountCreated { margin_account: ctx.accounts.margin_account.key(), owner: account.owner, account_id });
     Ok(())
 }

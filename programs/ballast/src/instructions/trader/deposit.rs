@@ -1,14 +1,18 @@
 use anchor_lang::prelude::*;
+use ballast_risk::gates;
 use ballast_risk::shares::deposit_shares_for;
 
 use super::MarketTransfer;
 use crate::errors::{BallastError, OrBallast};
 use crate::events::{BalanceChangeKind, BalanceChanged};
 
-/// Adds collateral. Never risk-increasing, so it needs no oracle and no health check.
+/// Adds collateral. Never risk-increasing, so it needs no oracle and no health check;
+/// it frees as much of the market's outflow limit and passes even when the market is
+/// reduce-only.
 pub fn handler(ctx: Context<MarketTransfer>, amount: u64) -> Result<()> {
     require!(amount > 0, BallastError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
+    ctx.accounts.require_open(gates::DEPOSIT, now)?;
     let (shares, market_index) = {
         let mut market = ctx.accounts.market.load_mut()?;
         market.accrue_interest(now)?;
@@ -20,6 +24,7 @@ pub fn handler(ctx: Context<MarketTransfer>, amount: u64) -> Result<()> {
         market
             .total_deposit_shares
             .set(indices.total_deposit_shares.checked_add(shares).ok_or(BallastError::MathOverflow)?);
+        market.record_inflow(amount);
         (shares, market.market_index)
     };
     {

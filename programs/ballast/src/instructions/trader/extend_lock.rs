@@ -1,4 +1,5 @@
 use anchor_lang::prelude::*;
+use ballast_risk::gates;
 
 use super::stake_accounts::StakeAction;
 use crate::errors::BallastError;
@@ -11,6 +12,7 @@ use crate::staking;
 pub fn handler(ctx: Context<StakeAction>, lock_secs: u32) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool = &ctx.accounts.pool;
+    pool.require_open(gates::STAKE, now)?;
     let new_end = now + i64::from(lock_secs);
     {
         let escrow = ctx.accounts.escrow.load()?;

@@ -1,5 +1,6 @@
 use super::stake_accounts::StakeAction;
 use anchor_lang::prelude::*;
+use ballast_risk::gates;
 use ballast_risk::staking::stake_weight;
 
 use crate::errors::{BallastError, OrBallast};
@@ -12,6 +13,7 @@ pub fn handler(ctx: Context<StakeAction>, amount: u64) -> Result<()> {
     require_gt!(amount, 0, BallastError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
     let pool = &ctx.accounts.pool;
+    pool.require_open(gates::STAKE, now)?;
     ctx.accounts.require_running_lock(now)?;
     pool.accrue(now)?;
     pool.lock(&ctx.accounts.owner_native, &ctx.accounts.owner, amount)?;

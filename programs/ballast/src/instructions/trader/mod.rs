@@ -29,6 +29,7 @@ use anchor_spl::token::{self, Token, TokenAccount, Transfer};
 
 use crate::errors::BallastError;
 use crate::events::{StakeChangeKind, StakeChanged};
+use crate::health::PricedMarket;
 use crate::state::{MarginAccount, Market, Protocol, StakeEscrow};
 
 /// Accounts shared by deposit, withdraw, borrow and repay: one margin account moving
@@ -77,6 +78,23 @@ impl<'info> MarketTransfer<'info> {
     /// Pays `amount` out of the vault to the owner's token account, signed by the market.
     fn pay_to_owner(&self, amount: u64) -> Result<()> {
         super::pay_from_market_vault(&self.market, &self.vault, &self.user_token, &self.token_program, amount)
+    }
+
+    /// Fails with `InstructionPaused` while `gate` is paused.
+    fn require_open(&self, gate: u64, now: i64) -> Result<()> {
+        self.protocol.load()?.require_open(gate, now)
+    }
+
+    /// Feeds the market's price guard the price this instruction's health check read
+    /// (when the account still holds a balance in the market); returns whether that
+    /// tripped the guard, having emitted the event.
+    fn observe_price(&self, priced: &[PricedMarket], now: i64) -> Result<bool> {
+        let mut market = self.market.load_mut()?;
+        let Some(p) = priced.iter().find(|p| p.market_index == market.market_index) else {
+            return Ok(false);
+        };
+        let tripped = market.observe_price(self.market.key(), p.mid_down, now)?;
+        Ok(tripped.map(|event| emit!(event)).is_some())
     }
 }
 

@@ -1,15 +1,19 @@
 use anchor_lang::prelude::*;
+use ballast_risk::gates;
 use ballast_risk::shares::{debt_amount, repay_shares_for};
 
 use super::MarketTransfer;
 use crate::errors::{to_u64, BallastError, OrBallast};
 use crate::events::{BalanceChangeKind, BalanceChanged};
 
-/// Pays back debt. Never risk-increasing, so it needs no oracle and no health check.
+/// Pays back debt. Never risk-increasing, so it needs no oracle and no health check;
+/// it frees as much of the market's outflow limit and passes even when the market is
+/// reduce-only.
 /// `repay_all` repays the exact debt including interest to the second.
 pub fn handler(ctx: Context<MarketTransfer>, amount: u64, repay_all: bool) -> Result<()> {
     require!(amount > 0 || repay_all, BallastError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
+    ctx.accounts.require_open(gates::REPAY, now)?;
     let (amount, shares) = {
         let mut market = ctx.accounts.market.load_mut()?;
         market.accrue_interest(now)?;
@@ -31,6 +35,7 @@ pub fn handler(ctx: Context<MarketTransfer>, amount: u64, repay_all: bool) -> Re
         balance.close_if_empty();
         let total = indices.total_borrow_shares.checked_sub(shares).ok_or(BallastError::MathOverflow)?;
         market.total_borrow_shares.set(total);
+        market.record_inflow(amount);
         (amount, shares)
     };
     ctx.accounts.pull_from_owner(amount)?;

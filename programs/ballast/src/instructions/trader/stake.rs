@@ -1,5 +1,6 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::TokenAccount;
+use ballast_risk::gates;
 
 use super::stake_accounts::*;
 use crate::constants::{REWARD_STREAMS, STAKE_ESCROW_SEED};
@@ -32,6 +33,7 @@ pub fn handler(ctx: Context<Stake>, amount: u64, lock_secs: u32) -> Result<()> {
     require_gt!(amount, 0, BallastError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
     let pool = &ctx.accounts.pool;
+    pool.require_open(gates::STAKE, now)?;
     pool.accrue(now)?;
     pool.lock(&ctx.accounts.owner_native, &ctx.accounts.owner, amount)?;
 

@@ -53,6 +53,11 @@ impl<'info> StakeAction<'info> {
 }
 
 impl<'info> StakePool<'info> {
+    /// Fails with `InstructionPaused` while `gate` is paused.
+    pub fn require_open(&self, gate: u64, now: i64) -> Result<()> {
+        self.protocol.load()?.require_open(gate, now)
+    }
+
     /// Accrues every reward stream to `now` and mints due emissions into the reward vault.
     pub fn accrue(&self, now: i64) -> Result<()> {
         let (emitted, total_emitted) = {

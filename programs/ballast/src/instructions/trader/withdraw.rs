@@ -1,4 +1,5 @@
 use anchor_lang::prelude::*;
+use ballast_risk::gates;
 use ballast_risk::shares::{deposit_amount, withdraw_shares_for};
 
 use super::MarketTransfer;
@@ -7,10 +8,13 @@ use crate::events::{BalanceChangeKind, BalanceChanged};
 use crate::health::require_init_health;
 
 /// Takes collateral out. The account must keep non-negative initial health, priced from
-/// the (market, oracle) pairs of its remaining balances in `remaining_accounts`.
+/// the (market, oracle) pairs of its remaining balances in `remaining_accounts`. The
+/// amount counts against the market's outflow limit. A reduce-only market still allows
+/// withdrawals under the same health check; the price read here feeds its guard.
 pub fn handler(ctx: Context<MarketTransfer>, amount: u64, withdraw_all: bool) -> Result<()> {
     require!(amount > 0 || withdraw_all, BallastError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
+    ctx.accounts.require_open(gates::WITHDRAW, now)?;
     let (amount, shares) = {
         let mut market = ctx.accounts.market.load_mut()?;
         market.accrue_interest(now)?;
@@ -26,6 +30,7 @@ pub fn handler(ctx: Context<MarketTransfer>, amount: u64, withdraw_all: bool) ->
         };
         require_gte!(held, shares, BallastError::InsufficientDeposit);
         market.require_liquidity(ctx.accounts.vault.amount, amount)?;
+        market.record_outflow(amount, now)?;
         balance.deposit_shares.set(held - shares);
         balance.close_if_empty();
         let total = indices.total_deposit_shares.checked_sub(shares).ok_or(BallastError::MathOverflow)?;
@@ -35,7 +40,9 @@ pub fn handler(ctx: Context<MarketTransfer>, amount: u64, withdraw_all: bool) ->
     if amount > 0 {
         ctx.accounts.pay_to_owner(amount)?;
     }
-    let health = require_init_health(&mut *ctx.accounts.margin_account.load_mut()?, ctx.remaining_accounts, now)?;
+    let (health, priced) =
+        require_init_health(&mut *ctx.accounts.margin_account.load_mut()?, ctx.remaining_accounts, now)?;
+    ctx.accounts.observe_price(&priced, now)?;
     emit!(BalanceChanged {
         margin_account: ctx.accounts.margin_account.key(),
         market: ctx.accounts.market.key(),

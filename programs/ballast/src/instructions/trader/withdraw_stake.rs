@@ -1,4 +1,5 @@
 use anchor_lang::prelude::*;
+use ballast_risk::gates;
 
 use super::stake_accounts::StakeAction;
 use crate::errors::BallastError;
@@ -10,6 +11,7 @@ use crate::staking;
 pub fn handler(ctx: Context<StakeAction>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool = &ctx.accounts.pool;
+    pool.require_open(gates::UNSTAKE, now)?;
     let amount = {
         let mut protocol = pool.protocol.load_mut()?;
         let mut escrow = ctx.accounts.escrow.load_mut()?;
