@@ -1,5 +1,6 @@
 use anchor_lang::prelude::*;
 use ballast_risk::auction::{AuctionParams, MAX_PREMIUM_CAP_BPS};
+use ballast_risk::governance::{validate_timelock_params, TimelockParams};
 use ballast_risk::oracle::OracleLimits;
 use ballast_risk::params::{MAX_CONF_BPS, MAX_EMA_DEVIATION_BPS, MAX_ORACLE_AGE_SECS};
 use ballast_risk::staking::{Drip, LockParams, MAX_COOLDOWN_SECS, MAX_DRIP_SECS, MAX_EXIT_PENALTY_BPS};
@@ -7,7 +8,7 @@ use ballast_risk::BPS;
 
 use super::pod::PodU128;
 use crate::constants::{PROTOCOL_SEED, REWARD_STREAMS};
-use crate::errors::BallastError;
+use crate::errors::{BallastError, OrBallast};
 
 /// Longest buyback epoch: 30 days.
 pub const MAX_BUYBACK_EPOCH_SECS: u32 = 30 * 86_400;
@@ -47,6 +48,35 @@ pub struct ProtocolConfig {
     pub reward_drip_secs: u32,
     /// Native base units minted per second to stakers (0: no emissions).
     pub emission_rate_per_sec: u64,
+    /// How long loosening governance changes wait, and how long they stay executable.
+    pub timelock: TimelockConfig,
+}
+
+/// The governance timelock (see `ballast_risk::governance`): a loosening change waits
+/// `delay_secs` after its proposal, then may execute for `grace_secs`.
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable,
+)]
+#[repr(C)]
+pub struct TimelockConfig {
+    pub delay_secs: u32,
+    pub grace_secs: u32,
+}
+
+impl TimelockConfig {
+    /// Two days to react to a loosening change, then a week to execute it.
+    pub const fn standard() -> TimelockConfig {
+        TimelockConfig { delay_secs: 2 * 86_400, grace_secs: 7 * 86_400 }
+    }
+
+    pub fn params(&self) -> TimelockParams {
+        TimelockParams { delay_secs: self.delay_secs, grace_secs: self.grace_secs }
+    }
+
+    /// Delay and grace within `ballast_risk::governance`'s bounds (`InvalidTimelockParams`).
+    pub fn validate(&self) -> Result<()> {
+        validate_timelock_params(&self.params()).or_ballast()
+    }
 }
 
 impl ProtocolConfig {
@@ -54,7 +84,8 @@ impl ProtocolConfig {
     /// bought-back tokens to stakers; daily epochs selling up to 10% of a pool; a
     /// one-hour auction from 5% below the oracle to 3% above; 60 s / 2% / 10% native
     /// oracle limits; locks of 1 week to 1 year with up to 2x weight; a 2-day cooldown;
-    /// a 10% exit penalty; rewards dripped over a day; no emissions.
+    /// a 10% exit penalty; rewards dripped over a day; no emissions; a 2-day timelock
+    /// with a 7-day grace period.
     pub const fn standard() -> ProtocolConfig {
         ProtocolConfig {
             fee_insurance_bps: 3_000,
@@ -76,6 +107,7 @@ impl ProtocolConfig {
             exit_penalty_bps: 1_000,
             reward_drip_secs: 86_400,
             emission_rate_per_sec: 0,
+            timelock: TimelockConfig::standard(),
         }
     }
 
@@ -134,7 +166,7 @@ impl ProtocolConfig {
                 && self.emission_rate_per_sec <= MAX_EMISSION_RATE_PER_SEC,
             BallastError::InvalidStakingParams
         );
-        Ok(())
+        self.timelock.validate()
     }
 }
 
@@ -206,12 +238,35 @@ pub struct Protocol {
     pub stake_vault_bump: u8,
     pub reward_vault_bump: u8,
     pub _padding: [u8; 3],
+    /// Setup phase / launch and the proposal counter.
+    pub governance: GovernanceState,
     /// Room for later state without a migration.
-    pub _reserved: [u64; 64],
+    pub _reserved: [u64; 60],
 }
 
-pub const PROTOCOL_SIZE: usize = 8 + 7 * 32 + 80 + 8 + 16 + 8 + 3 * 8 + REWARD_STREAMS * 40 + 8 + 64 * 8;
-const _: () = assert!(core::mem::size_of::<ProtocolConfig>() == 80);
+/// Governance state of the protocol.
+#[zero_copy]
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct GovernanceState {
+    /// Proposals made so far; the next proposal's id (its PDA seed).
+    pub proposal_count: u64,
+    /// When `launch` ran (0 before).
+    pub launched_at: i64,
+    /// 0 during the setup phase (the admin lists markets and applies any change at
+    /// once); 1 once launched (loosening changes and listings wait in the timelock).
+    pub launched: u8,
+    pub _padding: [u8; 7],
+}
+
+impl GovernanceState {
+    pub fn is_launched(&self) -> bool {
+        self.launched != 0
+    }
+}
+
+pub const PROTOCOL_SIZE: usize = 8 + 7 * 32 + 88 + 8 + 16 + 8 + 3 * 8 + REWARD_STREAMS * 40 + 8 + 24 + 60 * 8;
+const _: () = assert!(core::mem::size_of::<ProtocolConfig>() == 88);
+const _: () = assert!(core::mem::size_of::<GovernanceState>() == 24);
 const _: () = assert!(core::mem::size_of::<RewardStream>() == 40);
 const _: () = assert!(8 + core::mem::size_of::<Protocol>() == PROTOCOL_SIZE);
 const _: () = assert!(PROTOCOL_SIZE == 1568);
