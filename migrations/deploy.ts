@@ -1,6 +1,8 @@
-// Initialises Ballast on a cluster and lists its first markets (Anchor's migrations/deploy.ts
-// convention, written on @solana/kit and the Codama-generated client rather than
-// @coral-xyz/anchor). Idempotent: the protocol and markets that already exist are skipped.
+// Initialises Ballast on a cluster, lists its first markets during the setup phase and, if
+// the config says `"launch": true`, launches it (Anchor's migrations/deploy.ts convention,
+// written on @solana/kit and the Codama-generated client rather than @coral-xyz/anchor).
+// Idempotent: the protocol and markets that already exist are skipped. After launch a new
+// market needs a ListMarket proposal (`ballast-cli propose-change`), so this script refuses.
 //
 //   cd app/client-ts && npm ci
 //   npm run deploy -- --config ../../migrations/deploy.json [--dry-run]
@@ -18,6 +20,7 @@ import {
   fetchMaybeProtocol,
   getAddMarketInstructionAsync,
   getInitializeProtocolInstructionAsync,
+  getLaunchInstruction,
   kit,
   marketPda,
   protocolPda,
@@ -36,44 +39,55 @@ export type DeployConfig = {
   native_mint: string;
   /** Pyth price account of the native token (buyback pricing). */
   native_oracle: string;
-  /** ProtocolConfig fields (snake_case, as in the IDL). */
-  protocol_config: Record<string, number | string>;
-  markets: { name: string; mint: string; pyth_feed: string; config: Record<string, number | string> }[];
+  /** ProtocolConfig fields (snake_case, as in the IDL; nested groups as objects). */
+  protocol_config: RawConfig;
+  markets: { name: string; mint: string; pyth_feed: string; config: RawConfig }[];
+  /** End the setup phase once every market is listed (default false; one-way). */
+  launch?: boolean;
 };
 
 // Config structs' fields and types, in order, from the IDL: a field added to the program
-// needs no change here (the Rust CLI reads the same lists).
+// needs no change here (the Rust CLI reads the same lists). Nested groups (e.g.
+// `ProtocolConfig.timelock`) are objects of their own fields.
 const IDL = JSON.parse(readFileSync(new URL('../idl/ballast.json', import.meta.url), 'utf8'));
-const layout = (name: string): { name: string; type: string }[] =>
+type FieldType = string | { defined: { name: string } };
+type RawConfig = { [field: string]: number | string | RawConfig };
+const layout = (name: string): { name: string; type: FieldType }[] =>
   IDL.types.find((t: { name: string }) => t.name === name).type.fields;
 
 /** The on-chain MarketConfig of a market entry: every field required, u64s as strings or integers. */
-export function marketConfig(raw: Record<string, number | string>, where: string): MarketConfigArgs {
-  return configStruct(layout('MarketConfig'), raw, where) as unknown as MarketConfigArgs;
+export function marketConfig(raw: RawConfig, where: string): MarketConfigArgs {
+  return configStruct('MarketConfig', raw, where) as unknown as MarketConfigArgs;
 }
 
 /** The on-chain ProtocolConfig, read the same way. */
-export function protocolConfig(raw: Record<string, number | string>, where: string): ProtocolConfigArgs {
-  return configStruct(layout('ProtocolConfig'), raw, where) as unknown as ProtocolConfigArgs;
+export function protocolConfig(raw: RawConfig, where: string): ProtocolConfigArgs {
+  return configStruct('ProtocolConfig', raw, where) as unknown as ProtocolConfigArgs;
 }
 
-function configStruct(
-  CONFIG_LAYOUT: { name: string; type: string }[],
-  raw: Record<string, number | string>,
-  where: string,
-): Record<string, number | bigint> {
+type ConfigValue = number | bigint | { [field: string]: ConfigValue };
+
+function configStruct(typeName: string, raw: RawConfig, where: string): { [field: string]: ConfigValue } {
+  const fields = layout(typeName);
   const camel = (s: string) => s.replace(/^_/, '').replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-  const unknown = Object.keys(raw).filter((k) => k.startsWith('_') || !CONFIG_LAYOUT.some((f) => f.name === k));
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new Error(`${where}: expected an object of ${typeName} fields, got ${JSON.stringify(raw)}`);
+  }
+  const unknown = Object.keys(raw).filter((k) => k.startsWith('_') || !fields.some((f) => f.name === k));
   if (unknown.length > 0) throw new Error(`${where}: unknown config fields ${unknown.join(', ')}`);
-  const out: Record<string, number | bigint> = {};
-  for (const { name, type } of CONFIG_LAYOUT) {
+  const out: { [field: string]: ConfigValue } = {};
+  for (const { name, type } of fields) {
+    if (typeof type === 'object') {
+      out[camel(name)] = configStruct(type.defined.name, raw[name] as RawConfig, `${where}.${name}`);
+      continue;
+    }
     // Padding is not configuration: always zero, never in the file.
     const v = name.startsWith('_') ? 0 : raw[name];
     const max = type === 'u32' ? 0xffff_ffffn : type === 'u64' ? 0xffff_ffff_ffff_ffffn : -1n;
-    if (v === undefined || !/^\d+$/.test(String(v)) || BigInt(v) > max) {
+    if (v === undefined || !/^\d+$/.test(String(v)) || BigInt(v as number | string) > max) {
       throw new Error(`${where}.${name}: expected an integer ${type}, got ${JSON.stringify(v)}`);
     }
-    out[camel(name)] = type === 'u64' ? BigInt(v) : Number(v);
+    out[camel(name)] = type === 'u64' ? BigInt(v as number | string) : Number(v);
   }
   return out;
 }
@@ -115,9 +129,11 @@ async function main() {
 
   const protocol = await protocolPda();
   const existing = await fetchMaybeProtocol(rpc, protocol);
+  let launched = false;
   if (existing.exists) {
     console.log(`protocol ${protocol} exists (admin ${existing.data.admin}); skipping initialize_protocol`);
     if (existing.data.admin !== admin.address) throw new Error(`the protocol admin is ${existing.data.admin}, not this keypair`);
+    launched = existing.data.governance.launched !== 0;
   } else {
     const nativeMint = config.native_mint as Address;
     const nativeOracle = config.native_oracle as Address;
@@ -137,8 +153,17 @@ async function main() {
       if (listed.data.oracle !== m.pyth_feed) console.warn(`${where}: listed with oracle ${listed.data.oracle}, config says ${m.pyth_feed}`);
       continue;
     }
+    if (launched) {
+      throw new Error(`${where}: the protocol is launched; list it through a ListMarket proposal (ballast-cli propose-change)`);
+    }
     const ix = await getAddMarketInstructionAsync({ admin, protocol, mint, oracle: m.pyth_feed as Address, config: cfg });
     await send(`add_market ${m.name} -> ${market}`, ix);
+  }
+
+  if (config.launch && !launched) {
+    await send('launch (ends the setup phase for good)', getLaunchInstruction({ admin, protocol }));
+  } else if (launched) {
+    console.log('protocol already launched');
   }
 }
 

@@ -80,6 +80,11 @@ async fn loosening_change_is_refused_at_once_then_waits_for_the_timelock() {
     assert_eq!(queued.action, action);
     assert_eq!(queued.base, set_market(&usdc, old));
     assert_eq!(fx.rt.protocol().await.governance.proposal_count, 1);
+    // Ids are handed out in order: a skipped or reused id is refused.
+    let skipped = fx.rt.send(&[ix::propose_change(admin.pubkey(), 5, action.clone())], &[&admin]).await;
+    assert_error(skipped, BallastError::ProposalIdMismatch);
+    let reused = fx.rt.send(&[ix::propose_change(admin.pubkey(), 0, action.clone())], &[&admin]).await;
+    assert_failed_at(reused, 1);
 
     // Not before the delay, to the second.
     assert_error(execute(&mut fx, key, &action).await, BallastError::TimelockNotReady);

@@ -32,6 +32,9 @@ pub struct DeployConfig {
     #[serde(deserialize_with = "config_struct")]
     pub protocol_config: ProtocolConfig,
     pub markets: Vec<MarketEntry>,
+    /// Launch (end the setup phase, for good) once every market is listed. Default false.
+    #[serde(default)]
+    pub launch: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -91,39 +94,110 @@ impl FromFields for ProtocolConfig {
     }
 }
 
-/// The struct `type_name` of the IDL (integer fields only) from named JSON fields:
-/// every field required, unknown and padding fields refused.
-fn from_idl_fields<T: AnchorDeserialize>(type_name: &str, fields: &Map<String, Value>) -> Result<T, String> {
+/// The struct `type_name` of the IDL (integer fields and nested structs of them) from
+/// named JSON fields: every field required, unknown and padding fields refused; a nested
+/// group (`"timelock": { ... }`) is an object of its own fields.
+pub fn from_idl_fields<T: AnchorDeserialize>(type_name: &str, fields: &Map<String, Value>) -> Result<T, String> {
     let idl: Value = serde_json::from_str(IDL).expect("idl/ballast.json is JSON");
-    let layout = idl["types"]
+    let mut bytes = Vec::new();
+    encode_fields(&idl, type_name, fields, "", &mut bytes)?;
+    T::try_from_slice(&bytes).map_err(|e| format!("{type_name} layout: {e}"))
+}
+
+/// The fields of `type_name` in the IDL, in order.
+fn idl_layout<'a>(idl: &'a Value, type_name: &str) -> Result<&'a Vec<Value>, String> {
+    idl["types"]
         .as_array()
         .and_then(|types| types.iter().find(|t| t["name"] == type_name))
         .and_then(|t| t["type"]["fields"].as_array())
-        .ok_or(format!("{type_name} not in idl/ballast.json"))?;
-    let mut bytes = Vec::new();
+        .ok_or(format!("{type_name} not in idl/ballast.json"))
+}
+
+fn encode_fields(
+    idl: &Value,
+    type_name: &str,
+    fields: &Map<String, Value>,
+    path: &str,
+    bytes: &mut Vec<u8>,
+) -> Result<(), String> {
+    let layout = idl_layout(idl, type_name)?;
     for field in layout {
-        let (name, ty) = (field["name"].as_str().unwrap_or_default(), field["type"].as_str().unwrap_or_default());
+        let name = field["name"].as_str().unwrap_or_default();
+        let full = format!("{path}{name}");
+        if let Some(nested) = field["type"]["defined"]["name"].as_str() {
+            let group = match fields.get(name) {
+                Some(Value::Object(group)) => group,
+                None => return Err(format!("missing config field `{full}`")),
+                Some(other) => return Err(format!("`{full}`: expected an object of {nested} fields, got {other}")),
+            };
+            encode_fields(idl, nested, group, &format!("{full}."), bytes)?;
+            continue;
+        }
         // Padding is not configuration: always zero, never in the file.
         let value = match fields.get(name) {
             _ if name.starts_with('_') => 0,
-            None => return Err(format!("missing config field `{name}`")),
-            Some(Value::Number(n)) => n.as_u64().ok_or(format!("`{name}`: not an unsigned integer: {n}"))?,
-            Some(Value::String(s)) => s.parse().map_err(|e| format!("`{name}`: invalid integer {s:?}: {e}"))?,
-            Some(other) => return Err(format!("`{name}`: expected an integer, got {other}")),
+            None => return Err(format!("missing config field `{full}`")),
+            Some(Value::Number(n)) => n.as_u64().ok_or(format!("`{full}`: not an unsigned integer: {n}"))?,
+            Some(Value::String(s)) => s.parse().map_err(|e| format!("`{full}`: invalid integer {s:?}: {e}"))?,
+            Some(other) => return Err(format!("`{full}`: expected an integer, got {other}")),
         };
-        match ty {
+        match field["type"].as_str().unwrap_or_default() {
             "u32" => {
-                bytes.extend(u32::try_from(value).map_err(|_| format!("`{name}`: {value} exceeds u32"))?.to_le_bytes())
+                bytes.extend(u32::try_from(value).map_err(|_| format!("`{full}`: {value} exceeds u32"))?.to_le_bytes())
             }
             "u64" => bytes.extend(value.to_le_bytes()),
-            other => return Err(format!("`{name}`: unsupported type {other} in the IDL")),
+            other => return Err(format!("`{full}`: unsupported type {other} in the IDL")),
         }
     }
     let known: Vec<&str> = layout.iter().filter_map(|f| f["name"].as_str()).collect();
     if let Some(extra) = fields.keys().find(|k| !known.contains(&k.as_str()) || k.starts_with('_')) {
-        return Err(format!("unknown config field `{extra}`"));
+        return Err(format!("unknown config field `{path}{extra}`"));
     }
-    T::try_from_slice(&bytes).map_err(|e| format!("{type_name} layout: {e}"))
+    Ok(())
+}
+
+/// `value` as named JSON fields, the inverse of [`from_idl_fields`] (u64s as strings, as
+/// in deploy.example.json; padding left out).
+pub fn to_idl_fields<T: anchor_lang::AnchorSerialize>(
+    type_name: &str,
+    value: &T,
+) -> Result<Map<String, Value>, String> {
+    let idl: Value = serde_json::from_str(IDL).expect("idl/ballast.json is JSON");
+    let mut bytes = Vec::new();
+    value.serialize(&mut bytes).map_err(|e| e.to_string())?;
+    let mut rest = bytes.as_slice();
+    let out = decode_fields(&idl, type_name, &mut rest)?;
+    if !rest.is_empty() {
+        return Err(format!("{type_name}: {} bytes left over", rest.len()));
+    }
+    Ok(out)
+}
+
+fn decode_fields(idl: &Value, type_name: &str, rest: &mut &[u8]) -> Result<Map<String, Value>, String> {
+    let mut out = Map::new();
+    for field in idl_layout(idl, type_name)? {
+        let name = field["name"].as_str().unwrap_or_default().to_string();
+        if let Some(nested) = field["type"]["defined"]["name"].as_str() {
+            out.insert(name, Value::Object(decode_fields(idl, nested, rest)?));
+            continue;
+        }
+        let mut take = |n: usize| -> Result<u64, String> {
+            let (head, tail) = rest.split_at_checked(n).ok_or(format!("{type_name}: too short at `{name}`"))?;
+            *rest = tail;
+            let mut le = [0u8; 8];
+            le[..n].copy_from_slice(head);
+            Ok(u64::from_le_bytes(le))
+        };
+        let value = match field["type"].as_str().unwrap_or_default() {
+            "u32" => Value::from(take(4)?),
+            "u64" => Value::from(take(8)?.to_string()),
+            other => return Err(format!("`{name}`: unsupported type {other} in the IDL")),
+        };
+        if !name.starts_with('_') {
+            out.insert(name, value);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -143,6 +217,35 @@ mod tests {
         assert_eq!((usdc.borrow_cap, usdc.liquidation_insurance_fee_bps), (8_000_000_000_000, 100));
         assert_eq!(c.markets[1].config, MarketConfig::conservative(100_000_000_000_000, 80_000_000_000_000));
         assert_eq!(c.protocol_config, ProtocolConfig::standard());
+        assert!(!c.launch);
+    }
+
+    #[test]
+    fn nested_groups_are_objects_of_their_fields() {
+        let with = |from: &str, to: &str| DeployConfig::parse(&EXAMPLE.replacen(from, to, 1));
+        let c = with(r#""delay_secs": 172800"#, r#""delay_secs": 3600"#).unwrap();
+        assert_eq!(c.protocol_config.timelock.delay_secs, 3_600);
+        let err = with(r#""grace_secs""#, r#""grace_sec""#).unwrap_err();
+        assert!(err.contains("missing config field `timelock.grace_secs`"), "{err}");
+        let err = with(r#""launch": false,"#, r#""launch": true, "timelock": 1,"#).unwrap_err();
+        assert!(err.contains("unknown field `timelock`"), "{err}");
+        let start = EXAMPLE.find(r#""timelock": {"#).unwrap();
+        let end = start + EXAMPLE[start..].find('}').unwrap() + 1;
+        let err = DeployConfig::parse(&EXAMPLE.replacen(&EXAMPLE[start..end], r#""timelock": 7"#, 1)).unwrap_err();
+        assert!(err.contains("`timelock`: expected an object of TimelockConfig fields"), "{err}");
+        assert!(with(r#""launch": false"#, r#""launch": true"#).unwrap().launch);
+    }
+
+    #[test]
+    fn configs_round_trip_through_named_fields() {
+        let c = DeployConfig::parse(EXAMPLE).unwrap();
+        let fields = to_idl_fields("ProtocolConfig", &c.protocol_config).unwrap();
+        assert_eq!(fields["timelock"]["grace_secs"], 604_800);
+        assert_eq!(fields["emission_rate_per_sec"], "0");
+        assert_eq!(from_idl_fields::<ProtocolConfig>("ProtocolConfig", &fields).unwrap(), c.protocol_config);
+        let fields = to_idl_fields("MarketConfig", &c.markets[0].config).unwrap();
+        assert!(!fields.contains_key("_padding"));
+        assert_eq!(from_idl_fields::<MarketConfig>("MarketConfig", &fields).unwrap(), c.markets[0].config);
     }
 
     #[test]

@@ -16,12 +16,19 @@ test('the example config parses into encodable MarketConfigs', () => {
   assert.equal(getMarketConfigEncoder().encode(usdc).length, 88);
 });
 
-test('the example protocol config parses and encodes to its 80 bytes', () => {
+test('the example protocol config parses and encodes to its 88 bytes', () => {
   const config = protocolConfig(example.protocol_config, 'protocol_config');
   assert.equal(config.feeBuybackBps, 4000);
   assert.equal(config.emissionRatePerSec, 0n);
-  assert.equal(getProtocolConfigEncoder().encode(config).length, 80);
+  assert.deepEqual(config.timelock, { delaySecs: 172800, graceSecs: 604800 });
+  assert.equal(getProtocolConfigEncoder().encode(config).length, 88);
+  assert.equal(example.launch, false);
   assert.throws(() => protocolConfig({ ...example.protocol_config, fee_split: 1 }, 'p'), /unknown config fields fee_split/);
+  // Nested groups are checked field by field, with their path.
+  const timelock = { delay_secs: 172800, grace_sec: 1 };
+  assert.throws(() => protocolConfig({ ...example.protocol_config, timelock }, 'p'), /p.timelock: unknown config fields grace_sec/);
+  const { timelock: _, ...noTimelock } = example.protocol_config;
+  assert.throws(() => protocolConfig(noTimelock, 'p'), /p.timelock: expected an object of TimelockConfig fields/);
 });
 
 test('bad configs are refused with the field named', () => {

@@ -119,7 +119,7 @@ pub fn propose_change(admin: Pubkey, id: u64, action: GovernanceAction) -> Instr
         market: action.market(),
         system_program: system_program::ID,
     };
-    ix(accounts, instruction::ProposeChange { action })
+    ix(accounts, instruction::ProposeChange { id, action })
 }
 
 /// Executes `proposal`; `action` is what it holds (for the market it targets).

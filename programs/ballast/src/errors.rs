@@ -184,6 +184,8 @@ pub enum BallastError {
     NoPendingAdmin,
     #[msg("New admin must be a real key")]
     InvalidAdmin,
+    #[msg("Proposal id is not the protocol's next proposal id")]
+    ProposalIdMismatch,
 }
 
 /// Engine errors, named in the program's own error codes.

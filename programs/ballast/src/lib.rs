@@ -58,9 +58,9 @@ pub mod ballast {
         admin::apply_change::handler(ctx, action)
     }
 
-    /// Queues a change in the timelock (admin).
-    pub fn propose_change(ctx: Context<ProposeChange>, action: GovernanceAction) -> Result<()> {
-        admin::propose_change::handler(ctx, action)
+    /// Queues a change in the timelock as proposal `id`, the protocol's next (admin).
+    pub fn propose_change(ctx: Context<ProposeChange>, id: u64, action: GovernanceAction) -> Result<()> {
+        admin::propose_change::handler(ctx, id, action)
     }
 
     /// Executes a ready proposal (anyone).

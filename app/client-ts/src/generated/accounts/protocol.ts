@@ -45,12 +45,16 @@ import {
   type ReadonlyUint8Array,
 } from '@solana/kit';
 import {
+  getGovernanceStateDecoder,
+  getGovernanceStateEncoder,
   getPodU128Decoder,
   getPodU128Encoder,
   getProtocolConfigDecoder,
   getProtocolConfigEncoder,
   getRewardStreamDecoder,
   getRewardStreamEncoder,
+  type GovernanceState,
+  type GovernanceStateArgs,
   type PodU128,
   type PodU128Args,
   type ProtocolConfig,
@@ -102,6 +106,8 @@ export type Protocol = {
   stakeVaultBump: number;
   rewardVaultBump: number;
   padding: ReadonlyUint8Array;
+  /** Setup phase / launch and the proposal counter. */
+  governance: GovernanceState;
   /** Room for later state without a migration. */
   reserved: Array<bigint>;
 };
@@ -142,6 +148,8 @@ export type ProtocolArgs = {
   stakeVaultBump: number;
   rewardVaultBump: number;
   padding: ReadonlyUint8Array;
+  /** Setup phase / launch and the proposal counter. */
+  governance: GovernanceStateArgs;
   /** Room for later state without a migration. */
   reserved: Array<number | bigint>;
 };
@@ -171,7 +179,8 @@ export function getProtocolEncoder(): FixedSizeEncoder<ProtocolArgs> {
       ['stakeVaultBump', getU8Encoder()],
       ['rewardVaultBump', getU8Encoder()],
       ['padding', fixEncoderSize(getBytesEncoder(), 3)],
-      ['reserved', getArrayEncoder(getU64Encoder(), { size: 64 })],
+      ['governance', getGovernanceStateEncoder()],
+      ['reserved', getArrayEncoder(getU64Encoder(), { size: 60 })],
     ]),
     (value) => ({ ...value, discriminator: PROTOCOL_DISCRIMINATOR }),
   );
@@ -201,7 +210,8 @@ export function getProtocolDecoder(): FixedSizeDecoder<Protocol> {
     ['stakeVaultBump', getU8Decoder()],
     ['rewardVaultBump', getU8Decoder()],
     ['padding', fixDecoderSize(getBytesDecoder(), 3)],
-    ['reserved', getArrayDecoder(getU64Decoder(), { size: 64 })],
+    ['governance', getGovernanceStateDecoder()],
+    ['reserved', getArrayDecoder(getU64Decoder(), { size: 60 })],
   ]);
 }
 

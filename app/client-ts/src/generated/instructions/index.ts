@@ -6,19 +6,26 @@
  * @see https://github.com/codama-idl/codama
  */
 
+export * from './acceptAdmin';
 export * from './addMarket';
+export * from './applyChange';
 export * from './borrow';
 export * from './buyback';
+export * from './cancelAdminTransfer';
+export * from './cancelChange';
 export * from './claimMarketRewards';
 export * from './claimRewards';
 export * from './closeMarginAccount';
 export * from './createMarginAccount';
 export * from './deposit';
+export * from './executeChange';
 export * from './exitEarly';
 export * from './extendLock';
 export * from './increaseStake';
 export * from './initializeProtocol';
+export * from './launch';
 export * from './liquidate';
+export * from './proposeChange';
 export * from './refreshMarket';
 export * from './repay';
 export * from './resolveBadDebt';

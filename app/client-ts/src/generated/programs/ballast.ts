@@ -17,19 +17,26 @@ import {
   type ReadonlyUint8Array,
 } from '@solana/kit';
 import {
+  parseAcceptAdminInstruction,
   parseAddMarketInstruction,
+  parseApplyChangeInstruction,
   parseBorrowInstruction,
   parseBuybackInstruction,
+  parseCancelAdminTransferInstruction,
+  parseCancelChangeInstruction,
   parseClaimMarketRewardsInstruction,
   parseClaimRewardsInstruction,
   parseCloseMarginAccountInstruction,
   parseCreateMarginAccountInstruction,
   parseDepositInstruction,
+  parseExecuteChangeInstruction,
   parseExitEarlyInstruction,
   parseExtendLockInstruction,
   parseIncreaseStakeInstruction,
   parseInitializeProtocolInstruction,
+  parseLaunchInstruction,
   parseLiquidateInstruction,
+  parseProposeChangeInstruction,
   parseRefreshMarketInstruction,
   parseRepayInstruction,
   parseResolveBadDebtInstruction,
@@ -38,19 +45,26 @@ import {
   parseUnstakeInstruction,
   parseWithdrawInstruction,
   parseWithdrawStakeInstruction,
+  type ParsedAcceptAdminInstruction,
   type ParsedAddMarketInstruction,
+  type ParsedApplyChangeInstruction,
   type ParsedBorrowInstruction,
   type ParsedBuybackInstruction,
+  type ParsedCancelAdminTransferInstruction,
+  type ParsedCancelChangeInstruction,
   type ParsedClaimMarketRewardsInstruction,
   type ParsedClaimRewardsInstruction,
   type ParsedCloseMarginAccountInstruction,
   type ParsedCreateMarginAccountInstruction,
   type ParsedDepositInstruction,
+  type ParsedExecuteChangeInstruction,
   type ParsedExitEarlyInstruction,
   type ParsedExtendLockInstruction,
   type ParsedIncreaseStakeInstruction,
   type ParsedInitializeProtocolInstruction,
+  type ParsedLaunchInstruction,
   type ParsedLiquidateInstruction,
+  type ParsedProposeChangeInstruction,
   type ParsedRefreshMarketInstruction,
   type ParsedRepayInstruction,
   type ParsedResolveBadDebtInstruction,
@@ -67,6 +81,7 @@ export const BALLAST_PROGRAM_ADDRESS =
 export enum BallastAccount {
   MarginAccount,
   Market,
+  Proposal,
   Protocol,
   StakeEscrow,
 }
@@ -94,6 +109,15 @@ export function identifyBallastAccount(account: { data: ReadonlyUint8Array } | R
   if (
     containsBytes(
       data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([26, 94, 189, 187, 116, 136, 53, 33])),
+      0,
+    )
+  ) {
+    return BallastAccount.Proposal;
+  }
+  if (
+    containsBytes(
+      data,
       fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([45, 39, 101, 43, 115, 72, 131, 40])),
       0,
     )
@@ -113,19 +137,26 @@ export function identifyBallastAccount(account: { data: ReadonlyUint8Array } | R
 }
 
 export enum BallastInstruction {
+  AcceptAdmin,
   AddMarket,
+  ApplyChange,
   Borrow,
   Buyback,
+  CancelAdminTransfer,
+  CancelChange,
   ClaimMarketRewards,
   ClaimRewards,
   CloseMarginAccount,
   CreateMarginAccount,
   Deposit,
+  ExecuteChange,
   ExitEarly,
   ExtendLock,
   IncreaseStake,
   InitializeProtocol,
+  Launch,
   Liquidate,
+  ProposeChange,
   RefreshMarket,
   Repay,
   ResolveBadDebt,
@@ -143,11 +174,29 @@ export function identifyBallastInstruction(
   if (
     containsBytes(
       data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([112, 42, 45, 90, 116, 181, 13, 170])),
+      0,
+    )
+  ) {
+    return BallastInstruction.AcceptAdmin;
+  }
+  if (
+    containsBytes(
+      data,
       fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([41, 137, 185, 126, 69, 139, 254, 55])),
       0,
     )
   ) {
     return BallastInstruction.AddMarket;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([248, 177, 9, 41, 50, 98, 255, 50])),
+      0,
+    )
+  ) {
+    return BallastInstruction.ApplyChange;
   }
   if (
     containsBytes(
@@ -166,6 +215,24 @@ export function identifyBallastInstruction(
     )
   ) {
     return BallastInstruction.Buyback;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([38, 131, 157, 31, 240, 137, 44, 215])),
+      0,
+    )
+  ) {
+    return BallastInstruction.CancelAdminTransfer;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([100, 30, 4, 148, 3, 244, 243, 168])),
+      0,
+    )
+  ) {
+    return BallastInstruction.CancelChange;
   }
   if (
     containsBytes(
@@ -215,6 +282,15 @@ export function identifyBallastInstruction(
   if (
     containsBytes(
       data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([104, 53, 136, 238, 82, 222, 200, 42])),
+      0,
+    )
+  ) {
+    return BallastInstruction.ExecuteChange;
+  }
+  if (
+    containsBytes(
+      data,
       fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([53, 140, 162, 82, 176, 90, 126, 53])),
       0,
     )
@@ -251,11 +327,29 @@ export function identifyBallastInstruction(
   if (
     containsBytes(
       data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([153, 241, 93, 225, 22, 69, 74, 61])),
+      0,
+    )
+  ) {
+    return BallastInstruction.Launch;
+  }
+  if (
+    containsBytes(
+      data,
       fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([223, 179, 226, 125, 48, 46, 39, 74])),
       0,
     )
   ) {
     return BallastInstruction.Liquidate;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([167, 211, 18, 222, 93, 215, 74, 159])),
+      0,
+    )
+  ) {
+    return BallastInstruction.ProposeChange;
   }
   if (
     containsBytes(
@@ -333,19 +427,26 @@ export function identifyBallastInstruction(
 }
 
 export type ParsedBallastInstruction<TProgram extends string = 'A2n5zs23LnCbhSqdMkh7uSTmATrgYYHQxYQh4i2AeH9E'> =
+  | ({ instructionType: BallastInstruction.AcceptAdmin } & ParsedAcceptAdminInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.AddMarket } & ParsedAddMarketInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.ApplyChange } & ParsedApplyChangeInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Borrow } & ParsedBorrowInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Buyback } & ParsedBuybackInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.CancelAdminTransfer } & ParsedCancelAdminTransferInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.CancelChange } & ParsedCancelChangeInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.ClaimMarketRewards } & ParsedClaimMarketRewardsInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.ClaimRewards } & ParsedClaimRewardsInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.CloseMarginAccount } & ParsedCloseMarginAccountInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.CreateMarginAccount } & ParsedCreateMarginAccountInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Deposit } & ParsedDepositInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.ExecuteChange } & ParsedExecuteChangeInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.ExitEarly } & ParsedExitEarlyInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.ExtendLock } & ParsedExtendLockInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.IncreaseStake } & ParsedIncreaseStakeInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.InitializeProtocol } & ParsedInitializeProtocolInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.Launch } & ParsedLaunchInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Liquidate } & ParsedLiquidateInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.ProposeChange } & ParsedProposeChangeInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.RefreshMarket } & ParsedRefreshMarketInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Repay } & ParsedRepayInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.ResolveBadDebt } & ParsedResolveBadDebtInstruction<TProgram>)
@@ -360,9 +461,17 @@ export function parseBallastInstruction<TProgram extends string>(
 ): ParsedBallastInstruction<TProgram> {
   const instructionType = identifyBallastInstruction(instruction);
   switch (instructionType) {
+    case BallastInstruction.AcceptAdmin: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.AcceptAdmin, ...parseAcceptAdminInstruction(instruction) };
+    }
     case BallastInstruction.AddMarket: {
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.AddMarket, ...parseAddMarketInstruction(instruction) };
+    }
+    case BallastInstruction.ApplyChange: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.ApplyChange, ...parseApplyChangeInstruction(instruction) };
     }
     case BallastInstruction.Borrow: {
       assertIsInstructionWithAccounts(instruction);
@@ -371,6 +480,17 @@ export function parseBallastInstruction<TProgram extends string>(
     case BallastInstruction.Buyback: {
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.Buyback, ...parseBuybackInstruction(instruction) };
+    }
+    case BallastInstruction.CancelAdminTransfer: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: BallastInstruction.CancelAdminTransfer,
+        ...parseCancelAdminTransferInstruction(instruction),
+      };
+    }
+    case BallastInstruction.CancelChange: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.CancelChange, ...parseCancelChangeInstruction(instruction) };
     }
     case BallastInstruction.ClaimMarketRewards: {
       assertIsInstructionWithAccounts(instruction);
@@ -401,6 +521,10 @@ export function parseBallastInstruction<TProgram extends string>(
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.Deposit, ...parseDepositInstruction(instruction) };
     }
+    case BallastInstruction.ExecuteChange: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.ExecuteChange, ...parseExecuteChangeInstruction(instruction) };
+    }
     case BallastInstruction.ExitEarly: {
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.ExitEarly, ...parseExitEarlyInstruction(instruction) };
@@ -420,9 +544,17 @@ export function parseBallastInstruction<TProgram extends string>(
         ...parseInitializeProtocolInstruction(instruction),
       };
     }
+    case BallastInstruction.Launch: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.Launch, ...parseLaunchInstruction(instruction) };
+    }
     case BallastInstruction.Liquidate: {
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.Liquidate, ...parseLiquidateInstruction(instruction) };
+    }
+    case BallastInstruction.ProposeChange: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.ProposeChange, ...parseProposeChangeInstruction(instruction) };
     }
     case BallastInstruction.RefreshMarket: {
       assertIsInstructionWithAccounts(instruction);

@@ -8,9 +8,13 @@
 
 export * from './balance';
 export * from './balanceChangeKind';
+export * from './governanceAction';
+export * from './governanceState';
 export * from './marketConfig';
 export * from './podI128';
 export * from './podU128';
+export * from './proposalStatus';
 export * from './protocolConfig';
 export * from './rewardStream';
 export * from './stakeChangeKind';
+export * from './timelockConfig';

@@ -18,6 +18,7 @@ import {
   type FixedSizeDecoder,
   type FixedSizeEncoder,
 } from '@solana/kit';
+import { getTimelockConfigDecoder, getTimelockConfigEncoder, type TimelockConfig, type TimelockConfigArgs } from '.';
 
 /**
  * Protocol-wide parameters: how fees are recycled, how the buyback auction runs, how
@@ -50,6 +51,8 @@ export type ProtocolConfig = {
   rewardDripSecs: number;
   /** Native base units minted per second to stakers (0: no emissions). */
   emissionRatePerSec: bigint;
+  /** How long loosening governance changes wait, and how long they stay executable. */
+  timelock: TimelockConfig;
 };
 
 export type ProtocolConfigArgs = {
@@ -79,6 +82,8 @@ export type ProtocolConfigArgs = {
   rewardDripSecs: number;
   /** Native base units minted per second to stakers (0: no emissions). */
   emissionRatePerSec: number | bigint;
+  /** How long loosening governance changes wait, and how long they stay executable. */
+  timelock: TimelockConfigArgs;
 };
 
 export function getProtocolConfigEncoder(): FixedSizeEncoder<ProtocolConfigArgs> {
@@ -102,6 +107,7 @@ export function getProtocolConfigEncoder(): FixedSizeEncoder<ProtocolConfigArgs>
     ['exitPenaltyBps', getU32Encoder()],
     ['rewardDripSecs', getU32Encoder()],
     ['emissionRatePerSec', getU64Encoder()],
+    ['timelock', getTimelockConfigEncoder()],
   ]);
 }
 
@@ -126,6 +132,7 @@ export function getProtocolConfigDecoder(): FixedSizeDecoder<ProtocolConfig> {
     ['exitPenaltyBps', getU32Decoder()],
     ['rewardDripSecs', getU32Decoder()],
     ['emissionRatePerSec', getU64Decoder()],
+    ['timelock', getTimelockConfigDecoder()],
   ]);
 }
 

@@ -9,6 +9,7 @@ use crate::instructions::governance::target_market;
 use crate::state::{Market, Proposal, ProposalStatus, Protocol, PROPOSAL_SIZE};
 
 #[derive(Accounts)]
+#[instruction(id: u64)]
 pub struct ProposeChange<'info> {
     #[account(mut)]
     pub admin: Signer<'info>,
@@ -18,7 +19,7 @@ pub struct ProposeChange<'info> {
         init,
         payer = admin,
         space = PROPOSAL_SIZE,
-        seeds = [PROPOSAL_SEED, protocol.key().as_ref(), &protocol.load()?.governance.proposal_count.to_le_bytes()],
+        seeds = [PROPOSAL_SEED, protocol.key().as_ref(), &id.to_le_bytes()],
         bump,
     )]
     pub proposal: Box<Account<'info, Proposal>>,
@@ -28,9 +29,9 @@ pub struct ProposeChange<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Queues a change in the timelock: executable by anyone from `delay_secs` after now,
-/// for `grace_secs` (both as configured now).
-pub fn handler(ctx: Context<ProposeChange>, action: GovernanceAction) -> Result<()> {
+/// Queues a change in the timelock as proposal `id` (the protocol's next proposal id):
+/// executable by anyone from `delay_secs` after now, for `grace_secs` (both as configured now).
+pub fn handler(ctx: Context<ProposeChange>, id: u64, action: GovernanceAction) -> Result<()> {
     action.validate()?;
     let market = target_market(&action, &ctx.accounts.market)?;
     let market = market.map(|m| m.load()).transpose()?;
@@ -42,7 +43,8 @@ pub fn handler(ctx: Context<ProposeChange>, action: GovernanceAction) -> Result<
     let timelock = protocol.config.timelock;
     let ready = ready_at(now, timelock.delay_secs).or_ballast()?;
     let expires = ready_at(ready, timelock.grace_secs).or_ballast()?;
-    let id = protocol.governance.proposal_count;
+    // A transaction built for an id another proposal took meanwhile fails here.
+    require_eq!(id, protocol.governance.proposal_count, BallastError::ProposalIdMismatch);
     protocol.governance.proposal_count = id.checked_add(1).ok_or(BallastError::MathOverflow)?;
 
     let proposal = &mut ctx.accounts.proposal;
