@@ -484,3 +484,41 @@ async fn a_proposal_of_another_protocol_is_refused() {
     assert_error(result, AnchorError::AccountDiscriminatorMismatch);
     execute(&mut fx, key, &action).await.unwrap();
 }
+
+/// The CLI's path end to end: a change file, the on-chain values, the diff, the unsigned
+/// base58 transaction for the admin's vault; signed by the vault, it runs on the program.
+#[tokio::test]
+async fn cli_built_transactions_run_on_the_program() {
+    use ballast_cli::governance::{from_base58, render_diff, to_base58, unsigned_transaction, ChangeFile};
+
+    let mut fx = launched().await;
+    let (usdc, vault) = (fx.usdc, admin(&fx));
+    let file = format!(
+        r#"{{ "set_market_config": {{ "mint": "{}", "config": {{ "deposit_cap": "2000", "borrow_cap": 1000 }} }} }}"#,
+        usdc.mint
+    );
+    let change = ChangeFile::parse(&file).unwrap();
+    let protocol = fx.rt.protocol().await;
+    let market = fx.rt.market(&change.market().unwrap()).await;
+    let action = change.resolve(&protocol, Some(&market)).unwrap();
+    let base = action.current(&protocol, Some(&market)).unwrap();
+    let diff = render_diff(&action, &base, &protocol).unwrap();
+    assert!(diff.contains("deposit_cap  10000000000000 -> 2000  tighten"), "{diff}");
+    assert!(diff.contains("borrow_cap    8000000000000 -> 1000  tighten"), "{diff}");
+    action.validate().unwrap();
+
+    let blockhash = fx.rt.ctx.banks_client.get_latest_blockhash().await.unwrap();
+    let blockhash = solana_transaction_hash(blockhash.to_bytes());
+    let text = to_base58(&unsigned_transaction(ix::apply_change(vault.pubkey(), action), &vault.pubkey(), blockhash));
+    let mut tx = from_base58(&text).unwrap();
+    tx.sign(&[&vault], blockhash);
+    fx.rt.ctx.banks_client.process_transaction(tx).await.unwrap();
+    assert_eq!(
+        config_of(&mut fx, &usdc).await,
+        MarketConfig { deposit_cap: 2_000, borrow_cap: 1_000, ..market.config }
+    );
+}
+
+fn solana_transaction_hash(bytes: [u8; 32]) -> solana_transaction::Hash {
+    solana_transaction::Hash::new_from_array(bytes)
+}

@@ -37,7 +37,7 @@ pub struct DeployConfig {
     pub launch: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarketEntry {
     pub name: String,
