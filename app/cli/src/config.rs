@@ -156,12 +156,15 @@ fn encode_fields(
     Ok(())
 }
 
-/// `value` as named JSON fields, the inverse of [`from_idl_fields`] (u64s as strings, as
-/// in deploy.example.json; padding left out).
-pub fn to_idl_fields<T: anchor_lang::AnchorSerialize>(
-    type_name: &str,
-    value: &T,
-) -> Result<Map<String, Value>, String> {
+/// A config struct decoded along its IDL layout.
+enum Decoded {
+    U32(u64),
+    U64(u64),
+    Group(Vec<(String, Decoded)>),
+}
+
+/// `value`'s fields in the IDL's order (padding left out).
+fn decode<T: anchor_lang::AnchorSerialize>(type_name: &str, value: &T) -> Result<Vec<(String, Decoded)>, String> {
     let idl: Value = serde_json::from_str(IDL).expect("idl/ballast.json is JSON");
     let mut bytes = Vec::new();
     value.serialize(&mut bytes).map_err(|e| e.to_string())?;
@@ -173,12 +176,12 @@ pub fn to_idl_fields<T: anchor_lang::AnchorSerialize>(
     Ok(out)
 }
 
-fn decode_fields(idl: &Value, type_name: &str, rest: &mut &[u8]) -> Result<Map<String, Value>, String> {
-    let mut out = Map::new();
+fn decode_fields(idl: &Value, type_name: &str, rest: &mut &[u8]) -> Result<Vec<(String, Decoded)>, String> {
+    let mut out = Vec::new();
     for field in idl_layout(idl, type_name)? {
         let name = field["name"].as_str().unwrap_or_default().to_string();
         if let Some(nested) = field["type"]["defined"]["name"].as_str() {
-            out.insert(name, Value::Object(decode_fields(idl, nested, rest)?));
+            out.push((name, Decoded::Group(decode_fields(idl, nested, rest)?)));
             continue;
         }
         let mut take = |n: usize| -> Result<u64, String> {
@@ -189,14 +192,46 @@ fn decode_fields(idl: &Value, type_name: &str, rest: &mut &[u8]) -> Result<Map<S
             Ok(u64::from_le_bytes(le))
         };
         let value = match field["type"].as_str().unwrap_or_default() {
-            "u32" => Value::from(take(4)?),
-            "u64" => Value::from(take(8)?.to_string()),
+            "u32" => Decoded::U32(take(4)?),
+            "u64" => Decoded::U64(take(8)?),
             other => return Err(format!("`{name}`: unsupported type {other} in the IDL")),
         };
         if !name.starts_with('_') {
-            out.insert(name, value);
+            out.push((name, value));
         }
     }
+    Ok(out)
+}
+
+/// `value` as named JSON fields, the inverse of [`from_idl_fields`] (u64s as strings, as
+/// in deploy.example.json; padding left out).
+pub fn to_idl_fields<T: anchor_lang::AnchorSerialize>(
+    type_name: &str,
+    value: &T,
+) -> Result<Map<String, Value>, String> {
+    fn to_json(fields: Vec<(String, Decoded)>) -> Map<String, Value> {
+        let json = |d: Decoded| match d {
+            Decoded::U32(v) => Value::from(v),
+            Decoded::U64(v) => Value::from(v.to_string()),
+            Decoded::Group(fields) => Value::Object(to_json(fields)),
+        };
+        fields.into_iter().map(|(name, d)| (name, json(d))).collect()
+    }
+    Ok(to_json(decode(type_name, value)?))
+}
+
+/// `value`'s fields in the IDL's order, nested groups dotted (`timelock.delay_secs`).
+pub fn field_values<T: anchor_lang::AnchorSerialize>(type_name: &str, value: &T) -> Result<Vec<(String, u64)>, String> {
+    fn flatten(prefix: &str, fields: Vec<(String, Decoded)>, out: &mut Vec<(String, u64)>) {
+        for (name, d) in fields {
+            match d {
+                Decoded::U32(v) | Decoded::U64(v) => out.push((format!("{prefix}{name}"), v)),
+                Decoded::Group(nested) => flatten(&format!("{prefix}{name}."), nested, out),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    flatten("", decode(type_name, value)?, &mut out);
     Ok(out)
 }
 
@@ -245,6 +280,9 @@ mod tests {
         assert_eq!(from_idl_fields::<ProtocolConfig>("ProtocolConfig", &fields).unwrap(), c.protocol_config);
         let fields = to_idl_fields("MarketConfig", &c.markets[0].config).unwrap();
         assert!(!fields.contains_key("_padding"));
+        let values = field_values("ProtocolConfig", &c.protocol_config).unwrap();
+        assert_eq!(values[0], ("fee_insurance_bps".to_string(), 3_000));
+        assert_eq!(values.last().unwrap(), &("timelock.grace_secs".to_string(), 604_800));
         assert_eq!(from_idl_fields::<MarketConfig>("MarketConfig", &fields).unwrap(), c.markets[0].config);
     }
 

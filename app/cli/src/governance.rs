@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use solana_transaction::Hash;
 use solana_transaction::Transaction;
 
-use crate::config::{from_idl_fields, to_idl_fields, MarketEntry};
+use crate::config::{field_values, from_idl_fields, to_idl_fields, MarketEntry};
 
 /// A change file, before the current on-chain values fill in what it leaves out.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,6 +143,21 @@ fn direction(d: &FieldDiff) -> &'static str {
     }
 }
 
+/// One line per changed field, aligned: name, old -> new, tighten or loosen.
+fn render_fields(diffs: &[FieldDiff]) -> String {
+    let width = diffs.iter().map(|d| d.name.len()).max().unwrap_or(0);
+    let value_width = diffs.iter().map(|d| d.old.to_string().len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for d in diffs {
+        let (old, new) = match (d.old, d.new) {
+            (FieldValue::Int(0), FieldValue::Int(1)) if d.name == "listed" => ("no".to_string(), "yes".to_string()),
+            (old, new) => (old.to_string(), new.to_string()),
+        };
+        out.push_str(&format!("  {:width$}  {old:>value_width$} -> {new}  {}\n", d.name, direction(d)));
+    }
+    out
+}
+
 /// What the action touches: its target, one line per changed field (old -> new, tighten
 /// or loosen) and the verdict for the whole change.
 pub fn render_diff(action: &GovernanceAction, base: &GovernanceAction, protocol: &Protocol) -> Result<String, String> {
@@ -151,33 +166,28 @@ pub fn render_diff(action: &GovernanceAction, base: &GovernanceAction, protocol:
         GovernanceAction::SetMarketConfig { market, .. } => format!("set_market_config on market {market}\n"),
         GovernanceAction::ListMarket { mint, oracle, config } => {
             let mut s = format!("list_market: mint {mint}, Pyth feed {oracle}\n");
-            for (name, value) in to_idl_fields("MarketConfig", config)? {
-                s.push_str(&format!("  + {name} = {}\n", value.as_str().map_or(value.to_string(), str::to_string)));
+            for (name, value) in field_values("MarketConfig", config)? {
+                s.push_str(&format!("  + {name} = {value}\n"));
             }
             s
         }
         other => format!("{}\n", other.name()),
     };
-    let width = diffs.iter().map(|d| d.name.len()).max().unwrap_or(0);
-    let value_width = diffs.iter().map(|d| d.old.to_string().len()).max().unwrap_or(0);
-    for d in &diffs {
-        let (old, new) = match (d.old, d.new) {
-            (FieldValue::Int(0), FieldValue::Int(1)) if d.name == "listed" => ("no".to_string(), "yes".to_string()),
-            (old, new) => (old.to_string(), new.to_string()),
-        };
-        out.push_str(&format!("  {:width$}  {old:>value_width$} -> {new}  {}\n", d.name, direction(d)));
-    }
+    out.push_str(&render_fields(&diffs));
     let timelock = protocol.config.timelock;
+    let (apply, execute) = match action {
+        GovernanceAction::ListMarket { .. } => ("add-market", "add-market"),
+        _ => ("apply-change", "execute-change"),
+    };
     let verdict = match kind {
         ChangeKind::NoChange => "no change: nothing to apply or propose".to_string(),
-        ChangeKind::Tightening => "whole change: tightening, applies at once (apply-change)".to_string(),
-        ChangeKind::Loosening if !protocol.governance.is_launched() => {
-            "whole change: LOOSENING; the protocol is in its setup phase, so apply-change still applies it at once \
+        ChangeKind::Tightening => format!("whole change: tightening, applies at once ({apply})"),
+        ChangeKind::Loosening if !protocol.governance.is_launched() => format!(
+            "whole change: LOOSENING; the protocol is in its setup phase, so {apply} still applies it at once \
              (after launch it needs the timelock)"
-                .to_string()
-        }
+        ),
         ChangeKind::Loosening => format!(
-            "whole change: LOOSENING, needs the timelock: propose-change, then execute-change after {} s, within {} s",
+            "whole change: LOOSENING, needs the timelock: propose-change, then {execute} after {} s, within {} s",
             timelock.delay_secs, timelock.grace_secs
         ),
     };
@@ -200,10 +210,18 @@ pub fn render_proposal(key: &Pubkey, p: &Proposal, current: Option<&GovernanceAc
         "proposal {} ({key}): {state}\n  proposed at {} by {}; executable from {} to {}\n",
         p.id, p.proposed_at, p.proposer, p.ready_at, p.expires_at
     );
-    let diff = classify(&p.action, &p.base).map(|(diffs, _)| diffs).unwrap_or_default();
-    for d in diff {
-        out.push_str(&format!("  {}  {} -> {}  {}\n", d.name, d.old, d.new, direction(&d)));
-    }
+    let kind = match classify(&p.action, &p.base) {
+        Ok((diffs, kind)) => {
+            out.push_str(&render_fields(&diffs));
+            kind
+        }
+        Err(_) => ChangeKind::NoChange,
+    };
+    let name = match &p.action {
+        GovernanceAction::SetMarketConfig { market, .. } => format!("set_market_config on market {market}"),
+        other => other.name().to_string(),
+    };
+    out.insert_str(out.find('\n').map_or(0, |i| i + 1), &format!("  {name} ({kind:?})\n"));
     if current.is_some_and(|c| *c != p.base) {
         out.push_str("  STALE: the values it was proposed against have changed since; execution will fail\n");
     }
@@ -332,7 +350,9 @@ mod tests {
         let text = render_diff(&action, &base, &p).unwrap();
         assert!(text.starts_with("list_market: mint So11111111111111111111111111111111111111112"), "{text}");
         assert!(text.contains("  + deposit_cap = 100000000000000\n"), "{text}");
+        assert!(text.contains("  + init_asset_weight_bps = 8000\n  + maint_asset_weight_bps = 9000\n"), "{text}");
         assert!(text.contains("  listed  no -> yes  LOOSEN (any change)\n"), "{text}");
+        assert!(text.contains("propose-change, then add-market after 172800 s"), "{text}");
     }
 
     #[test]
@@ -403,7 +423,8 @@ mod tests {
         let key = ix::proposal_pda(3);
         let text = render_proposal(&key, &proposal, Some(&base), 1_050);
         assert!(text.starts_with(&format!("proposal 3 ({key}): queued, ready in 50 s\n")), "{text}");
-        assert!(text.contains("borrow_cap  8000000000000 -> 9000000000000  LOOSEN"), "{text}");
+        assert!(text.contains("  set_market_config on market"), "{text}");
+        assert!(text.contains("  borrow_cap  8000000000000 -> 9000000000000  LOOSEN\n"), "{text}");
         assert!(!text.contains("STALE"));
         assert!(render_proposal(&key, &proposal, Some(&base), 1_120).contains("ready, expires in 30 s"));
         assert!(render_proposal(&key, &proposal, Some(&base), 1_151).contains("expired"));
