@@ -54,6 +54,15 @@ async fn proposal(fx: &mut Fixture, key: &Pubkey) -> Proposal {
     Proposal::try_deserialize(&mut data.as_slice()).unwrap()
 }
 
+/// A loosening change the long way: refused by apply_change, proposed, executed after the delay.
+async fn through_the_timelock(fx: &mut Fixture, action: GovernanceAction) {
+    let admin = admin(fx);
+    assert_error(apply(fx, &admin, action.clone()).await, BallastError::ChangeNeedsTimelock);
+    let key = propose(fx, action.clone()).await;
+    fx.rt.advance(DELAY);
+    execute(fx, key, &action).await.unwrap();
+}
+
 /// Sent by the payer alone: execution is permissionless.
 async fn execute(fx: &mut Fixture, key: Pubkey, action: &GovernanceAction) -> Result<(), BanksClientError> {
     fx.rt.send(&[ix::execute_change(key, action)], &[]).await
@@ -163,11 +172,7 @@ async fn a_mixed_change_needs_the_timelock() {
         timelock: TimelockConfig { grace_secs: 8 * 86_400, ..p.timelock },
         ..p
     };
-    let action = GovernanceAction::SetProtocolConfig { config: mixed };
-    assert_error(apply(&mut fx, &admin, action.clone()).await, BallastError::ChangeNeedsTimelock);
-    let key = propose(&mut fx, action.clone()).await;
-    fx.rt.advance(DELAY);
-    execute(&mut fx, key, &action).await.unwrap();
+    through_the_timelock(&mut fx, GovernanceAction::SetProtocolConfig { config: mixed }).await;
     assert_eq!(fx.rt.protocol().await.config, mixed);
 }
 
@@ -293,12 +298,7 @@ async fn a_shorter_delay_waits_the_delay_in_force_when_proposed() {
 async fn guardian_key_changes_wait_in_the_timelock() {
     let mut fx = launched().await;
     let guardian = Pubkey::new_unique();
-    let action = GovernanceAction::SetGuardian { guardian };
-    let admin = admin(&fx);
-    assert_error(apply(&mut fx, &admin, action.clone()).await, BallastError::ChangeNeedsTimelock);
-    let key = propose(&mut fx, action.clone()).await;
-    fx.rt.advance(DELAY);
-    execute(&mut fx, key, &action).await.unwrap();
+    through_the_timelock(&mut fx, GovernanceAction::SetGuardian { guardian }).await;
     assert_eq!(fx.rt.protocol().await.guardian, guardian);
 }
 
@@ -309,10 +309,7 @@ async fn two_step_admin_transfer_through_the_timelock() {
     let new_admin = fx.rt.new_user().await;
     let stranger = fx.rt.new_user().await;
     let action = GovernanceAction::TransferAdmin { new_admin: new_admin.pubkey() };
-    assert_error(apply(&mut fx, &old_admin, action.clone()).await, BallastError::ChangeNeedsTimelock);
-    let key = propose(&mut fx, action.clone()).await;
-    fx.rt.advance(DELAY);
-    execute(&mut fx, key, &action).await.unwrap();
+    through_the_timelock(&mut fx, action.clone()).await;
     let protocol = fx.rt.protocol().await;
     assert_eq!((protocol.admin, protocol.pending_admin), (old_admin.pubkey(), new_admin.pubkey()));
 

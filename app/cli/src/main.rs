@@ -396,12 +396,18 @@ fn launch(tx: &TxArgs) -> Result<(), String> {
     chain.print_transaction(tx, "launch", ix::launch(tx.authority))
 }
 
-fn accept_admin(tx: &TxArgs) -> Result<(), String> {
-    let chain = Chain::new(&tx.rpc_url);
+/// The protocol, with an admin transfer pending.
+fn pending_transfer(chain: &Chain) -> Result<Protocol, String> {
     let protocol = chain.protocol()?;
     if protocol.pending_admin == Pubkey::default() {
         return Err("no admin transfer is pending".into());
     }
+    Ok(protocol)
+}
+
+fn accept_admin(tx: &TxArgs) -> Result<(), String> {
+    let chain = Chain::new(&tx.rpc_url);
+    let protocol = pending_transfer(&chain)?;
     println!("accept_admin: admin {} -> {}", protocol.admin, protocol.pending_admin);
     check_signer(tx, &protocol.pending_admin, "pending admin");
     chain.print_transaction(tx, "accept_admin", ix::accept_admin(tx.authority))
@@ -409,10 +415,7 @@ fn accept_admin(tx: &TxArgs) -> Result<(), String> {
 
 fn cancel_admin_transfer(tx: &TxArgs) -> Result<(), String> {
     let chain = Chain::new(&tx.rpc_url);
-    let protocol = chain.protocol()?;
-    if protocol.pending_admin == Pubkey::default() {
-        return Err("no admin transfer is pending".into());
-    }
+    let protocol = pending_transfer(&chain)?;
     println!("cancel_admin_transfer: pending admin {} withdrawn", protocol.pending_admin);
     check_signer(tx, &protocol.admin, "protocol admin");
     chain.print_transaction(tx, "cancel_admin_transfer", ix::cancel_admin_transfer(tx.authority))
