@@ -519,3 +519,54 @@ async fn cli_built_transactions_run_on_the_program() {
 fn solana_transaction_hash(bytes: [u8; 32]) -> solana_transaction::Hash {
     solana_transaction::Hash::new_from_array(bytes)
 }
+
+/// Emissions mint the native token: turning them on needs the protocol to be its mint
+/// authority (checked with the native mint as a remaining account), or every staking
+/// instruction would fail to mint.
+#[tokio::test]
+async fn turning_emissions_on_needs_the_mint_authority() {
+    let emitting = ProtocolConfig { emission_rate_per_sec: 1_000, ..ProtocolConfig::standard() };
+    let action = GovernanceAction::SetProtocolConfig { config: emitting };
+
+    // The fixture's protocol holds its native mint's authority.
+    let mut fx = Fixture::new().await;
+    let admin = admin(&fx);
+    assert_error(apply(&mut fx, &admin, action.clone()).await, BallastError::NativeMintRequired);
+    let with_mint = ix::with_native_mint(ix::apply_change(admin.pubkey(), action.clone()), fx.native_mint);
+    fx.rt.send(&[with_mint], &[&admin]).await.unwrap();
+    assert_eq!(fx.rt.protocol().await.config, emitting);
+    // Already on: other changes need no mint.
+    let higher =
+        GovernanceAction::SetProtocolConfig { config: ProtocolConfig { emission_rate_per_sec: 2_000, ..emitting } };
+    apply(&mut fx, &admin, higher).await.unwrap();
+
+    // Through the timelock, execution checks it too.
+    let mut fx = launched().await;
+    let admin = fx.rt.admin.insecure_clone();
+    let propose = ix::with_native_mint(ix::propose_change(admin.pubkey(), 0, action.clone()), fx.native_mint);
+    fx.rt.send(&[propose], &[&admin]).await.unwrap();
+    fx.rt.advance(DELAY);
+    assert_error(execute(&mut fx, ix::proposal_pda(0), &action).await, BallastError::NativeMintRequired);
+    let execute = ix::with_native_mint(ix::execute_change(ix::proposal_pda(0), &action), fx.native_mint);
+    fx.rt.send(&[execute], &[]).await.unwrap();
+    assert_eq!(fx.rt.protocol().await.config, emitting);
+
+    // A protocol whose native mint's authority stayed with its creator.
+    let mut rt = ballast_sim::runtime::Runtime::start().await;
+    let admin = rt.admin.insecure_clone();
+    let mint = rt.create_mint(6).await;
+    let native = ballast_sim::runtime::NativeToken { mint, ..rt.create_native_token(6).await };
+    rt.send(&[ix::initialize_protocol(admin.pubkey(), mint, native.oracle, ProtocolConfig::standard())], &[&admin])
+        .await
+        .unwrap();
+    let result =
+        rt.send(&[ix::with_native_mint(ix::apply_change(admin.pubkey(), action.clone()), mint)], &[&admin]).await;
+    assert_error(result, BallastError::EmissionAuthority);
+    let result =
+        rt.send(&[ix::with_native_mint(ix::propose_change(admin.pubkey(), 0, action.clone()), mint)], &[&admin]).await;
+    assert_error(result, BallastError::EmissionAuthority);
+    // Another mint in its place is not the native mint.
+    let other = rt.create_mint(6).await;
+    let result = rt.send(&[ix::with_native_mint(ix::apply_change(admin.pubkey(), action), other)], &[&admin]).await;
+    assert_error(result, BallastError::NativeMintRequired);
+}

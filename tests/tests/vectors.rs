@@ -184,6 +184,14 @@ fn instructions() -> Vec<Value> {
             ix::apply_change(admin, GovernanceAction::TransferAdmin { new_admin: key(18) }),
             json!({ "action.__kind": "TransferAdmin", "action.newAdmin": key(18).to_string() }),
         ),
+        (
+            // Turning emissions on: the native mint as a remaining account.
+            ix::with_native_mint(
+                ix::apply_change(admin, GovernanceAction::SetProtocolConfig { config: protocol_config }),
+                native_mint,
+            ),
+            json!({ "action.__kind": "SetProtocolConfig", "action.config.emissionRatePerSec": big.to_string() }),
+        ),
         (ix::execute_change_on(ix::proposal_pda(1), Some(market)), json!({})),
         (ix::execute_change_on(ix::proposal_pda(2), None), json!({})),
         (ix::cancel_change(admin, ix::proposal_pda(1)), json!({})),

@@ -283,6 +283,11 @@ fn change_tx(tx: &TxArgs, path: &Path, propose: bool) -> Result<(), String> {
     if kind == ChangeKind::NoChange {
         return Err("the change leaves every parameter as it is".into());
     }
+    // Turning emissions on: the program checks the native mint's authority.
+    let with_mint = |instruction: Instruction| match action.turns_emissions_on(&base) {
+        true => ix::with_native_mint(instruction, protocol.native_mint),
+        false => instruction,
+    };
     if propose {
         let id = protocol.governance.proposal_count;
         println!(
@@ -290,7 +295,11 @@ fn change_tx(tx: &TxArgs, path: &Path, propose: bool) -> Result<(), String> {
             ix::proposal_pda(id),
             protocol.config.timelock.delay_secs
         );
-        return chain.print_transaction(tx, "propose_change", ix::propose_change(tx.authority, id, action));
+        return chain.print_transaction(
+            tx,
+            "propose_change",
+            with_mint(ix::propose_change(tx.authority, id, action.clone())),
+        );
     }
     if matches!(action, GovernanceAction::ListMarket { .. }) {
         return Err("a listing goes through add-market (after launch: propose-change, then add-market)".into());
@@ -298,7 +307,7 @@ fn change_tx(tx: &TxArgs, path: &Path, propose: bool) -> Result<(), String> {
     if kind.needs_timelock() && protocol.governance.is_launched() {
         return Err("this change loosens a parameter: use propose-change".into());
     }
-    chain.print_transaction(tx, "apply_change", ix::apply_change(tx.authority, action))
+    chain.print_transaction(tx, "apply_change", with_mint(ix::apply_change(tx.authority, action.clone())))
 }
 
 fn execute_change(tx: &TxArgs, id: u64) -> Result<(), String> {
@@ -324,7 +333,11 @@ fn execute_change(tx: &TxArgs, id: u64) -> Result<(), String> {
     if now < proposal.ready_at {
         eprintln!("warning: not ready for {} s: the transaction fails until then", proposal.ready_at - now);
     }
-    chain.print_transaction(tx, "execute_change", ix::execute_change(key, &proposal.action))
+    let mut instruction = ix::execute_change(key, &proposal.action);
+    if proposal.action.turns_emissions_on(&proposal.base) {
+        instruction = ix::with_native_mint(instruction, protocol.native_mint);
+    }
+    chain.print_transaction(tx, "execute_change", instruction)
 }
 
 fn cancel_change(tx: &TxArgs, id: u64) -> Result<(), String> {

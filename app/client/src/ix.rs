@@ -132,6 +132,13 @@ pub fn execute_change_on(proposal: Pubkey, market: Option<Pubkey>) -> Instructio
     ix(accounts::ExecuteChange { protocol: protocol_pda(), proposal, market }, instruction::ExecuteChange {})
 }
 
+/// A governance instruction with the native mint as its remaining account: needed by a
+/// change that turns staking emissions on (`GovernanceAction::turns_emissions_on`).
+pub fn with_native_mint(mut ix: Instruction, native_mint: Pubkey) -> Instruction {
+    ix.accounts.push(AccountMeta::new_readonly(native_mint, false));
+    ix
+}
+
 pub fn cancel_change(admin: Pubkey, proposal: Pubkey) -> Instruction {
     ix(accounts::CancelChange { admin, protocol: protocol_pda(), proposal }, instruction::CancelChange {})
 }

@@ -186,6 +186,8 @@ pub enum BallastError {
     InvalidAdmin,
     #[msg("Proposal id is not the protocol's next proposal id")]
     ProposalIdMismatch,
+    #[msg("Turning emissions on needs the native mint as a remaining account")]
+    NativeMintRequired,
 }
 
 /// Engine errors, named in the program's own error codes.

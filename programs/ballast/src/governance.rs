@@ -142,6 +142,17 @@ impl GovernanceAction {
         Ok(out)
     }
 
+    /// Whether, from `base`, this change turns staking emissions on: the program then
+    /// checks that the protocol is the native mint's mint authority (the native mint is a
+    /// remaining account), or every staking instruction would fail to mint.
+    pub fn turns_emissions_on(&self, base: &GovernanceAction) -> bool {
+        matches!(
+            (base, self),
+            (GovernanceAction::SetProtocolConfig { config: old }, GovernanceAction::SetProtocolConfig { config: new })
+                if !old.emits() && new.emits()
+        )
+    }
+
     /// Tightening, loosening or no change relative to `base`.
     pub fn classify(&self, base: &GovernanceAction) -> Result<ChangeKind> {
         Ok(classify_diffs(&self.changes(base)?))

@@ -1,6 +1,8 @@
 //! What the governance instructions share: finding the target market and writing a change.
 
 use anchor_lang::prelude::*;
+use anchor_lang::solana_program::program_option::COption;
+use anchor_spl::token::{Mint, Token};
 
 use crate::errors::BallastError;
 use crate::events::AdminTransferProposed;
@@ -17,6 +19,25 @@ pub fn target_market<'a, 'info>(
     let market = market.as_ref().ok_or(BallastError::MarketAccountRequired)?;
     require_keys_eq!(market.key(), wanted, BallastError::MarketMismatch);
     Ok(Some(market))
+}
+
+/// A change that turns emissions on needs the native mint among `remaining` accounts,
+/// with the protocol as its mint authority (`initialize_protocol` checks the same).
+pub fn check_emission_authority(
+    action: &GovernanceAction,
+    base: &GovernanceAction,
+    protocol: (&Pubkey, &Protocol),
+    remaining: &[AccountInfo],
+) -> Result<()> {
+    if !action.turns_emissions_on(base) {
+        return Ok(());
+    }
+    let (protocol_key, protocol) = protocol;
+    let info = remaining.iter().find(|a| *a.key == protocol.native_mint).ok_or(BallastError::NativeMintRequired)?;
+    require_keys_eq!(*info.owner, Token::id(), BallastError::WrongMint);
+    let mint = Mint::try_deserialize(&mut &info.try_borrow_data()?[..])?;
+    require!(mint.mint_authority == COption::Some(*protocol_key), BallastError::EmissionAuthority);
+    Ok(())
 }
 
 /// Writes `action` (already validated and cleared to apply) and emits what it starts.

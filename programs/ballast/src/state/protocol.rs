@@ -111,6 +111,11 @@ impl ProtocolConfig {
         }
     }
 
+    /// Whether staking emissions are on: the protocol must then mint the native token.
+    pub fn emits(&self) -> bool {
+        self.emission_rate_per_sec > 0
+    }
+
     pub fn auction(&self) -> AuctionParams {
         AuctionParams {
             duration_secs: self.auction_duration_secs,

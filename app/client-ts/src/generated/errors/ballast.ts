@@ -194,6 +194,8 @@ export const BALLAST_ERROR__NO_PENDING_ADMIN = 0x17c7; // 6087
 export const BALLAST_ERROR__INVALID_ADMIN = 0x17c8; // 6088
 /** ProposalIdMismatch: Proposal id is not the protocol's next proposal id */
 export const BALLAST_ERROR__PROPOSAL_ID_MISMATCH = 0x17c9; // 6089
+/** NativeMintRequired: Turning emissions on needs the native mint as a remaining account */
+export const BALLAST_ERROR__NATIVE_MINT_REQUIRED = 0x17ca; // 6090
 
 export type BallastError =
   | typeof BALLAST_ERROR__ACCOUNT_HAS_COLLATERAL
@@ -248,6 +250,7 @@ export type BallastError =
   | typeof BALLAST_ERROR__MATH_OVERFLOW
   | typeof BALLAST_ERROR__MIXED_POSITION
   | typeof BALLAST_ERROR__NATIVE_MARKET_BUYBACK
+  | typeof BALLAST_ERROR__NATIVE_MINT_REQUIRED
   | typeof BALLAST_ERROR__NO_CHANGE
   | typeof BALLAST_ERROR__NO_PENDING_ADMIN
   | typeof BALLAST_ERROR__NOT_ACCOUNT_OWNER
@@ -342,6 +345,7 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__MATH_OVERFLOW]: `Arithmetic overflow`,
     [BALLAST_ERROR__MIXED_POSITION]: `A balance cannot be a deposit and a borrow at once: repay or withdraw first`,
     [BALLAST_ERROR__NATIVE_MARKET_BUYBACK]: `The native token's own market has no buyback auction`,
+    [BALLAST_ERROR__NATIVE_MINT_REQUIRED]: `Turning emissions on needs the native mint as a remaining account`,
     [BALLAST_ERROR__NO_CHANGE]: `Change leaves every parameter as it is`,
     [BALLAST_ERROR__NO_PENDING_ADMIN]: `No admin transfer is pending`,
     [BALLAST_ERROR__NOT_ACCOUNT_OWNER]: `Signer does not own this margin account`,

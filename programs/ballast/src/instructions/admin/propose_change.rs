@@ -5,7 +5,7 @@ use crate::constants::PROPOSAL_SEED;
 use crate::errors::{BallastError, OrBallast};
 use crate::events::ChangeProposed;
 use crate::governance::GovernanceAction;
-use crate::instructions::governance::target_market;
+use crate::instructions::governance::{check_emission_authority, target_market};
 use crate::state::{Market, Proposal, ProposalStatus, Protocol, PROPOSAL_SIZE};
 
 #[derive(Accounts)]
@@ -31,6 +31,7 @@ pub struct ProposeChange<'info> {
 
 /// Queues a change in the timelock as proposal `id` (the protocol's next proposal id):
 /// executable by anyone from `delay_secs` after now, for `grace_secs` (both as configured now).
+/// Remaining accounts: the native mint, when the change turns emissions on.
 pub fn handler(ctx: Context<ProposeChange>, id: u64, action: GovernanceAction) -> Result<()> {
     action.validate()?;
     let market = target_market(&action, &ctx.accounts.market)?;
@@ -38,6 +39,7 @@ pub fn handler(ctx: Context<ProposeChange>, id: u64, action: GovernanceAction) -
     let mut protocol = ctx.accounts.protocol.load_mut()?;
     let base = action.current(&protocol, market.as_deref())?;
     require!(action.classify(&base)? != ChangeKind::NoChange, BallastError::NoChange);
+    check_emission_authority(&action, &base, (&ctx.accounts.protocol.key(), &protocol), ctx.remaining_accounts)?;
 
     let now = Clock::get()?.unix_timestamp;
     let timelock = protocol.config.timelock;

@@ -3,7 +3,7 @@ use ballast_risk::governance::check_executable;
 
 use crate::errors::{BallastError, OrBallast};
 use crate::events::ChangeExecuted;
-use crate::instructions::governance::{target_market, write_change};
+use crate::instructions::governance::{check_emission_authority, target_market, write_change};
 use crate::state::{Market, Proposal, ProposalStatus, Protocol};
 
 #[derive(Accounts)]
@@ -18,7 +18,8 @@ pub struct ExecuteChange<'info> {
 }
 
 /// Executes a ready proposal. Permissionless (like Compound's timelock): its content was
-/// fixed and public for the whole delay, so who sends it does not matter.
+/// fixed and public for the whole delay, so who sends it does not matter. Remaining
+/// accounts: the native mint, when the change turns emissions on.
 pub fn handler(ctx: Context<ExecuteChange>) -> Result<()> {
     let proposal = &mut ctx.accounts.proposal;
     require!(proposal.status == ProposalStatus::Queued, BallastError::ProposalNotQueued);
@@ -31,6 +32,12 @@ pub fn handler(ctx: Context<ExecuteChange>) -> Result<()> {
     let mut protocol = ctx.accounts.protocol.load_mut()?;
     let mut market = market.map(|m| m.load_mut()).transpose()?;
     require!(action.current(&protocol, market.as_deref())? == proposal.base, BallastError::ProposalStale);
+    check_emission_authority(
+        &action,
+        &proposal.base,
+        (&ctx.accounts.protocol.key(), &protocol),
+        ctx.remaining_accounts,
+    )?;
 
     write_change(&action, &mut protocol, market.as_deref_mut())?;
     proposal.status = ProposalStatus::Executed;
