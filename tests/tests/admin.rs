@@ -22,6 +22,8 @@ async fn initialize_protocol_records_admin_and_native_mint() {
     assert_eq!(protocol.stake_vault, ix::stake_vault_pda());
     assert_eq!(protocol.reward_vault, ix::reward_vault_pda());
     assert_eq!(protocol.config, ProtocolConfig::standard());
+    // Setup phase: not launched, no proposals.
+    assert_eq!(protocol.governance, ballast::GovernanceState::default());
     assert_eq!(protocol.last_emission_ts, GENESIS_TIME);
     assert_eq!(rt.token_balance(&protocol.stake_vault).await, 0);
     assert_eq!(rt.token_balance(&protocol.reward_vault).await, 0);
@@ -44,7 +46,7 @@ async fn initialize_rejects_out_of_bounds_configs() {
     let native = rt.create_native_token(6).await;
     let admin = rt.admin.insecure_clone();
     let standard = ProtocolConfig::standard();
-    let cases: [(ProtocolConfig, BallastError); 7] = [
+    let cases: [(ProtocolConfig, BallastError); 8] = [
         (ProtocolConfig { fee_stakers_bps: 3_001, ..standard }, BallastError::InvalidFeeSplit),
         (ProtocolConfig { buyback_stakers_bps: 10_001, ..standard }, BallastError::InvalidFeeSplit),
         (ProtocolConfig { auction_premium_cap_bps: 2_001, ..standard }, BallastError::InvalidAuctionParams),
@@ -52,6 +54,10 @@ async fn initialize_rejects_out_of_bounds_configs() {
         (ProtocolConfig { native_oracle_max_age_secs: 0, ..standard }, BallastError::InvalidOracleLimits),
         (ProtocolConfig { min_lock_secs: 400 * 86_400, ..standard }, BallastError::InvalidStakingParams),
         (ProtocolConfig { exit_penalty_bps: 5_001, ..standard }, BallastError::InvalidStakingParams),
+        (
+            ProtocolConfig { timelock: ballast::TimelockConfig { delay_secs: 0, ..standard.timelock }, ..standard },
+            BallastError::InvalidTimelockParams,
+        ),
     ];
     for (config, error) in cases {
         let result = rt.send(&[init_ix(&admin.pubkey(), &native, config)], &[&admin]).await;
