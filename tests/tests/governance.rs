@@ -88,6 +88,10 @@ async fn loosening_change_is_refused_at_once_then_waits_for_the_timelock() {
     assert_eq!((queued.ready_at, queued.expires_at), (fx.rt.now + DELAY, fx.rt.now + DELAY + GRACE));
     assert_eq!(queued.action, action);
     assert_eq!(queued.base, set_market(&usdc, old));
+    // The action's variant byte sits at a fixed offset, for getProgramAccounts filters.
+    let raw = fx.rt.raw_account(&key).await.unwrap();
+    assert_eq!((raw.data.len(), raw.data[ballast::PROPOSAL_ACTION_OFFSET]), (ballast::PROPOSAL_SIZE, 0));
+    assert_eq!(&raw.data[8..40], ix::protocol_pda().as_ref());
     assert_eq!(fx.rt.protocol().await.governance.proposal_count, 1);
     // Ids are handed out in order: a skipped or reused id is refused.
     let skipped = fx.rt.send(&[ix::propose_change(admin.pubkey(), 5, action.clone())], &[&admin]).await;
