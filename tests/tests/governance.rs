@@ -68,6 +68,11 @@ async fn execute(fx: &mut Fixture, key: Pubkey, action: &GovernanceAction) -> Re
     fx.rt.send(&[ix::execute_change(key, action)], &[]).await
 }
 
+/// The standard protocol config with a fresher native oracle (tightening) and `timelock`.
+fn stricter_native_oracle(timelock: TimelockConfig) -> ProtocolConfig {
+    ProtocolConfig { native_oracle_max_age_secs: 30, timelock, ..ProtocolConfig::standard() }
+}
+
 fn wider_caps(c: MarketConfig) -> MarketConfig {
     MarketConfig { deposit_cap: c.deposit_cap * 2, borrow_cap: c.borrow_cap * 2, ..c }
 }
@@ -148,12 +153,7 @@ async fn tightening_change_applies_at_once() {
     assert_error(apply(&mut fx, &admin, set_market(&usdc, tighter)).await, BallastError::NoChange);
 
     // Protocol-wide: a stricter native oracle and a longer timelock delay.
-    let p = ProtocolConfig::standard();
-    let stricter = ProtocolConfig {
-        native_oracle_max_age_secs: 30,
-        timelock: TimelockConfig { delay_secs: 3 * 86_400, ..p.timelock },
-        ..p
-    };
+    let stricter = stricter_native_oracle(TimelockConfig { delay_secs: 3 * 86_400, ..TimelockConfig::standard() });
     apply(&mut fx, &admin, GovernanceAction::SetProtocolConfig { config: stricter }).await.unwrap();
     assert_eq!(fx.rt.protocol().await.config, stricter);
 }
@@ -170,12 +170,7 @@ async fn a_mixed_change_needs_the_timelock() {
     assert_error(apply(&mut fx, &admin, set_market(&usdc, mixed)).await, BallastError::ChangeNeedsTimelock);
     assert_eq!(config_of(&mut fx, &usdc).await, old);
     // A protocol change, likewise: a stricter oracle with a longer grace period.
-    let p = ProtocolConfig::standard();
-    let mixed = ProtocolConfig {
-        native_oracle_max_age_secs: 30,
-        timelock: TimelockConfig { grace_secs: 8 * 86_400, ..p.timelock },
-        ..p
-    };
+    let mixed = stricter_native_oracle(TimelockConfig { grace_secs: 8 * 86_400, ..TimelockConfig::standard() });
     through_the_timelock(&mut fx, GovernanceAction::SetProtocolConfig { config: mixed }).await;
     assert_eq!(fx.rt.protocol().await.config, mixed);
 }
