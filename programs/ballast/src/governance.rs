@@ -5,10 +5,15 @@
 //! Pure: no accounts, no clock. The instructions (`apply_change`, `propose_change`,
 //! `execute_change`, `add_market`) and the CLI's diff call the same functions.
 //!
-//! Adding a variant: the variant, then one arm in each of [`GovernanceAction::market`],
-//! [`GovernanceAction::validate`], [`GovernanceAction::current`],
-//! [`GovernanceAction::changes`] and [`GovernanceAction::apply`] (each a call to a small
-//! function below), and its size in [`GovernanceAction::MAX_LEN`].
+//! Adding a variant: append it at the end of [`GovernanceAction`] (stored proposals keep
+//! their variant byte), then one arm in each of [`GovernanceAction::name`],
+//! [`GovernanceAction::market`], [`GovernanceAction::validate`],
+//! [`GovernanceAction::current`], [`GovernanceAction::changes`] (a small `*_changes`
+//! function using `direction::*`) and [`GovernanceAction::apply`], its size in
+//! [`GovernanceAction::MAX_LEN`] and its case in the `max_len_covers_every_variant` test.
+//! A new group of config fields: one `*_changes` call in [`market_config_changes`] or
+//! [`protocol_config_changes`] (`every_config_field_is_classified` fails until then; on
+//! chain an unclassified difference counts as loosening).
 
 use anchor_lang::prelude::*;
 use ballast_risk::governance::{classify, direction, ChangeKind, FieldChange, Looser};
