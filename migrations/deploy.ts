@@ -1,6 +1,8 @@
-// Initialises Ballast on a cluster and lists its first markets (Anchor's migrations/deploy.ts
-// convention, written on @solana/kit and the Codama-generated client rather than
-// @coral-xyz/anchor). Idempotent: the protocol and markets that already exist are skipped.
+// Initialises Ballast on a cluster, lists its first markets during the setup phase and, if
+// the config says `"launch": true`, launches it (Anchor's migrations/deploy.ts convention,
+// written on @solana/kit and the Codama-generated client rather than @coral-xyz/anchor).
+// Idempotent: the protocol and markets that already exist are skipped. After launch a new
+// market needs a ListMarket proposal (`ballast-cli propose-change`), so this script refuses.
 //
 //   cd app/client-ts && npm ci
 //   npm run deploy -- --config ../../migrations/deploy.json [--dry-run]
@@ -18,6 +20,7 @@ import {
   fetchMaybeProtocol,
   getAddMarketInstructionAsync,
   getInitializeProtocolInstructionAsync,
+  getLaunchInstruction,
   kit,
   marketPda,
   protocolPda,
@@ -39,6 +42,8 @@ export type DeployConfig = {
   /** ProtocolConfig fields (snake_case, as in the IDL; nested structs as objects). */
   protocol_config: Record<string, unknown>;
   markets: { name: string; mint: string; pyth_feed: string; config: Record<string, unknown> }[];
+  /** End the setup phase once every market is listed (default false; one-way). */
+  launch?: boolean;
 };
 
 // Config structs' fields and types, in order, from the IDL: a field added to the program
@@ -132,9 +137,11 @@ async function main() {
 
   const protocol = await protocolPda();
   const existing = await fetchMaybeProtocol(rpc, protocol);
+  let launched = false;
   if (existing.exists) {
     console.log(`protocol ${protocol} exists (admin ${existing.data.admin}); skipping initialize_protocol`);
     if (existing.data.admin !== admin.address) throw new Error(`the protocol admin is ${existing.data.admin}, not this keypair`);
+    launched = existing.data.governance.launched !== 0;
   } else {
     const nativeMint = config.native_mint as Address;
     const nativeOracle = config.native_oracle as Address;
@@ -154,8 +161,17 @@ async function main() {
       if (listed.data.oracle !== m.pyth_feed) console.warn(`${where}: listed with oracle ${listed.data.oracle}, config says ${m.pyth_feed}`);
       continue;
     }
+    if (launched) {
+      throw new Error(`${where}: the protocol is launched; list it through a ListMarket proposal (ballast-cli propose-change)`);
+    }
     const ix = await getAddMarketInstructionAsync({ admin, protocol, mint, oracle: m.pyth_feed as Address, config: cfg });
     await send(`add_market ${m.name} -> ${market}`, ix);
+  }
+
+  if (config.launch && !launched) {
+    await send('launch (ends the setup phase for good)', getLaunchInstruction({ admin, protocol }));
+  } else if (launched) {
+    console.log('protocol already launched');
   }
 }
 

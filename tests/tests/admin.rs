@@ -22,6 +22,8 @@ async fn initialize_protocol_records_admin_and_native_mint() {
     assert_eq!(protocol.stake_vault, ix::stake_vault_pda());
     assert_eq!(protocol.reward_vault, ix::reward_vault_pda());
     assert_eq!(protocol.config, ProtocolConfig::standard());
+    // Setup phase: not launched, no proposals.
+    assert_eq!(protocol.governance, ballast::GovernanceState::default());
     assert_eq!(protocol.last_emission_ts, GENESIS_TIME);
     assert_eq!(rt.token_balance(&protocol.stake_vault).await, 0);
     assert_eq!(rt.token_balance(&protocol.reward_vault).await, 0);
@@ -50,7 +52,7 @@ async fn initialize_rejects_out_of_bounds_configs() {
         f(&mut config.regimes[row]);
         config
     };
-    let cases: [(ProtocolConfig, BallastError); 12] = [
+    let cases: [(ProtocolConfig, BallastError); 13] = [
         (ProtocolConfig { fee_stakers_bps: 3_001, ..standard }, BallastError::InvalidFeeSplit),
         (ProtocolConfig { buyback_stakers_bps: 10_001, ..standard }, BallastError::InvalidFeeSplit),
         (regimes(3, |r| r.premium_cap_bps = 2_001), BallastError::InvalidAuctionParams),
@@ -73,6 +75,10 @@ async fn initialize_rejects_out_of_bounds_configs() {
         (
             ProtocolConfig { volatility: VolatilityConfig { exit_vol_bps: vol.enter_vol_bps, ..vol }, ..standard },
             BallastError::InvalidRegimeThresholds,
+        ),
+        (
+            ProtocolConfig { timelock: ballast::TimelockConfig { delay_secs: 0, ..standard.timelock }, ..standard },
+            BallastError::InvalidTimelockParams,
         ),
     ];
     for (config, error) in cases {

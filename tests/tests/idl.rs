@@ -153,8 +153,17 @@ fn size_of(ty: &Value, types: &BTreeMap<String, &Value>) -> usize {
         return size_of(&array[0], types) * array[1].as_u64().unwrap() as usize;
     }
     let name = ty["defined"]["name"].as_str().expect("a defined type");
-    let def = types[name];
-    def["type"]["fields"].as_array().unwrap().iter().map(|f| size_of(&f["type"], types)).sum()
+    let def = &types[name]["type"];
+    let fields = |fields: &Value| -> usize {
+        // Named fields have a "type"; tuple fields are types.
+        let fields = fields.as_array().map(Vec::as_slice).unwrap_or_default();
+        fields.iter().map(|f| size_of(f.get("type").unwrap_or(f), types)).sum()
+    };
+    if def["kind"] == "enum" {
+        // Borsh: the variant byte and the largest variant (what an account must make room for).
+        return 1 + def["variants"].as_array().unwrap().iter().map(|v| fields(&v["fields"])).max().unwrap();
+    }
+    fields(&def["fields"])
 }
 
 macro_rules! check_accounts {
@@ -183,4 +192,17 @@ fn idl_accounts_match_the_compiled_layouts() {
         MarginAccount = ballast::MARGIN_ACCOUNT_SIZE,
         StakeEscrow = ballast::STAKE_ESCROW_SIZE,
     );
+}
+
+/// Borsh accounts (the `Proposal`): discriminator, and the space the program allocates is
+/// the IDL layout's largest encoding (every variant of its enums fits).
+#[test]
+fn idl_borsh_accounts_fit_their_space() {
+    let idl = idl();
+    let accounts = items(&idl, "accounts");
+    let types = items(&idl, "types");
+    let proposal = accounts.get("Proposal").unwrap_or_else(|| panic!("Proposal missing. {STALE}"));
+    assert_eq!(discriminator(proposal), ballast::Proposal::DISCRIMINATOR, "Proposal discriminator. {STALE}");
+    let largest = 8 + size_of(&serde_json::json!({ "defined": { "name": "Proposal" } }), &types);
+    assert_eq!(largest, ballast::PROPOSAL_SIZE, "Proposal: IDL layout needs {largest} bytes. {STALE}");
 }

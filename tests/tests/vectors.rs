@@ -11,9 +11,10 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::bpf_loader_upgradeable;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::program_pack::Pack;
+use anchor_lang::AccountDeserialize;
 use anchor_spl::token::spl_token;
 use ballast::health::{health_of, PricedMarket};
-use ballast::{MarginAccount, Market, MarketConfig, Protocol, ProtocolConfig, StakeEscrow};
+use ballast::{GovernanceAction, MarginAccount, Market, MarketConfig, Proposal, Protocol, ProtocolConfig, StakeEscrow};
 use ballast_risk::gates;
 use ballast_risk::oracle::{OracleAction, OracleReading};
 use ballast_sim::ix::{self, health_metas, BuybackFill, Liquidation, MarketTransfer, Staker};
@@ -158,12 +159,61 @@ fn instructions() -> Vec<Value> {
         (staker.claim_rewards(), json!({})),
         (staker.claim_market_rewards(market, key(6)), json!({})),
         (ix::set_gates(admin, big), json!({ "gates": big.to_string() })),
-        (ix::set_guardian(admin, key(17)), json!({ "guardian": key(17).to_string() })),
         (
             ix::guardian_trip(key(17), 1_800, gates::BORROW | gates::WITHDRAW),
             json!({ "durationSecs": "1800", "gatesMask": (gates::BORROW | gates::WITHDRAW).to_string() }),
         ),
         (ix::resume(key(18)), json!({})),
+        (
+            ix::add_market_with(admin, mint, oracle, config, Some(ix::proposal_pda(3))),
+            json!({ "config.depositCap": config.deposit_cap.to_string() }),
+        ),
+        (
+            ix::apply_change(admin, GovernanceAction::SetMarketConfig { market, config }),
+            json!({
+                "action.__kind": "SetMarketConfig", "action.market": market.to_string(),
+                "action.config.initAssetWeightBps": config.init_asset_weight_bps.to_string(),
+                "action.config.borrowCap": config.borrow_cap.to_string(),
+            }),
+        ),
+        (
+            ix::propose_change(admin, big, GovernanceAction::SetProtocolConfig { config: protocol_config }),
+            json!({
+                "id": big.to_string(), "action.__kind": "SetProtocolConfig",
+                "action.config.regimes.0.emissionRatePerSec": big.to_string(),
+                "action.config.timelock.delaySecs": protocol_config.timelock.delay_secs.to_string(),
+                "action.config.timelock.graceSecs": protocol_config.timelock.grace_secs.to_string(),
+            }),
+        ),
+        (
+            ix::propose_change(admin, 7, GovernanceAction::ListMarket { mint, oracle, config }),
+            json!({
+                "id": "7", "action.__kind": "ListMarket", "action.mint": mint.to_string(),
+                "action.oracle": oracle.to_string(), "action.config.depositCap": config.deposit_cap.to_string(),
+            }),
+        ),
+        (
+            ix::apply_change(admin, GovernanceAction::SetGuardian { guardian: key(17) }),
+            json!({ "action.__kind": "SetGuardian", "action.guardian": key(17).to_string() }),
+        ),
+        (
+            ix::apply_change(admin, GovernanceAction::TransferAdmin { new_admin: key(18) }),
+            json!({ "action.__kind": "TransferAdmin", "action.newAdmin": key(18).to_string() }),
+        ),
+        (
+            // Turning emissions on: the native mint as a remaining account.
+            ix::with_native_mint(
+                ix::apply_change(admin, GovernanceAction::SetProtocolConfig { config: protocol_config }),
+                native_mint,
+            ),
+            json!({ "action.__kind": "SetProtocolConfig", "action.config.regimes.0.emissionRatePerSec": big.to_string() }),
+        ),
+        (ix::execute_change_on(ix::proposal_pda(1), Some(market)), json!({})),
+        (ix::execute_change_on(ix::proposal_pda(2), None), json!({})),
+        (ix::cancel_change(admin, ix::proposal_pda(1)), json!({})),
+        (ix::launch(admin), json!({})),
+        (ix::accept_admin(key(18)), json!({})),
+        (ix::cancel_admin_transfer(admin), json!({})),
     ];
     cases.into_iter().map(|(ix, expect)| instruction_case(&idl, ix, expect)).collect()
 }
@@ -179,6 +229,8 @@ fn pdas() -> Vec<Value> {
                 "address": ix::margin_account_pda(&owner, 7).to_string() }),
         json!({ "kind": "margin_account", "owner": owner.to_string(), "account_id": u32::MAX,
                 "address": ix::margin_account_pda(&owner, u32::MAX).to_string() }),
+        json!({ "kind": "proposal", "id": "0", "address": ix::proposal_pda(0).to_string() }),
+        json!({ "kind": "proposal", "id": u64::MAX.to_string(), "address": ix::proposal_pda(u64::MAX).to_string() }),
     ]
 }
 
@@ -227,6 +279,10 @@ fn u128s(health: &ballast_risk::health::Health) -> Value {
     })
 }
 
+fn usdc_config() -> MarketConfig {
+    standard_config(10_000_000 * USDC, 8_000_000 * USDC)
+}
+
 /// Runs the program: protocol, a USDC and a SOL market, a lender and a leveraged
 /// borrower, a day of interest; returns the raw accounts and the borrower's health.
 async fn accounts() -> (Vec<Value>, Value) {
@@ -249,14 +305,7 @@ async fn accounts() -> (Vec<Value>, Value) {
     let init = ix::initialize_protocol(admin.pubkey(), native_mint.pubkey(), native_oracle, ProtocolConfig::standard());
     rt.send(&[init], &[&admin]).await.unwrap();
     let (usdc_oracle, sol_oracle) = (key(25), key(26));
-    list_fixed_market(
-        &mut rt,
-        usdc_mint.pubkey(),
-        usdc_oracle,
-        USD,
-        standard_config(10_000_000 * USDC, 8_000_000 * USDC),
-    )
-    .await;
+    list_fixed_market(&mut rt, usdc_mint.pubkey(), usdc_oracle, USD, usdc_config()).await;
     list_fixed_market(&mut rt, sol_mint.pubkey(), sol_oracle, SOL_PRICE, standard_config(100_000 * SOL, 80_000 * SOL))
         .await;
     let (usdc, sol) = (rt.markets[0], rt.markets[1]);
@@ -298,6 +347,14 @@ async fn accounts() -> (Vec<Value>, Value) {
     let escrow_key = ix::stake_escrow_pda(&staker_key.pubkey());
     let escrow: StakeEscrow = rt.load(&escrow_key).await;
 
+    // A queued proposal: USDC's caps doubled.
+    let wider = MarketConfig { deposit_cap: 20_000_000 * USDC, borrow_cap: 16_000_000 * USDC, ..usdc_config() };
+    let change = GovernanceAction::SetMarketConfig { market: usdc.key, config: wider };
+    rt.send(&[ix::propose_change(admin.pubkey(), 0, change)], &[&admin]).await.unwrap();
+    let proposal_key = ix::proposal_pda(0);
+    let proposal_data = rt.raw_account(&proposal_key).await.unwrap().data;
+    let proposal = Proposal::try_deserialize(&mut proposal_data.as_slice()).unwrap();
+
     let protocol: Protocol = rt.protocol().await;
     let usdc_market: Market = rt.market(&usdc.key).await;
     let sol_market: Market = rt.market(&sol.key).await;
@@ -328,6 +385,28 @@ async fn accounts() -> (Vec<Value>, Value) {
             "breakers.guardianMask": protocol.breakers.guardian_mask.to_string(),
             "breakers.guardianPausedUntilTs": protocol.breakers.guardian_paused_until_ts.to_string(),
             "breakers.guardianTripsToday": protocol.breakers.guardian_trips_today.to_string(),
+            "config.timelock.delaySecs": protocol.config.timelock.delay_secs.to_string(),
+            "governance.proposalCount": protocol.governance.proposal_count.to_string(),
+            "governance.launched": protocol.governance.launched.to_string(),
+        },
+    }));
+    let (GovernanceAction::SetMarketConfig { config: new, .. }, GovernanceAction::SetMarketConfig { config: old, .. }) =
+        (&proposal.action, &proposal.base)
+    else {
+        unreachable!()
+    };
+    out.push(json!({
+        "type": "Proposal",
+        "address": proposal_key.to_string(),
+        "data": raw(rt.raw_account(&proposal_key).await.unwrap()),
+        "expect": {
+            "protocol": proposal.protocol.to_string(), "id": proposal.id.to_string(),
+            "proposer": proposal.proposer.to_string(), "status": "0", "bump": proposal.bump.to_string(),
+            "proposedAt": proposal.proposed_at.to_string(), "delaySecs": proposal.delay_secs.to_string(),
+            "readyAt": proposal.ready_at.to_string(), "expiresAt": proposal.expires_at.to_string(),
+            "action.__kind": "SetMarketConfig", "action.market": usdc.key.to_string(),
+            "action.config.depositCap": new.deposit_cap.to_string(),
+            "base.__kind": "SetMarketConfig", "base.config.depositCap": old.deposit_cap.to_string(),
         },
     }));
     out.push(json!({

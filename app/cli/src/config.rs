@@ -33,9 +33,12 @@ pub struct DeployConfig {
     #[serde(deserialize_with = "config_struct")]
     pub protocol_config: ProtocolConfig,
     pub markets: Vec<MarketEntry>,
+    /// Launch (end the setup phase, for good) once every market is listed. Default false.
+    #[serde(default)]
+    pub launch: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarketEntry {
     pub name: String,
@@ -95,7 +98,7 @@ impl FromFields for ProtocolConfig {
 /// The struct `type_name` of the IDL from named JSON fields: integers (numbers or
 /// strings), nested structs as objects, arrays as lists; every field required, unknown
 /// and padding fields refused. Errors name the field's path (`regimes[3].premium_cap_bps`).
-fn from_idl_fields<T: AnchorDeserialize>(type_name: &str, fields: &Map<String, Value>) -> Result<T, String> {
+pub fn from_idl_fields<T: AnchorDeserialize>(type_name: &str, fields: &Map<String, Value>) -> Result<T, String> {
     let idl: Value = serde_json::from_str(IDL).expect("idl/ballast.json is JSON");
     let mut bytes = Vec::new();
     encode_struct(&idl, type_name, fields, "", &mut bytes)?;
@@ -148,7 +151,7 @@ fn encode(idl: &Value, ty: &Value, value: &Value, at: &str, out: &mut Vec<u8>) -
         };
     }
     if let Some(name) = ty.get("defined").and_then(|d| d["name"].as_str()) {
-        let fields = value.as_object().ok_or(format!("`{at}`: expected an object, got {value}"))?;
+        let fields = value.as_object().ok_or(format!("`{at}`: expected an object of {name} fields, got {value}"))?;
         return encode_struct(idl, name, fields, at, out);
     }
     let int = match value {
@@ -165,6 +168,103 @@ fn encode(idl: &Value, ty: &Value, value: &Value, at: &str, out: &mut Vec<u8>) -
         other => return Err(format!("`{at}`: unsupported type {other} in the IDL")),
     }
     Ok(())
+}
+
+/// A config value decoded along its IDL layout.
+enum Decoded {
+    U32(u64),
+    U64(u64),
+    Group(Vec<(String, Decoded)>),
+    List(Vec<Decoded>),
+}
+
+/// `value`'s fields in the IDL's order (padding left out).
+fn decode<T: anchor_lang::AnchorSerialize>(type_name: &str, value: &T) -> Result<Vec<(String, Decoded)>, String> {
+    let idl: Value = serde_json::from_str(IDL).expect("idl/ballast.json is JSON");
+    let mut bytes = Vec::new();
+    value.serialize(&mut bytes).map_err(|e| e.to_string())?;
+    let mut rest = bytes.as_slice();
+    let out = decode_struct(&idl, type_name, &mut rest)?;
+    if !rest.is_empty() {
+        return Err(format!("{type_name}: {} bytes left over", rest.len()));
+    }
+    Ok(out)
+}
+
+fn decode_struct(idl: &Value, type_name: &str, rest: &mut &[u8]) -> Result<Vec<(String, Decoded)>, String> {
+    let layout = idl["types"]
+        .as_array()
+        .and_then(|types| types.iter().find(|t| t["name"] == type_name))
+        .and_then(|t| t["type"]["fields"].as_array())
+        .ok_or(format!("{type_name} not in idl/ballast.json"))?;
+    let mut out = Vec::new();
+    for field in layout {
+        let name = field["name"].as_str().unwrap_or_default().to_string();
+        let value = decode_value(idl, &field["type"], &name, rest)?;
+        if !name.starts_with('_') {
+            out.push((name, value));
+        }
+    }
+    Ok(out)
+}
+
+fn decode_value(idl: &Value, ty: &Value, name: &str, rest: &mut &[u8]) -> Result<Decoded, String> {
+    if let Some(array) = ty.get("array").and_then(Value::as_array) {
+        let len = array[1].as_u64().unwrap_or_default();
+        return (0..len).map(|_| decode_value(idl, &array[0], name, rest)).collect::<Result<_, _>>().map(Decoded::List);
+    }
+    if let Some(nested) = ty.get("defined").and_then(|d| d["name"].as_str()) {
+        return decode_struct(idl, nested, rest).map(Decoded::Group);
+    }
+    let mut take = |n: usize| -> Result<u64, String> {
+        let (head, tail) = rest.split_at_checked(n).ok_or(format!("too short at `{name}`"))?;
+        *rest = tail;
+        let mut le = [0u8; 8];
+        le[..n].copy_from_slice(head);
+        Ok(u64::from_le_bytes(le))
+    };
+    match ty.as_str().unwrap_or_default() {
+        "u8" => Ok(Decoded::U32(take(1)?)),
+        "u16" => Ok(Decoded::U32(take(2)?)),
+        "u32" => Ok(Decoded::U32(take(4)?)),
+        "u64" => Ok(Decoded::U64(take(8)?)),
+        other => Err(format!("`{name}`: unsupported type {other} in the IDL")),
+    }
+}
+
+/// `value` as named JSON fields, the inverse of [`from_idl_fields`] (u64s as strings, as
+/// in deploy.example.json; padding left out).
+pub fn to_idl_fields<T: anchor_lang::AnchorSerialize>(
+    type_name: &str,
+    value: &T,
+) -> Result<Map<String, Value>, String> {
+    fn json(d: Decoded) -> Value {
+        match d {
+            Decoded::U32(v) => Value::from(v),
+            Decoded::U64(v) => Value::from(v.to_string()),
+            Decoded::Group(fields) => Value::Object(fields.into_iter().map(|(n, d)| (n, json(d))).collect()),
+            Decoded::List(items) => Value::Array(items.into_iter().map(json).collect()),
+        }
+    }
+    Ok(decode(type_name, value)?.into_iter().map(|(n, d)| (n, json(d))).collect())
+}
+
+/// Every integer of `value` with its path (`timelock.delay_secs`, `regimes[2].premium_cap_bps`).
+pub fn field_values<T: anchor_lang::AnchorSerialize>(type_name: &str, value: &T) -> Result<Vec<(String, u64)>, String> {
+    fn flatten(path: String, d: Decoded, out: &mut Vec<(String, u64)>) {
+        match d {
+            Decoded::U32(v) | Decoded::U64(v) => out.push((path, v)),
+            Decoded::Group(fields) => fields.into_iter().for_each(|(n, d)| flatten(format!("{path}.{n}"), d, out)),
+            Decoded::List(items) => {
+                items.into_iter().enumerate().for_each(|(i, d)| flatten(format!("{path}[{i}]"), d, out))
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (name, d) in decode(type_name, value)? {
+        flatten(name, d, &mut out);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -185,6 +285,39 @@ mod tests {
         assert_eq!(usdc.breakers, ballast::BreakerConfig::standard(10_000_000_000_000));
         assert_eq!(c.markets[1].config, MarketConfig::conservative(100_000_000_000_000, 80_000_000_000_000));
         assert_eq!(c.protocol_config, ProtocolConfig::standard());
+        assert!(!c.launch);
+    }
+
+    #[test]
+    fn nested_groups_are_objects_of_their_fields() {
+        let with = |from: &str, to: &str| DeployConfig::parse(&EXAMPLE.replacen(from, to, 1));
+        let c = with(r#""delay_secs": 172800"#, r#""delay_secs": 3600"#).unwrap();
+        assert_eq!(c.protocol_config.timelock.delay_secs, 3_600);
+        let err = with(r#""grace_secs""#, r#""grace_sec""#).unwrap_err();
+        assert!(err.contains("missing config field `timelock.grace_secs`"), "{err}");
+        let err = with(r#""launch": false,"#, r#""launch": true, "timelock": 1,"#).unwrap_err();
+        assert!(err.contains("unknown field `timelock`"), "{err}");
+        let start = EXAMPLE.find(r#""timelock": {"#).unwrap();
+        let end = start + EXAMPLE[start..].find('}').unwrap() + 1;
+        let err = DeployConfig::parse(&EXAMPLE.replacen(&EXAMPLE[start..end], r#""timelock": 7"#, 1)).unwrap_err();
+        assert!(err.contains("`timelock`: expected an object of TimelockConfig fields"), "{err}");
+        assert!(with(r#""launch": false"#, r#""launch": true"#).unwrap().launch);
+    }
+
+    #[test]
+    fn configs_round_trip_through_named_fields() {
+        let c = DeployConfig::parse(EXAMPLE).unwrap();
+        let fields = to_idl_fields("ProtocolConfig", &c.protocol_config).unwrap();
+        assert_eq!(fields["volatility"]["enter_vol_bps"][2], 20_000);
+        assert_eq!(fields["timelock"]["grace_secs"], 604_800);
+        assert_eq!(fields["regimes"][0]["emission_rate_per_sec"], "0");
+        assert_eq!(from_idl_fields::<ProtocolConfig>("ProtocolConfig", &fields).unwrap(), c.protocol_config);
+        let fields = to_idl_fields("MarketConfig", &c.markets[0].config).unwrap();
+        assert!(!fields.contains_key("_padding"));
+        let values = field_values("ProtocolConfig", &c.protocol_config).unwrap();
+        assert_eq!(values[0], ("fee_insurance_bps".to_string(), 3_000));
+        assert_eq!(values.last().unwrap(), &("timelock.grace_secs".to_string(), 604_800));
+        assert_eq!(from_idl_fields::<MarketConfig>("MarketConfig", &fields).unwrap(), c.markets[0].config);
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! `deploy`: the instructions that bring a cluster to the state a config describes —
 //! `initialize_protocol` unless the protocol exists, then `add_market` for every market
-//! not listed yet, in file order (market indices follow that order).
+//! not listed yet, in file order (market indices follow that order), then `launch` if the
+//! config asks for it and the protocol is not launched yet. Markets are listed directly
+//! only during the setup phase: after launch a new market needs a ListMarket proposal
+//! (`ballast-cli propose-change`), so the plan refuses.
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
@@ -31,7 +34,8 @@ pub fn watched_accounts(config: &DeployConfig) -> Vec<Pubkey> {
     std::iter::once(ix::protocol_pda()).chain(config.markets.iter().map(|m| ix::market_pda(&m.mint))).collect()
 }
 
-pub fn plan(config: &DeployConfig, admin: Pubkey, chain: &impl Chain) -> Vec<Step> {
+/// The steps, given what exists and whether the protocol is already `launched`.
+pub fn plan(config: &DeployConfig, admin: Pubkey, chain: &impl Chain, launched: bool) -> Result<Vec<Step>, String> {
     let mut steps = Vec::new();
     if !chain.exists(&ix::protocol_pda()) {
         steps.push(Step {
@@ -49,12 +53,26 @@ pub fn plan(config: &DeployConfig, admin: Pubkey, chain: &impl Chain) -> Vec<Ste
         if chain.exists(&market) {
             continue;
         }
+        if launched {
+            return Err(format!(
+                "market {} is not listed and the protocol is launched: list it through a ListMarket proposal \
+                 (ballast-cli propose-change), then add-market",
+                m.name
+            ));
+        }
         steps.push(Step {
             label: format!("add_market {} (mint {}, pyth {}) -> {market}", m.name, m.mint, m.pyth_feed),
             instruction: ix::add_market(admin, m.mint, m.pyth_feed, m.config),
         });
     }
-    steps
+    if config.launch && !launched {
+        steps.push(Step {
+            label: "launch (ends the setup phase for good: loosening changes and listings then wait in the timelock)"
+                .to_string(),
+            instruction: ix::launch(admin),
+        });
+    }
+    Ok(steps)
 }
 
 /// A step as `--dry-run` prints it: label, program, accounts with roles, data in hex.
@@ -88,7 +106,7 @@ mod tests {
     fn a_fresh_cluster_gets_the_protocol_then_every_market_in_order() {
         let config = example();
         let admin = Pubkey::new_unique();
-        let steps = plan(&config, admin, &|_: &Pubkey| false);
+        let steps = plan(&config, admin, &|_: &Pubkey| false, false).unwrap();
         assert_eq!(steps.len(), 3);
         assert_eq!(
             steps[0].instruction,
@@ -107,18 +125,32 @@ mod tests {
     fn what_exists_is_skipped() {
         let config = example();
         let done: HashSet<Pubkey> = [ix::protocol_pda(), ix::market_pda(&config.markets[0].mint)].into();
-        let steps = plan(&config, Pubkey::new_unique(), &|k: &Pubkey| done.contains(k));
+        let steps = plan(&config, Pubkey::new_unique(), &|k: &Pubkey| done.contains(k), false).unwrap();
         assert_eq!(steps.len(), 1);
         assert!(steps[0].label.starts_with("add_market SOL"), "{}", steps[0].label);
         let all: HashSet<Pubkey> = watched_accounts(&config).into_iter().collect();
         assert_eq!(all.len(), 3);
-        assert!(plan(&config, Pubkey::new_unique(), &|k: &Pubkey| all.contains(k)).is_empty());
+        assert!(plan(&config, Pubkey::new_unique(), &|k: &Pubkey| all.contains(k), false).unwrap().is_empty());
+    }
+
+    #[test]
+    fn launch_comes_last_and_once() {
+        let config = DeployConfig { launch: true, ..example() };
+        let admin = Pubkey::new_unique();
+        let steps = plan(&config, admin, &|_: &Pubkey| false, false).unwrap();
+        assert_eq!(steps.len(), 4);
+        assert_eq!(steps[3].instruction, ix::launch(admin));
+        let all: HashSet<Pubkey> = watched_accounts(&config).into_iter().collect();
+        assert!(plan(&config, admin, &|k: &Pubkey| all.contains(k), true).unwrap().is_empty());
+        // After launch a missing market cannot be listed directly.
+        let err = plan(&config, admin, &|k: &Pubkey| *k == ix::protocol_pda(), true).unwrap_err();
+        assert!(err.contains("market USDC is not listed and the protocol is launched"), "{err}");
     }
 
     #[test]
     fn dry_run_lists_accounts_and_data() {
         let config = example();
-        let steps = plan(&config, Pubkey::new_unique(), &|_: &Pubkey| false);
+        let steps = plan(&config, Pubkey::new_unique(), &|_: &Pubkey| false, false).unwrap();
         let text = describe(&steps[1]);
         assert!(text.contains(&ix::market_pda(&config.markets[0].mint).to_string()));
         assert!(text.contains("(signer, writable)"));

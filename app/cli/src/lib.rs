@@ -1,6 +1,7 @@
 //! The operator CLI's library: config files and the transaction plans built from them, kept
 //! apart from the network code in `main.rs` so they are unit-tested without a cluster.
-//! One module per command family (`deploy`; governance commands go next to it).
+//! One module per command family: `deploy`, `governance`.
 
 pub mod config;
 pub mod deploy;
+pub mod governance;

@@ -1,19 +1,37 @@
 //! `ballast-cli`: operator commands against a live cluster.
 //!
 //!   ballast-cli deploy --config migrations/deploy.json [--dry-run] [--rpc-url URL]
+//!
+//! Governance transactions, built unsigned for a multisig vault (`--authority`, the signer
+//! and fee payer) and printed in base58 after a diff of what they change:
+//!
+//!   ballast-cli apply-change   --rpc-url URL --authority VAULT --change change.json [--blockhash HASH]
+//!   ballast-cli propose-change --rpc-url URL --authority VAULT --change change.json
+//!   ballast-cli execute-change --rpc-url URL --authority PAYER --proposal ID
+//!   ballast-cli cancel-change  --rpc-url URL --authority VAULT --proposal ID
+//!   ballast-cli add-market     --rpc-url URL --authority VAULT --change listing.json [--proposal ID]
+//!   ballast-cli launch | accept-admin | cancel-admin-transfer --rpc-url URL --authority VAULT
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::str::FromStr;
 
 use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use ballast::{GovernanceAction, Market, Proposal, ProposalStatus, Protocol};
 use ballast_cli::config::DeployConfig;
 use ballast_cli::deploy::{describe, plan, watched_accounts};
-use clap::{Parser, Subcommand};
+use ballast_cli::governance::{
+    classify, clock_unix_timestamp, render_diff, render_proposal, to_base58, unsigned_transaction, ChangeFile,
+};
+use ballast_client::{decode, ix};
+use ballast_risk::governance::ChangeKind;
+use clap::{Args, Parser, Subcommand};
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::{read_keypair_file, Keypair};
 use solana_rpc_client::rpc_client::RpcClient;
 use solana_signer::Signer;
-use solana_transaction::Transaction;
+use solana_transaction::{Hash, Transaction};
 
 #[derive(Parser)]
 #[command(name = "ballast-cli", about = "Ballast operator commands", version)]
@@ -36,11 +54,90 @@ enum Command {
         #[arg(long)]
         rpc_url: Option<String>,
     },
+    /// Apply a change at once: a tightening one, or any change before launch.
+    ApplyChange {
+        #[command(flatten)]
+        tx: TxArgs,
+        /// Change file (one of set_market_config, set_protocol_config, set_guardian, transfer_admin).
+        #[arg(long)]
+        change: PathBuf,
+    },
+    /// Queue a change in the timelock.
+    ProposeChange {
+        #[command(flatten)]
+        tx: TxArgs,
+        /// Change file (as for apply-change, or list_market).
+        #[arg(long)]
+        change: PathBuf,
+    },
+    /// Execute a ready proposal (anyone may; --authority pays the fee).
+    ExecuteChange {
+        #[command(flatten)]
+        tx: TxArgs,
+        /// The proposal's id.
+        #[arg(long)]
+        proposal: u64,
+    },
+    /// Cancel a queued proposal.
+    CancelChange {
+        #[command(flatten)]
+        tx: TxArgs,
+        #[arg(long)]
+        proposal: u64,
+    },
+    /// List a market: directly before launch, with its ready ListMarket proposal after.
+    AddMarket {
+        #[command(flatten)]
+        tx: TxArgs,
+        /// A list_market change file.
+        #[arg(long)]
+        change: PathBuf,
+        /// The ListMarket proposal's id (default: the ready one that matches, after launch).
+        #[arg(long)]
+        proposal: Option<u64>,
+    },
+    /// End the setup phase, for good.
+    Launch {
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Accept a pending admin transfer (--authority is the new admin).
+    AcceptAdmin {
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Withdraw a pending admin transfer.
+    CancelAdminTransfer {
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+}
+
+/// Where to read the chain and who signs.
+#[derive(Args)]
+struct TxArgs {
+    /// JSON-RPC URL of the cluster.
+    #[arg(long)]
+    rpc_url: String,
+    /// The key that signs and pays: the admin's multisig vault (e.g. a Squads vault PDA).
+    #[arg(long, value_parser = Pubkey::from_str)]
+    authority: Pubkey,
+    /// A recent blockhash to build with instead of fetching one.
+    #[arg(long, value_parser = Hash::from_str)]
+    blockhash: Option<Hash>,
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Deploy { config, dry_run, rpc_url } => deploy(&config, dry_run, rpc_url),
+        Command::ApplyChange { tx, change } => change_tx(&tx, &change, false),
+        Command::ProposeChange { tx, change } => change_tx(&tx, &change, true),
+        Command::ExecuteChange { tx, proposal } => execute_change(&tx, proposal),
+        Command::CancelChange { tx, proposal } => cancel_change(&tx, proposal),
+        Command::AddMarket { tx, change, proposal } => add_market(&tx, &change, proposal),
+        Command::Launch { tx } => launch(&tx),
+        Command::AcceptAdmin { tx } => accept_admin(&tx),
+        Command::CancelAdminTransfer { tx } => cancel_admin_transfer(&tx),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -75,7 +172,13 @@ fn deploy(path: &Path, dry_run: bool, rpc_url: Option<String>) -> Result<(), Str
             return Err(format!("the protocol admin is {current}, not {}", admin.pubkey()));
         }
     }
-    let steps = plan(&config, admin.pubkey(), &|k: &Pubkey| existing.contains(k));
+    let launched = match &found[0] {
+        Some(a) if a.owner == ballast::ID => {
+            decode::protocol(&a.data).ok_or("the protocol account does not decode")?.governance.is_launched()
+        }
+        _ => false,
+    };
+    let steps = plan(&config, admin.pubkey(), &|k: &Pubkey| existing.contains(k), launched)?;
     if steps.is_empty() {
         println!("nothing to do: the protocol and every market exist");
     }
@@ -95,4 +198,238 @@ fn deploy(path: &Path, dry_run: bool, rpc_url: Option<String>) -> Result<(), Str
         println!("{}: {signature}", step.label);
     }
     Ok(())
+}
+
+/// The cluster, read through RPC.
+struct Chain {
+    rpc: RpcClient,
+}
+
+impl Chain {
+    fn new(url: &str) -> Chain {
+        Chain { rpc: RpcClient::new_with_commitment(url.to_string(), CommitmentConfig::confirmed()) }
+    }
+
+    fn data(&self, key: &Pubkey, what: &str) -> Result<Vec<u8>, String> {
+        let account = self.rpc.get_account(key).map_err(|e| format!("{what} {key}: {e}"))?;
+        if account.owner != ballast::ID {
+            return Err(format!("{what} {key} is not owned by the Ballast program {}", ballast::ID));
+        }
+        Ok(account.data)
+    }
+
+    fn protocol(&self) -> Result<Protocol, String> {
+        let data = self.data(&ix::protocol_pda(), "protocol")?;
+        Ok(*decode::protocol(&data).ok_or("the protocol account does not decode")?)
+    }
+
+    fn market(&self, key: &Pubkey) -> Result<Market, String> {
+        let data = self.data(key, "market")?;
+        Ok(*decode::market(&data).ok_or(format!("market {key} does not decode"))?)
+    }
+
+    fn proposal(&self, id: u64) -> Result<(Pubkey, Proposal), String> {
+        let key = ix::proposal_pda(id);
+        let data = self.data(&key, "proposal")?;
+        Ok((key, decode::proposal(&data).ok_or(format!("proposal {id} ({key}) does not decode"))?))
+    }
+
+    fn now(&self) -> Result<i64, String> {
+        use anchor_lang::solana_program::sysvar::SysvarId;
+        let clock = anchor_lang::prelude::Clock::id();
+        let account = self.rpc.get_account(&clock).map_err(|e| format!("clock: {e}"))?;
+        clock_unix_timestamp(&account.data).ok_or("clock sysvar too short".to_string())
+    }
+
+    /// Prints the transaction for `instruction`, unsigned, in base58.
+    fn print_transaction(&self, tx: &TxArgs, label: &str, instruction: Instruction) -> Result<(), String> {
+        let blockhash = match tx.blockhash {
+            Some(hash) => hash,
+            None => {
+                let hash = self.rpc.get_latest_blockhash().map_err(|e| format!("blockhash: {e}"))?;
+                Hash::new_from_array(hash.to_bytes())
+            }
+        };
+        let transaction = unsigned_transaction(instruction, &tx.authority, blockhash);
+        println!(
+            "\n{label}: unsigned transaction, signer and fee payer {}, blockhash {blockhash} (base58):",
+            tx.authority
+        );
+        println!("{}", to_base58(&transaction));
+        Ok(())
+    }
+}
+
+/// Warns when `authority` is not the key the program will check.
+fn check_signer(tx: &TxArgs, expected: &Pubkey, role: &str) {
+    if tx.authority != *expected {
+        eprintln!("warning: --authority {} is not the {role} {expected}: the program will refuse it", tx.authority);
+    }
+}
+
+/// apply-change and propose-change: diff, checks, transaction.
+fn change_tx(tx: &TxArgs, path: &Path, propose: bool) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let change = ChangeFile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let chain = Chain::new(&tx.rpc_url);
+    let protocol = chain.protocol()?;
+    let market = change.market().map(|key| chain.market(&key)).transpose()?;
+    let action = change.resolve(&protocol, market.as_ref())?;
+    action.validate().map_err(|e| format!("out of bounds: {e}"))?;
+    let base = action.current(&protocol, market.as_ref()).map_err(|e| e.to_string())?;
+    print!("{}", render_diff(&action, &base, &protocol)?);
+    check_signer(tx, &protocol.admin, "protocol admin");
+    let (_, kind) = classify(&action, &base)?;
+    if kind == ChangeKind::NoChange {
+        return Err("the change leaves every parameter as it is".into());
+    }
+    // Turning emissions on: the program checks the native mint's authority.
+    let with_mint = |instruction: Instruction| match action.turns_emissions_on(&base) {
+        true => ix::with_native_mint(instruction, protocol.native_mint),
+        false => instruction,
+    };
+    if propose {
+        let id = protocol.governance.proposal_count;
+        println!(
+            "proposal id {id} ({}); ready {} s after it lands",
+            ix::proposal_pda(id),
+            protocol.config.timelock.delay_secs
+        );
+        return chain.print_transaction(
+            tx,
+            "propose_change",
+            with_mint(ix::propose_change(tx.authority, id, action.clone())),
+        );
+    }
+    if matches!(action, GovernanceAction::ListMarket { .. }) {
+        return Err("a listing goes through add-market (after launch: propose-change, then add-market)".into());
+    }
+    if kind.needs_timelock() && protocol.governance.is_launched() {
+        return Err("this change loosens a parameter: use propose-change".into());
+    }
+    chain.print_transaction(tx, "apply_change", with_mint(ix::apply_change(tx.authority, action.clone())))
+}
+
+fn execute_change(tx: &TxArgs, id: u64) -> Result<(), String> {
+    let chain = Chain::new(&tx.rpc_url);
+    let protocol = chain.protocol()?;
+    let (key, proposal) = chain.proposal(id)?;
+    let market = proposal.action.market().map(|k| chain.market(&k)).transpose()?;
+    let current = proposal.action.current(&protocol, market.as_ref()).ok();
+    let now = chain.now()?;
+    print!("{}", render_proposal(&key, &proposal, current.as_ref(), now));
+    if proposal.status != ProposalStatus::Queued {
+        return Err("the proposal is no longer queued".into());
+    }
+    if now > proposal.expires_at {
+        return Err("the proposal has expired".into());
+    }
+    if matches!(proposal.action, GovernanceAction::ListMarket { .. }) {
+        return Err("a ListMarket proposal is executed by add-market".into());
+    }
+    if current.as_ref() != Some(&proposal.base) {
+        return Err("the proposal is stale: propose it again".into());
+    }
+    if now < proposal.ready_at {
+        eprintln!("warning: not ready for {} s: the transaction fails until then", proposal.ready_at - now);
+    }
+    let mut instruction = ix::execute_change(key, &proposal.action);
+    if proposal.action.turns_emissions_on(&proposal.base) {
+        instruction = ix::with_native_mint(instruction, protocol.native_mint);
+    }
+    chain.print_transaction(tx, "execute_change", instruction)
+}
+
+fn cancel_change(tx: &TxArgs, id: u64) -> Result<(), String> {
+    let chain = Chain::new(&tx.rpc_url);
+    let protocol = chain.protocol()?;
+    let (key, proposal) = chain.proposal(id)?;
+    print!("{}", render_proposal(&key, &proposal, None, chain.now()?));
+    check_signer(tx, &protocol.admin, "protocol admin");
+    if proposal.status != ProposalStatus::Queued {
+        return Err("the proposal is no longer queued".into());
+    }
+    chain.print_transaction(tx, "cancel_change", ix::cancel_change(tx.authority, key))
+}
+
+fn add_market(tx: &TxArgs, path: &Path, proposal: Option<u64>) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let ChangeFile::ListMarket(entry) = ChangeFile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?
+    else {
+        return Err(format!("{}: add-market takes a list_market change file", path.display()));
+    };
+    let chain = Chain::new(&tx.rpc_url);
+    let protocol = chain.protocol()?;
+    let action = GovernanceAction::ListMarket { mint: entry.mint, oracle: entry.pyth_feed, config: entry.config };
+    action.validate().map_err(|e| format!("out of bounds: {e}"))?;
+    print!("{}", render_diff(&action, &action, &protocol)?);
+    check_signer(tx, &protocol.admin, "protocol admin");
+    let proposal = match proposal {
+        Some(id) => Some(chain.proposal(id)?),
+        None if protocol.governance.is_launched() => Some(find_listing(&chain, &protocol, &action)?),
+        None => None,
+    };
+    if let Some((key, p)) = &proposal {
+        print!("{}", render_proposal(key, p, None, chain.now()?));
+        if p.action != action {
+            return Err("the proposal lists another mint, oracle or config".into());
+        }
+    }
+    let instruction =
+        ix::add_market_with(tx.authority, entry.mint, entry.pyth_feed, entry.config, proposal.map(|(key, _)| key));
+    chain.print_transaction(tx, &format!("add_market {}", entry.name), instruction)
+}
+
+/// The queued ListMarket proposal for exactly `action`.
+fn find_listing(chain: &Chain, protocol: &Protocol, action: &GovernanceAction) -> Result<(Pubkey, Proposal), String> {
+    let keys: Vec<Pubkey> = (0..protocol.governance.proposal_count).map(ix::proposal_pda).collect();
+    for chunk in keys.chunks(100) {
+        let accounts = chain.rpc.get_multiple_accounts(chunk).map_err(|e| format!("proposals: {e}"))?;
+        for (key, account) in chunk.iter().zip(accounts) {
+            let found = account.filter(|a| a.owner == ballast::ID).and_then(|a| decode::proposal(&a.data));
+            if let Some(p) = found.filter(|p| p.status == ProposalStatus::Queued && p.action == *action) {
+                return Ok((*key, p));
+            }
+        }
+    }
+    Err("the protocol is launched and no queued ListMarket proposal matches: propose-change first".into())
+}
+
+fn launch(tx: &TxArgs) -> Result<(), String> {
+    let chain = Chain::new(&tx.rpc_url);
+    let protocol = chain.protocol()?;
+    if protocol.governance.is_launched() {
+        return Err(format!("already launched at {}", protocol.governance.launched_at));
+    }
+    println!(
+        "launch: ends the setup phase for good; loosening changes and listings then wait {} s",
+        protocol.config.timelock.delay_secs
+    );
+    check_signer(tx, &protocol.admin, "protocol admin");
+    chain.print_transaction(tx, "launch", ix::launch(tx.authority))
+}
+
+/// The protocol, with an admin transfer pending.
+fn pending_transfer(chain: &Chain) -> Result<Protocol, String> {
+    let protocol = chain.protocol()?;
+    if protocol.pending_admin == Pubkey::default() {
+        return Err("no admin transfer is pending".into());
+    }
+    Ok(protocol)
+}
+
+fn accept_admin(tx: &TxArgs) -> Result<(), String> {
+    let chain = Chain::new(&tx.rpc_url);
+    let protocol = pending_transfer(&chain)?;
+    println!("accept_admin: admin {} -> {}", protocol.admin, protocol.pending_admin);
+    check_signer(tx, &protocol.pending_admin, "pending admin");
+    chain.print_transaction(tx, "accept_admin", ix::accept_admin(tx.authority))
+}
+
+fn cancel_admin_transfer(tx: &TxArgs) -> Result<(), String> {
+    let chain = Chain::new(&tx.rpc_url);
+    let protocol = pending_transfer(&chain)?;
+    println!("cancel_admin_transfer: pending admin {} withdrawn", protocol.pending_admin);
+    check_signer(tx, &protocol.admin, "protocol admin");
+    chain.print_transaction(tx, "cancel_admin_transfer", ix::cancel_admin_transfer(tx.authority))
 }

@@ -1,10 +1,10 @@
 // PDA derivations with the same seeds as app/client/src/ix.rs and the program's constants.
-import { type Address, getAddressEncoder, getProgramDerivedAddress, getU32Encoder } from '@solana/kit';
+import { type Address, getAddressEncoder, getProgramDerivedAddress, getU32Encoder, getU64Encoder } from '@solana/kit';
 import { BALLAST_PROGRAM_ADDRESS } from './generated/index.ts';
 
 const address = getAddressEncoder();
 
-async function pda(seeds: (string | ReturnType<typeof address.encode>)[], programAddress: Address): Promise<Address> {
+async function pda(seeds: (string | Uint8Array | ReturnType<typeof address.encode>)[], programAddress: Address): Promise<Address> {
   const [key] = await getProgramDerivedAddress({ programAddress, seeds });
   return key;
 }
@@ -36,4 +36,13 @@ export async function marginAccountPda(
     ['margin', address.encode(protocol), address.encode(owner), getU32Encoder().encode(accountId)],
     programAddress,
   );
+}
+
+/** `["proposal", protocol, id u64 LE]`: governance proposal `id` (the protocol's `governance.proposalCount` when made). */
+export async function proposalPda(
+  id: number | bigint,
+  programAddress: Address = BALLAST_PROGRAM_ADDRESS,
+): Promise<Address> {
+  const protocol = await protocolPda(programAddress);
+  return pda(['proposal', address.encode(protocol), getU64Encoder().encode(id)], programAddress);
 }

@@ -18,17 +18,24 @@ test('the example config parses into encodable MarketConfigs', () => {
   assert.equal(getMarketConfigEncoder().encode(usdc).length, 120);
 });
 
-test('the example protocol config parses and encodes to its 248 bytes', () => {
+test('the example protocol config parses and encodes to its 256 bytes', () => {
   const config = protocolConfig(example.protocol_config, 'protocol_config');
   assert.equal(config.feeBuybackBps, 4000);
   assert.equal(config.regimes[0].emissionRatePerSec, 0n);
   assert.equal(config.regimes[3].nativeWeightMultiplierBps, 5000);
   assert.deepEqual(config.volatility.enterVolBps, [8000, 12000, 20000]);
-  assert.equal(getProtocolConfigEncoder().encode(config).length, 248);
+  assert.equal(getProtocolConfigEncoder().encode(config).length, 256);
   const short = { ...example.protocol_config, volatility: { ...(example.protocol_config.volatility as object), exit_vol_bps: [1, 2] } };
   assert.throws(() => protocolConfig(short, 'p'), /p.volatility.exit_vol_bps: expected a list of 3/);
   assert.equal(config.guardian.maxTripSecs, 1800);
+  assert.deepEqual(config.timelock, { delaySecs: 172800, graceSecs: 604800 });
+  assert.equal(example.launch, false);
   assert.throws(() => protocolConfig({ ...example.protocol_config, fee_split: 1 }, 'p'), /unknown config fields fee_split/);
+  // Nested groups are checked field by field, with their path.
+  const timelock = { delay_secs: 172800, grace_sec: 1 };
+  assert.throws(() => protocolConfig({ ...example.protocol_config, timelock }, 'p'), /p.timelock: unknown config fields grace_sec/);
+  const { timelock: _, ...noTimelock } = example.protocol_config;
+  assert.throws(() => protocolConfig(noTimelock, 'p'), /p.timelock: expected an object of TimelockConfig fields/);
 });
 
 test('bad configs are refused with the field named', () => {

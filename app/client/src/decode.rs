@@ -1,7 +1,7 @@
 //! Zero-copy views of Ballast accounts from raw account data.
 
-use anchor_lang::Discriminator;
-use ballast::{MarginAccount, Market};
+use anchor_lang::{AccountDeserialize, Discriminator};
+use ballast::{MarginAccount, Market, Proposal, Protocol};
 
 /// `T` stored in `data` behind its 8-byte discriminator, without copying; `None` if the
 /// discriminator or length is wrong. Misaligned buffers (rare) are copied.
@@ -22,4 +22,13 @@ pub fn margin_account(data: &[u8]) -> Option<std::borrow::Cow<'_, MarginAccount>
 
 pub fn market(data: &[u8]) -> Option<std::borrow::Cow<'_, Market>> {
     view(data)
+}
+
+pub fn protocol(data: &[u8]) -> Option<std::borrow::Cow<'_, Protocol>> {
+    view(data)
+}
+
+/// A `Proposal` (a Borsh account) from its bytes; `None` if it is not one.
+pub fn proposal(data: &[u8]) -> Option<Proposal> {
+    Proposal::try_deserialize(&mut &data[..]).ok()
 }

@@ -5,7 +5,7 @@ use anchor_lang::solana_program::bpf_loader_upgradeable;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 use anchor_spl::token::spl_token;
-use ballast::{accounts, instruction, MarketConfig, ProtocolConfig};
+use ballast::{accounts, instruction, GovernanceAction, MarketConfig, ProtocolConfig};
 
 pub fn protocol_pda() -> Pubkey {
     Pubkey::find_program_address(&[ballast::PROTOCOL_SEED], &ballast::ID).0
@@ -39,6 +39,11 @@ pub fn reward_vault_pda() -> Pubkey {
     Pubkey::find_program_address(&[ballast::REWARD_VAULT_SEED, protocol_pda().as_ref()], &ballast::ID).0
 }
 
+/// Proposal number `id` (the protocol's `governance.proposal_count` when it was made).
+pub fn proposal_pda(id: u64) -> Pubkey {
+    Pubkey::find_program_address(&[ballast::PROPOSAL_SEED, protocol_pda().as_ref(), &id.to_le_bytes()], &ballast::ID).0
+}
+
 pub fn program_data_address() -> Pubkey {
     Pubkey::find_program_address(&[ballast::ID.as_ref()], &bpf_loader_upgradeable::ID).0
 }
@@ -69,7 +74,19 @@ pub fn initialize_protocol(
     )
 }
 
+/// Lists a market during the setup phase (no proposal).
 pub fn add_market(admin: Pubkey, mint: Pubkey, oracle: Pubkey, config: MarketConfig) -> Instruction {
+    add_market_with(admin, mint, oracle, config, None)
+}
+
+/// Lists a market, consuming `proposal` (a ready `ListMarket` proposal; required after launch).
+pub fn add_market_with(
+    admin: Pubkey,
+    mint: Pubkey,
+    oracle: Pubkey,
+    config: MarketConfig,
+    proposal: Option<Pubkey>,
+) -> Instruction {
     let market = market_pda(&mint);
     ix(
         accounts::AddMarket {
@@ -81,9 +98,61 @@ pub fn add_market(admin: Pubkey, mint: Pubkey, oracle: Pubkey, config: MarketCon
             oracle,
             token_program: spl_token::ID,
             system_program: system_program::ID,
+            proposal,
         },
         instruction::AddMarket { config },
     )
+}
+
+/// Applies a change at once (tightening, or anything before launch).
+pub fn apply_change(admin: Pubkey, action: GovernanceAction) -> Instruction {
+    let accounts = accounts::ApplyChange { admin, protocol: protocol_pda(), market: action.market() };
+    ix(accounts, instruction::ApplyChange { action })
+}
+
+/// Queues a change as proposal `id`, which must be the protocol's current `proposal_count`.
+pub fn propose_change(admin: Pubkey, id: u64, action: GovernanceAction) -> Instruction {
+    let accounts = accounts::ProposeChange {
+        admin,
+        protocol: protocol_pda(),
+        proposal: proposal_pda(id),
+        market: action.market(),
+        system_program: system_program::ID,
+    };
+    ix(accounts, instruction::ProposeChange { id, action })
+}
+
+/// Executes `proposal`; `action` is what it holds (for the market it targets).
+pub fn execute_change(proposal: Pubkey, action: &GovernanceAction) -> Instruction {
+    execute_change_on(proposal, action.market())
+}
+
+/// Executes `proposal` with an explicit market account (or none).
+pub fn execute_change_on(proposal: Pubkey, market: Option<Pubkey>) -> Instruction {
+    ix(accounts::ExecuteChange { protocol: protocol_pda(), proposal, market }, instruction::ExecuteChange {})
+}
+
+/// A governance instruction with the native mint as its remaining account: needed by a
+/// change that turns staking emissions on (`GovernanceAction::turns_emissions_on`).
+pub fn with_native_mint(mut ix: Instruction, native_mint: Pubkey) -> Instruction {
+    ix.accounts.push(AccountMeta::new_readonly(native_mint, false));
+    ix
+}
+
+pub fn cancel_change(admin: Pubkey, proposal: Pubkey) -> Instruction {
+    ix(accounts::CancelChange { admin, protocol: protocol_pda(), proposal }, instruction::CancelChange {})
+}
+
+pub fn launch(admin: Pubkey) -> Instruction {
+    ix(accounts::Launch { admin, protocol: protocol_pda() }, instruction::Launch {})
+}
+
+pub fn accept_admin(new_admin: Pubkey) -> Instruction {
+    ix(accounts::AcceptAdmin { new_admin, protocol: protocol_pda() }, instruction::AcceptAdmin {})
+}
+
+pub fn cancel_admin_transfer(admin: Pubkey) -> Instruction {
+    ix(accounts::CancelAdminTransfer { admin, protocol: protocol_pda() }, instruction::CancelAdminTransfer {})
 }
 
 pub fn create_margin_account(owner: Pubkey, account_id: u32) -> Instruction {
@@ -324,9 +393,10 @@ pub fn set_gates(admin: Pubkey, gates: u64) -> Instruction {
     ix(accounts::AdminAction { admin, protocol: protocol_pda() }, instruction::SetGates { gates })
 }
 
-/// Names the guardian (`Pubkey::default()`: none).
+/// Names the guardian (`Pubkey::default()`: none) through governance: a `SetGuardian`
+/// change, applied at once only in the setup phase (it waits in the timelock after launch).
 pub fn set_guardian(admin: Pubkey, guardian: Pubkey) -> Instruction {
-    ix(accounts::AdminAction { admin, protocol: protocol_pda() }, instruction::SetGuardian { guardian })
+    apply_change(admin, ballast::GovernanceAction::SetGuardian { guardian })
 }
 
 /// The guardian pauses the families in `gates_mask` for `duration_secs`.

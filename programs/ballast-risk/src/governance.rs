@@ -24,6 +24,8 @@
 //! | `liquidation_max_age_secs`, `liquidation_max_conf_bps` | either way | higher liquidates on worse prices; lower can block liquidations |
 //! | liquidation bonus, insurance fee | either way | higher takes more from borrowers and can make a liquidation cut health; lower weakens the liquidators' incentive |
 //! | rate curve, protocol fee | either way | economics, not safety: every change waits so users can react |
+//! | protocol fee split, buyback and auction parameters | either way | economics: who gets the fees and what the protocol pays for its token |
+//! | staking parameters (locks, boost, cooldown, exit penalty, drip, emission rate) | either way | economics of the stakers' deal, in both directions |
 //! | price guard `max_move_bps` | higher | trips on fewer moves |
 //! | price guard `window_secs`, `cooldown_secs` | lower | a shorter window sees fewer moves; a shorter cooldown restricts less |
 //! | outflow `max_outflow_bps`, `small_outflow_threshold` | higher | more may leave per window |
@@ -133,6 +135,8 @@ pub mod direction {
     pub const TIMELOCK_DELAY: Looser = WhenLower;
     pub const TIMELOCK_GRACE: Looser = WhenHigher;
     pub const NEW_MARKET_OR_ADMIN: Looser = EitherWay;
+    pub const BUYBACK_AND_AUCTION: Looser = EitherWay;
+    pub const STAKING: Looser = EitherWay;
 }
 
 /// Shortest and longest timelock delay governance may set: 1 hour to 14 days.

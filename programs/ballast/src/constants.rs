@@ -19,6 +19,8 @@ pub const STAKE_ESCROW_SEED: &[u8] = b"stake";
 pub const STAKE_VAULT_SEED: &[u8] = b"stake_vault";
 #[constant]
 pub const REWARD_VAULT_SEED: &[u8] = b"reward_vault";
+#[constant]
+pub const PROPOSAL_SEED: &[u8] = b"proposal";
 
 /// Markets the protocol can list: each has its own staker reward stream. (`usize`
 /// constants stay out of the IDL, which has no such type; the array lengths show them.)

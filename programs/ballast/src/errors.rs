@@ -170,6 +170,36 @@ pub enum BallastError {
     InvalidGateMask,
     #[msg("The guardian's trip has not expired: only the admin may resume it now")]
     GuardianPauseActive,
+    #[msg("Change loosens a parameter: propose it and execute it after the timelock")]
+    ChangeNeedsTimelock,
+    #[msg("Change leaves every parameter as it is")]
+    NoChange,
+    #[msg("Proposal was already executed or cancelled")]
+    ProposalNotQueued,
+    #[msg("Parameters changed since the proposal was made: propose again")]
+    ProposalStale,
+    #[msg("Market account is not the market the change targets")]
+    MarketMismatch,
+    #[msg("This change needs the account of the market it targets")]
+    MarketAccountRequired,
+    #[msg("Markets are listed by add_market (with a ready ListMarket proposal after launch)")]
+    ListingThroughAddMarket,
+    #[msg("After launch a new market needs a ready ListMarket proposal")]
+    ListingNeedsProposal,
+    #[msg("Proposal does not list this mint, oracle and config")]
+    ListingMismatch,
+    #[msg("Protocol is already launched")]
+    AlreadyLaunched,
+    #[msg("Signer is not the pending admin")]
+    NotPendingAdmin,
+    #[msg("No admin transfer is pending")]
+    NoPendingAdmin,
+    #[msg("New admin must be a real key")]
+    InvalidAdmin,
+    #[msg("Proposal id is not the protocol's next proposal id")]
+    ProposalIdMismatch,
+    #[msg("Turning emissions on needs the native mint as a remaining account")]
+    NativeMintRequired,
 }
 
 /// Engine errors, named in the program's own error codes.

@@ -3,6 +3,8 @@
 
 use anchor_lang::prelude::*;
 
+use crate::governance::GovernanceAction;
+
 #[event]
 pub struct ProtocolInitialized {
     pub protocol: Pubkey,
@@ -245,4 +247,66 @@ pub struct GuardianResumed {
     pub mask: u64,
     /// When the trip would have ended.
     pub was_paused_until: i64,
+}
+
+/// A tightening change (or any change during the setup phase) applied at once by the admin.
+#[event]
+pub struct ChangeApplied {
+    pub admin: Pubkey,
+    pub action: GovernanceAction,
+    /// Whether it loosened anything (only possible before launch).
+    pub loosening: bool,
+}
+
+/// A change queued in the timelock.
+#[event]
+pub struct ChangeProposed {
+    pub proposal: Pubkey,
+    pub id: u64,
+    pub proposer: Pubkey,
+    pub action: GovernanceAction,
+    pub ready_at: i64,
+    pub expires_at: i64,
+}
+
+/// A proposal executed (by `execute_change`, or consumed by `add_market`).
+#[event]
+pub struct ChangeExecuted {
+    pub proposal: Pubkey,
+    pub id: u64,
+    pub action: GovernanceAction,
+}
+
+#[event]
+pub struct ChangeCancelled {
+    pub proposal: Pubkey,
+    pub id: u64,
+    pub action: GovernanceAction,
+}
+
+/// `pending_admin` set: it becomes admin when it signs `accept_admin`.
+#[event]
+pub struct AdminTransferProposed {
+    pub admin: Pubkey,
+    pub pending_admin: Pubkey,
+}
+
+#[event]
+pub struct AdminTransferAccepted {
+    pub old_admin: Pubkey,
+    pub new_admin: Pubkey,
+}
+
+#[event]
+pub struct AdminTransferCancelled {
+    pub admin: Pubkey,
+    pub cancelled: Pubkey,
+}
+
+/// The setup phase ended: from now on loosening changes and listings wait in the timelock.
+#[event]
+pub struct Launched {
+    pub protocol: Pubkey,
+    pub admin: Pubkey,
+    pub launched_at: i64,
 }

@@ -10,6 +10,7 @@ use anchor_lang::prelude::*;
 pub mod constants;
 pub mod errors;
 pub mod events;
+pub mod governance;
 pub mod health;
 pub mod instructions;
 pub mod oracle;
@@ -17,6 +18,7 @@ pub mod staking;
 pub mod state;
 
 pub use constants::*;
+pub use governance::GovernanceAction;
 pub use instructions::admin::*;
 pub use instructions::guardian::*;
 pub use instructions::keeper::*;
@@ -46,9 +48,45 @@ pub mod ballast {
         admin::initialize_protocol::handler(ctx, config)
     }
 
-    /// Lists a market for `mint` priced by the Pyth feed `oracle` (admin only).
+    /// Lists a market for `mint` priced by the Pyth feed `oracle` (admin only). After
+    /// launch it consumes a ready `ListMarket` proposal with the same mint, oracle and config.
     pub fn add_market(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {
         admin::add_market::handler(ctx, config)
+    }
+
+    /// Applies a change at once: a tightening one, or any during the setup phase (admin).
+    pub fn apply_change(ctx: Context<ApplyChange>, action: GovernanceAction) -> Result<()> {
+        admin::apply_change::handler(ctx, action)
+    }
+
+    /// Queues a change in the timelock as proposal `id`, the protocol's next (admin).
+    pub fn propose_change(ctx: Context<ProposeChange>, id: u64, action: GovernanceAction) -> Result<()> {
+        admin::propose_change::handler(ctx, id, action)
+    }
+
+    /// Executes a ready proposal (anyone).
+    pub fn execute_change(ctx: Context<ExecuteChange>) -> Result<()> {
+        keeper::execute_change::handler(ctx)
+    }
+
+    /// Cancels a queued proposal (admin).
+    pub fn cancel_change(ctx: Context<CancelChange>) -> Result<()> {
+        admin::cancel_change::handler(ctx)
+    }
+
+    /// Ends the setup phase for good (admin).
+    pub fn launch(ctx: Context<Launch>) -> Result<()> {
+        admin::launch::handler(ctx)
+    }
+
+    /// The pending admin takes over.
+    pub fn accept_admin(ctx: Context<AcceptAdmin>) -> Result<()> {
+        admin::accept_admin::handler(ctx)
+    }
+
+    /// Withdraws a pending admin transfer (admin).
+    pub fn cancel_admin_transfer(ctx: Context<CancelAdminTransfer>) -> Result<()> {
+        admin::cancel_admin_transfer::handler(ctx)
     }
 
     pub fn create_margin_account(ctx: Context<CreateMarginAccount>, account_id: u32) -> Result<()> {
@@ -150,11 +188,6 @@ pub mod ballast {
     /// Replaces the admin's instruction gates (a set bit pauses that family; admin only).
     pub fn set_gates(ctx: Context<AdminAction>, gates: u64) -> Result<()> {
         admin::set_gates::handler(ctx, gates)
-    }
-
-    /// Names the guardian (default key: none; admin only).
-    pub fn set_guardian(ctx: Context<AdminAction>, guardian: Pubkey) -> Result<()> {
-        admin::set_guardian::handler(ctx, guardian)
     }
 
     /// Pauses the families in `gates_mask` for `duration_secs`, time-boxed (guardian only).

@@ -1,6 +1,7 @@
 //! One instruction per file, grouped by who calls it.
 
 pub mod admin;
+pub mod governance;
 pub mod guardian;
 pub mod keeper;
 pub mod trader;

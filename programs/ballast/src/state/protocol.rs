@@ -1,6 +1,7 @@
 use anchor_lang::prelude::*;
 use ballast_risk::auction::AuctionParams;
 use ballast_risk::gates;
+use ballast_risk::governance::{validate_timelock_params, TimelockParams};
 use ballast_risk::guardian::{self, validate_guardian_params, GuardianParams, GuardianState};
 use ballast_risk::oracle::OracleLimits;
 use ballast_risk::params::{MAX_CONF_BPS, MAX_EMA_DEVIATION_BPS, MAX_ORACLE_AGE_SECS};
@@ -175,6 +176,8 @@ pub struct ProtocolConfig {
     pub regimes: [RegimeRow; 4],
     /// Limits on the guardian's trips.
     pub guardian: GuardianConfig,
+    /// How long loosening governance changes wait, and how long they stay executable.
+    pub timelock: TimelockConfig,
 }
 
 /// How long and how often the guardian may pause instructions (see
@@ -218,12 +221,40 @@ impl GuardianConfig {
     }
 }
 
+/// The governance timelock (see `ballast_risk::governance`): a loosening change waits
+/// `delay_secs` after its proposal, then may execute for `grace_secs`.
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable,
+)]
+#[repr(C)]
+pub struct TimelockConfig {
+    pub delay_secs: u32,
+    pub grace_secs: u32,
+}
+
+impl TimelockConfig {
+    /// Two days to react to a loosening change, then a week to execute it.
+    pub const fn standard() -> TimelockConfig {
+        TimelockConfig { delay_secs: 2 * 86_400, grace_secs: 7 * 86_400 }
+    }
+
+    pub fn params(&self) -> TimelockParams {
+        TimelockParams { delay_secs: self.delay_secs, grace_secs: self.grace_secs }
+    }
+
+    /// Delay and grace within `ballast_risk::governance`'s bounds (`InvalidTimelockParams`).
+    pub fn validate(&self) -> Result<()> {
+        validate_timelock_params(&self.params()).or_ballast()
+    }
+}
+
 impl ProtocolConfig {
     /// A reasonable start: fees 30% insurance / 40% buyback / 30% stakers; half of
     /// bought-back tokens to stakers; daily epochs; a one-hour auction starting 5% below
     /// the oracle; 60 s / 2% / 10% native oracle limits; locks of 1 week to 1 year with
     /// up to 2x weight; a 2-day cooldown; rewards dripped over a day; the standard
-    /// volatility settings and regime table (no emissions).
+    /// volatility settings and regime table (no emissions); a
+    /// 2-day timelock with a 7-day grace period.
     pub const fn standard() -> ProtocolConfig {
         ProtocolConfig {
             fee_insurance_bps: 3_000,
@@ -245,7 +276,14 @@ impl ProtocolConfig {
             _padding: 0,
             regimes: RegimeRow::standard_table(),
             guardian: GuardianConfig::standard(),
+            timelock: TimelockConfig::standard(),
         }
+    }
+
+    /// Whether staking emissions are on in some regime: the protocol must then be able
+    /// to mint the native token.
+    pub fn emits(&self) -> bool {
+        self.regimes.iter().any(|r| r.emission_rate_per_sec > 0)
     }
 
     /// The settings of `regime`.
@@ -309,7 +347,8 @@ impl ProtocolConfig {
         validate_thresholds(&self.volatility.thresholds()).map_err(param_error)?;
         require_gte!(MAX_WEIGHT_RAMP_SECS, self.volatility.weight_ramp_secs, BallastError::InvalidVolatilityParams);
         validate_settings(&self.regimes.map(|r| r.settings())).map_err(param_error)?;
-        self.guardian.validate()
+        self.guardian.validate()?;
+        self.timelock.validate()
     }
 }
 
@@ -388,8 +427,10 @@ pub struct Protocol {
     pub native_market: Pubkey,
     /// Instruction gates and the guardian's trip.
     pub breakers: ProtocolBreakers,
+    /// Setup phase / launch and the proposal counter.
+    pub governance: GovernanceState,
     /// Room for later state without a migration.
-    pub _reserved: [u64; 24],
+    pub _reserved: [u64; 20],
 }
 
 /// State of `update_volatility`: the last sample, the EWMA variance and EMA price, the
@@ -486,14 +527,36 @@ impl ProtocolBreakers {
     }
 }
 
+/// Governance state of the protocol.
+#[zero_copy]
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct GovernanceState {
+    /// Proposals made so far; the next proposal's id (its PDA seed).
+    pub proposal_count: u64,
+    /// When `launch` ran (0 before).
+    pub launched_at: i64,
+    /// 0 during the setup phase (the admin lists markets and applies any change at
+    /// once); 1 once launched (loosening changes and listings wait in the timelock).
+    pub launched: u8,
+    pub _padding: [u8; 7],
+}
+
+impl GovernanceState {
+    pub fn is_launched(&self) -> bool {
+        self.launched != 0
+    }
+}
+
 pub const PROTOCOL_SIZE: usize =
-    8 + 7 * 32 + 248 + 8 + 16 + 8 + 3 * 8 + REWARD_STREAMS * 40 + 8 + 80 + 32 + 40 + 24 * 8;
+    8 + 7 * 32 + 256 + 8 + 16 + 8 + 3 * 8 + REWARD_STREAMS * 40 + 8 + 80 + 32 + 40 + 24 + 20 * 8;
 const _: () = assert!(core::mem::size_of::<VolatilityConfig>() == 72);
 const _: () = assert!(core::mem::size_of::<RegimeRow>() == 24);
 const _: () = assert!(core::mem::size_of::<GuardianConfig>() == 16);
-const _: () = assert!(core::mem::size_of::<ProtocolConfig>() == 248);
+const _: () = assert!(core::mem::size_of::<ProtocolConfig>() == 256);
 const _: () = assert!(core::mem::size_of::<VolatilityRecord>() == 80);
 const _: () = assert!(core::mem::size_of::<ProtocolBreakers>() == 40);
+const _: () = assert!(core::mem::size_of::<GovernanceState>() == 24);
+const _: () = assert!(core::mem::size_of::<TimelockConfig>() == 8);
 const _: () = assert!(core::mem::size_of::<RewardStream>() == 40);
 const _: () = assert!(8 + core::mem::size_of::<Protocol>() == PROTOCOL_SIZE);
 const _: () = assert!(PROTOCOL_SIZE == 1568);

@@ -8,5 +8,6 @@
 
 export * from './marginAccount';
 export * from './market';
+export * from './proposal';
 export * from './protocol';
 export * from './stakeEscrow';

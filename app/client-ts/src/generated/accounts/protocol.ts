@@ -45,6 +45,8 @@ import {
   type ReadonlyUint8Array,
 } from '@solana/kit';
 import {
+  getGovernanceStateDecoder,
+  getGovernanceStateEncoder,
   getPodU128Decoder,
   getPodU128Encoder,
   getProtocolBreakersDecoder,
@@ -55,6 +57,8 @@ import {
   getRewardStreamEncoder,
   getVolatilityRecordDecoder,
   getVolatilityRecordEncoder,
+  type GovernanceState,
+  type GovernanceStateArgs,
   type PodU128,
   type PodU128Args,
   type ProtocolBreakers,
@@ -119,6 +123,8 @@ export type Protocol = {
   nativeMarket: Address;
   /** Instruction gates and the guardian's trip. */
   breakers: ProtocolBreakers;
+  /** Setup phase / launch and the proposal counter. */
+  governance: GovernanceState;
   /** Room for later state without a migration. */
   reserved: Array<bigint>;
 };
@@ -168,6 +174,8 @@ export type ProtocolArgs = {
   nativeMarket: Address;
   /** Instruction gates and the guardian's trip. */
   breakers: ProtocolBreakersArgs;
+  /** Setup phase / launch and the proposal counter. */
+  governance: GovernanceStateArgs;
   /** Room for later state without a migration. */
   reserved: Array<number | bigint>;
 };
@@ -200,7 +208,8 @@ export function getProtocolEncoder(): FixedSizeEncoder<ProtocolArgs> {
       ['volatility', getVolatilityRecordEncoder()],
       ['nativeMarket', getAddressEncoder()],
       ['breakers', getProtocolBreakersEncoder()],
-      ['reserved', getArrayEncoder(getU64Encoder(), { size: 24 })],
+      ['governance', getGovernanceStateEncoder()],
+      ['reserved', getArrayEncoder(getU64Encoder(), { size: 20 })],
     ]),
     (value) => ({ ...value, discriminator: PROTOCOL_DISCRIMINATOR }),
   );
@@ -233,7 +242,8 @@ export function getProtocolDecoder(): FixedSizeDecoder<Protocol> {
     ['volatility', getVolatilityRecordDecoder()],
     ['nativeMarket', getAddressDecoder()],
     ['breakers', getProtocolBreakersDecoder()],
-    ['reserved', getArrayDecoder(getU64Decoder(), { size: 24 })],
+    ['governance', getGovernanceStateDecoder()],
+    ['reserved', getArrayDecoder(getU64Decoder(), { size: 20 })],
   ]);
 }
 

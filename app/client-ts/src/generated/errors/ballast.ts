@@ -178,16 +178,48 @@ export const BALLAST_ERROR__NOT_GUARDIAN = 0x17bf; // 6079
 export const BALLAST_ERROR__INVALID_GATE_MASK = 0x17c0; // 6080
 /** GuardianPauseActive: The guardian's trip has not expired: only the admin may resume it now */
 export const BALLAST_ERROR__GUARDIAN_PAUSE_ACTIVE = 0x17c1; // 6081
+/** ChangeNeedsTimelock: Change loosens a parameter: propose it and execute it after the timelock */
+export const BALLAST_ERROR__CHANGE_NEEDS_TIMELOCK = 0x17c2; // 6082
+/** NoChange: Change leaves every parameter as it is */
+export const BALLAST_ERROR__NO_CHANGE = 0x17c3; // 6083
+/** ProposalNotQueued: Proposal was already executed or cancelled */
+export const BALLAST_ERROR__PROPOSAL_NOT_QUEUED = 0x17c4; // 6084
+/** ProposalStale: Parameters changed since the proposal was made: propose again */
+export const BALLAST_ERROR__PROPOSAL_STALE = 0x17c5; // 6085
+/** MarketMismatch: Market account is not the market the change targets */
+export const BALLAST_ERROR__MARKET_MISMATCH = 0x17c6; // 6086
+/** MarketAccountRequired: This change needs the account of the market it targets */
+export const BALLAST_ERROR__MARKET_ACCOUNT_REQUIRED = 0x17c7; // 6087
+/** ListingThroughAddMarket: Markets are listed by add_market (with a ready ListMarket proposal after launch) */
+export const BALLAST_ERROR__LISTING_THROUGH_ADD_MARKET = 0x17c8; // 6088
+/** ListingNeedsProposal: After launch a new market needs a ready ListMarket proposal */
+export const BALLAST_ERROR__LISTING_NEEDS_PROPOSAL = 0x17c9; // 6089
+/** ListingMismatch: Proposal does not list this mint, oracle and config */
+export const BALLAST_ERROR__LISTING_MISMATCH = 0x17ca; // 6090
+/** AlreadyLaunched: Protocol is already launched */
+export const BALLAST_ERROR__ALREADY_LAUNCHED = 0x17cb; // 6091
+/** NotPendingAdmin: Signer is not the pending admin */
+export const BALLAST_ERROR__NOT_PENDING_ADMIN = 0x17cc; // 6092
+/** NoPendingAdmin: No admin transfer is pending */
+export const BALLAST_ERROR__NO_PENDING_ADMIN = 0x17cd; // 6093
+/** InvalidAdmin: New admin must be a real key */
+export const BALLAST_ERROR__INVALID_ADMIN = 0x17ce; // 6094
+/** ProposalIdMismatch: Proposal id is not the protocol's next proposal id */
+export const BALLAST_ERROR__PROPOSAL_ID_MISMATCH = 0x17cf; // 6095
+/** NativeMintRequired: Turning emissions on needs the native mint as a remaining account */
+export const BALLAST_ERROR__NATIVE_MINT_REQUIRED = 0x17d0; // 6096
 
 export type BallastError =
   | typeof BALLAST_ERROR__ACCOUNT_HAS_COLLATERAL
   | typeof BALLAST_ERROR__ACCOUNT_HEALTHY
   | typeof BALLAST_ERROR__ACCOUNT_NOT_EMPTY
+  | typeof BALLAST_ERROR__ALREADY_LAUNCHED
   | typeof BALLAST_ERROR__AMOUNT_TOO_SMALL
   | typeof BALLAST_ERROR__ASSET_NOT_HELD
   | typeof BALLAST_ERROR__BELOW_INITIAL_HEALTH
   | typeof BALLAST_ERROR__BORROW_CAP_EXCEEDED
   | typeof BALLAST_ERROR__BUYBACK_BUDGET_EXHAUSTED
+  | typeof BALLAST_ERROR__CHANGE_NEEDS_TIMELOCK
   | typeof BALLAST_ERROR__COOLDOWN_ACTIVE
   | typeof BALLAST_ERROR__DEPOSIT_CAP_EXCEEDED
   | typeof BALLAST_ERROR__EMISSION_AUTHORITY
@@ -199,6 +231,7 @@ export type BallastError =
   | typeof BALLAST_ERROR__INSTRUCTION_PAUSED
   | typeof BALLAST_ERROR__INSUFFICIENT_DEPOSIT
   | typeof BALLAST_ERROR__INSUFFICIENT_LIQUIDITY
+  | typeof BALLAST_ERROR__INVALID_ADMIN
   | typeof BALLAST_ERROR__INVALID_AUCTION_PARAMS
   | typeof BALLAST_ERROR__INVALID_CAPS
   | typeof BALLAST_ERROR__INVALID_FEE_SPLIT
@@ -219,21 +252,30 @@ export type BallastError =
   | typeof BALLAST_ERROR__INVALID_VOLATILITY_PARAMS
   | typeof BALLAST_ERROR__INVALID_WEIGHTS
   | typeof BALLAST_ERROR__LIABILITY_NOT_HELD
+  | typeof BALLAST_ERROR__LISTING_MISMATCH
+  | typeof BALLAST_ERROR__LISTING_NEEDS_PROPOSAL
+  | typeof BALLAST_ERROR__LISTING_THROUGH_ADD_MARKET
   | typeof BALLAST_ERROR__LOCK_ACTIVE
   | typeof BALLAST_ERROR__LOCK_ENDED
   | typeof BALLAST_ERROR__LOCK_NOT_EXTENDED
   | typeof BALLAST_ERROR__LOCK_TOO_LONG
   | typeof BALLAST_ERROR__LOCK_TOO_SHORT
+  | typeof BALLAST_ERROR__MARKET_ACCOUNT_REQUIRED
+  | typeof BALLAST_ERROR__MARKET_MISMATCH
   | typeof BALLAST_ERROR__MARKET_REDUCE_ONLY
   | typeof BALLAST_ERROR__MATH_OVERFLOW
   | typeof BALLAST_ERROR__MIXED_POSITION
   | typeof BALLAST_ERROR__NATIVE_MARKET_BUYBACK
   | typeof BALLAST_ERROR__NATIVE_MARKET_MISMATCH
+  | typeof BALLAST_ERROR__NATIVE_MINT_REQUIRED
+  | typeof BALLAST_ERROR__NO_CHANGE
+  | typeof BALLAST_ERROR__NO_PENDING_ADMIN
   | typeof BALLAST_ERROR__NOT_ACCOUNT_OWNER
   | typeof BALLAST_ERROR__NOT_GUARDIAN
   | typeof BALLAST_ERROR__NOTHING_TO_CLAIM
   | typeof BALLAST_ERROR__NOTHING_TO_LIQUIDATE
   | typeof BALLAST_ERROR__NOTHING_TO_SWEEP
+  | typeof BALLAST_ERROR__NOT_PENDING_ADMIN
   | typeof BALLAST_ERROR__NOT_STAKE_OWNER
   | typeof BALLAST_ERROR__NOT_UPGRADE_AUTHORITY
   | typeof BALLAST_ERROR__NO_UNSTAKE_PENDING
@@ -244,6 +286,9 @@ export type BallastError =
   | typeof BALLAST_ERROR__ORACLE_TOO_VOLATILE
   | typeof BALLAST_ERROR__OUTFLOW_LIMIT_EXCEEDED
   | typeof BALLAST_ERROR__POSITION_NOT_FOUND
+  | typeof BALLAST_ERROR__PROPOSAL_ID_MISMATCH
+  | typeof BALLAST_ERROR__PROPOSAL_NOT_QUEUED
+  | typeof BALLAST_ERROR__PROPOSAL_STALE
   | typeof BALLAST_ERROR__REPAY_EXCEEDS_DEBT
   | typeof BALLAST_ERROR__SAMPLE_TOO_SOON
   | typeof BALLAST_ERROR__SELF_LIQUIDATION
@@ -269,11 +314,13 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__ACCOUNT_HAS_COLLATERAL]: `Account still holds collateral: liquidate it before resolving bad debt`,
     [BALLAST_ERROR__ACCOUNT_HEALTHY]: `Account is healthy: maintenance health is not below zero`,
     [BALLAST_ERROR__ACCOUNT_NOT_EMPTY]: `Account still holds deposits or debt`,
+    [BALLAST_ERROR__ALREADY_LAUNCHED]: `Protocol is already launched`,
     [BALLAST_ERROR__AMOUNT_TOO_SMALL]: `Amount is too small to be worth a share`,
     [BALLAST_ERROR__ASSET_NOT_HELD]: `Account holds no deposit in the asset market`,
     [BALLAST_ERROR__BELOW_INITIAL_HEALTH]: `Action would leave the account below initial health`,
     [BALLAST_ERROR__BORROW_CAP_EXCEEDED]: `Borrow would exceed the market's borrow cap`,
     [BALLAST_ERROR__BUYBACK_BUDGET_EXHAUSTED]: `This epoch's buyback budget is spent`,
+    [BALLAST_ERROR__CHANGE_NEEDS_TIMELOCK]: `Change loosens a parameter: propose it and execute it after the timelock`,
     [BALLAST_ERROR__COOLDOWN_ACTIVE]: `Unstake cooldown has not ended yet`,
     [BALLAST_ERROR__DEPOSIT_CAP_EXCEEDED]: `Deposit would exceed the market's deposit cap`,
     [BALLAST_ERROR__EMISSION_AUTHORITY]: `Emissions need the protocol to be the native mint's mint authority`,
@@ -285,6 +332,7 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__INSTRUCTION_PAUSED]: `This instruction is paused (gate set by the admin or by a guardian trip)`,
     [BALLAST_ERROR__INSUFFICIENT_DEPOSIT]: `Withdrawal exceeds the account's deposit`,
     [BALLAST_ERROR__INSUFFICIENT_LIQUIDITY]: `Market does not hold enough free tokens`,
+    [BALLAST_ERROR__INVALID_ADMIN]: `New admin must be a real key`,
     [BALLAST_ERROR__INVALID_AUCTION_PARAMS]: `Buyback auction or epoch parameters out of bounds`,
     [BALLAST_ERROR__INVALID_CAPS]: `Caps must allow deposits and not lend more than the deposit cap`,
     [BALLAST_ERROR__INVALID_FEE_SPLIT]: `Fee shares must sum to 10_000 and the buyback stakers' share be at most 10_000`,
@@ -305,21 +353,30 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__INVALID_VOLATILITY_PARAMS]: `Volatility parameters out of bounds`,
     [BALLAST_ERROR__INVALID_WEIGHTS]: `Weights must satisfy 0 <= init asset <= maint asset <= 1 <= maint liability <= init liability <= 5`,
     [BALLAST_ERROR__LIABILITY_NOT_HELD]: `Account owes nothing in the liability market`,
+    [BALLAST_ERROR__LISTING_MISMATCH]: `Proposal does not list this mint, oracle and config`,
+    [BALLAST_ERROR__LISTING_NEEDS_PROPOSAL]: `After launch a new market needs a ready ListMarket proposal`,
+    [BALLAST_ERROR__LISTING_THROUGH_ADD_MARKET]: `Markets are listed by add_market (with a ready ListMarket proposal after launch)`,
     [BALLAST_ERROR__LOCK_ACTIVE]: `Lock has not ended yet`,
     [BALLAST_ERROR__LOCK_ENDED]: `Lock has already ended`,
     [BALLAST_ERROR__LOCK_NOT_EXTENDED]: `New lock must end later than the current one`,
     [BALLAST_ERROR__LOCK_TOO_LONG]: `Lock is longer than the maximum`,
     [BALLAST_ERROR__LOCK_TOO_SHORT]: `Lock is shorter than the minimum`,
+    [BALLAST_ERROR__MARKET_ACCOUNT_REQUIRED]: `This change needs the account of the market it targets`,
+    [BALLAST_ERROR__MARKET_MISMATCH]: `Market account is not the market the change targets`,
     [BALLAST_ERROR__MARKET_REDUCE_ONLY]: `Market is reduce-only after a fast price move: no new borrows until the cooldown ends`,
     [BALLAST_ERROR__MATH_OVERFLOW]: `Arithmetic overflow`,
     [BALLAST_ERROR__MIXED_POSITION]: `A balance cannot be a deposit and a borrow at once: repay or withdraw first`,
     [BALLAST_ERROR__NATIVE_MARKET_BUYBACK]: `The native token's own market has no buyback auction`,
     [BALLAST_ERROR__NATIVE_MARKET_MISMATCH]: `The native token's market must be passed (and only it) once listed`,
+    [BALLAST_ERROR__NATIVE_MINT_REQUIRED]: `Turning emissions on needs the native mint as a remaining account`,
+    [BALLAST_ERROR__NO_CHANGE]: `Change leaves every parameter as it is`,
+    [BALLAST_ERROR__NO_PENDING_ADMIN]: `No admin transfer is pending`,
     [BALLAST_ERROR__NOT_ACCOUNT_OWNER]: `Signer does not own this margin account`,
     [BALLAST_ERROR__NOT_GUARDIAN]: `Signer is not the protocol's guardian`,
     [BALLAST_ERROR__NOTHING_TO_CLAIM]: `Nothing to claim`,
     [BALLAST_ERROR__NOTHING_TO_LIQUIDATE]: `Nothing to liquidate at this size`,
     [BALLAST_ERROR__NOTHING_TO_SWEEP]: `No protocol fees to sweep`,
+    [BALLAST_ERROR__NOT_PENDING_ADMIN]: `Signer is not the pending admin`,
     [BALLAST_ERROR__NOT_STAKE_OWNER]: `Signer does not own this stake escrow`,
     [BALLAST_ERROR__NOT_UPGRADE_AUTHORITY]: `Signer is not the program's upgrade authority`,
     [BALLAST_ERROR__NO_UNSTAKE_PENDING]: `No unstake was requested`,
@@ -330,6 +387,9 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__ORACLE_TOO_VOLATILE]: `Oracle price is too far from its EMA for this action`,
     [BALLAST_ERROR__OUTFLOW_LIMIT_EXCEEDED]: `Net outflow limit of this market reached: wait for the window to free capacity`,
     [BALLAST_ERROR__POSITION_NOT_FOUND]: `Account holds no position in this market`,
+    [BALLAST_ERROR__PROPOSAL_ID_MISMATCH]: `Proposal id is not the protocol's next proposal id`,
+    [BALLAST_ERROR__PROPOSAL_NOT_QUEUED]: `Proposal was already executed or cancelled`,
+    [BALLAST_ERROR__PROPOSAL_STALE]: `Parameters changed since the proposal was made: propose again`,
     [BALLAST_ERROR__REPAY_EXCEEDS_DEBT]: `Repayment exceeds the account's debt`,
     [BALLAST_ERROR__SAMPLE_TOO_SOON]: `Volatility was sampled too recently`,
     [BALLAST_ERROR__SELF_LIQUIDATION]: `A liquidator cannot liquidate its own account`,

@@ -51,6 +51,7 @@ export type AddMarketInstruction<
   TAccountOracle extends string | AccountMeta<string> = string,
   TAccountTokenProgram extends string | AccountMeta<string> = 'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA',
   TAccountSystemProgram extends string | AccountMeta<string> = '11111111111111111111111111111111',
+  TAccountProposal extends string | AccountMeta<string> = string,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
@@ -66,6 +67,7 @@ export type AddMarketInstruction<
       TAccountOracle extends string ? ReadonlyAccount<TAccountOracle> : TAccountOracle,
       TAccountTokenProgram extends string ? ReadonlyAccount<TAccountTokenProgram> : TAccountTokenProgram,
       TAccountSystemProgram extends string ? ReadonlyAccount<TAccountSystemProgram> : TAccountSystemProgram,
+      TAccountProposal extends string ? WritableAccount<TAccountProposal> : TAccountProposal,
       ...TRemainingAccounts,
     ]
   >;
@@ -107,6 +109,7 @@ export type AddMarketAsyncInput<
   TAccountOracle extends string = string,
   TAccountTokenProgram extends string = string,
   TAccountSystemProgram extends string = string,
+  TAccountProposal extends string = string,
 > = {
   admin: TransactionSigner<TAccountAdmin>;
   protocol: Address<TAccountProtocol>;
@@ -116,6 +119,11 @@ export type AddMarketAsyncInput<
   oracle: Address<TAccountOracle>;
   tokenProgram?: Address<TAccountTokenProgram>;
   systemProgram?: Address<TAccountSystemProgram>;
+  /**
+   * A ready `ListMarket` proposal for this mint, oracle and config: required after
+   * launch (and consumed), optional during the setup phase.
+   */
+  proposal?: Address<TAccountProposal>;
   config: AddMarketInstructionDataArgs['config'];
 };
 
@@ -128,6 +136,7 @@ export async function getAddMarketInstructionAsync<
   TAccountOracle extends string,
   TAccountTokenProgram extends string,
   TAccountSystemProgram extends string,
+  TAccountProposal extends string,
   TProgramAddress extends Address = typeof BALLAST_PROGRAM_ADDRESS,
 >(
   input: AddMarketAsyncInput<
@@ -138,7 +147,8 @@ export async function getAddMarketInstructionAsync<
     TAccountVault,
     TAccountOracle,
     TAccountTokenProgram,
-    TAccountSystemProgram
+    TAccountSystemProgram,
+    TAccountProposal
   >,
   config?: { programAddress?: TProgramAddress },
 ): Promise<
@@ -151,7 +161,8 @@ export async function getAddMarketInstructionAsync<
     TAccountVault,
     TAccountOracle,
     TAccountTokenProgram,
-    TAccountSystemProgram
+    TAccountSystemProgram,
+    TAccountProposal
   >
 > {
   // Program address.
@@ -167,6 +178,7 @@ export async function getAddMarketInstructionAsync<
     oracle: { value: input.oracle ?? null, isWritable: false },
     tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
     systemProgram: { value: input.systemProgram ?? null, isWritable: false },
+    proposal: { value: input.proposal ?? null, isWritable: true },
   };
   const accounts = originalAccounts as Record<keyof typeof originalAccounts, ResolvedAccount>;
 
@@ -202,6 +214,7 @@ export async function getAddMarketInstructionAsync<
       getAccountMeta(accounts.oracle),
       getAccountMeta(accounts.tokenProgram),
       getAccountMeta(accounts.systemProgram),
+      getAccountMeta(accounts.proposal),
     ],
     data: getAddMarketInstructionDataEncoder().encode(args as AddMarketInstructionDataArgs),
     programAddress,
@@ -214,7 +227,8 @@ export async function getAddMarketInstructionAsync<
     TAccountVault,
     TAccountOracle,
     TAccountTokenProgram,
-    TAccountSystemProgram
+    TAccountSystemProgram,
+    TAccountProposal
   >);
 }
 
@@ -227,6 +241,7 @@ export type AddMarketInput<
   TAccountOracle extends string = string,
   TAccountTokenProgram extends string = string,
   TAccountSystemProgram extends string = string,
+  TAccountProposal extends string = string,
 > = {
   admin: TransactionSigner<TAccountAdmin>;
   protocol: Address<TAccountProtocol>;
@@ -236,6 +251,11 @@ export type AddMarketInput<
   oracle: Address<TAccountOracle>;
   tokenProgram?: Address<TAccountTokenProgram>;
   systemProgram?: Address<TAccountSystemProgram>;
+  /**
+   * A ready `ListMarket` proposal for this mint, oracle and config: required after
+   * launch (and consumed), optional during the setup phase.
+   */
+  proposal?: Address<TAccountProposal>;
   config: AddMarketInstructionDataArgs['config'];
 };
 
@@ -248,6 +268,7 @@ export function getAddMarketInstruction<
   TAccountOracle extends string,
   TAccountTokenProgram extends string,
   TAccountSystemProgram extends string,
+  TAccountProposal extends string,
   TProgramAddress extends Address = typeof BALLAST_PROGRAM_ADDRESS,
 >(
   input: AddMarketInput<
@@ -258,7 +279,8 @@ export function getAddMarketInstruction<
     TAccountVault,
     TAccountOracle,
     TAccountTokenProgram,
-    TAccountSystemProgram
+    TAccountSystemProgram,
+    TAccountProposal
   >,
   config?: { programAddress?: TProgramAddress },
 ): AddMarketInstruction<
@@ -270,7 +292,8 @@ export function getAddMarketInstruction<
   TAccountVault,
   TAccountOracle,
   TAccountTokenProgram,
-  TAccountSystemProgram
+  TAccountSystemProgram,
+  TAccountProposal
 > {
   // Program address.
   const programAddress = config?.programAddress ?? BALLAST_PROGRAM_ADDRESS;
@@ -285,6 +308,7 @@ export function getAddMarketInstruction<
     oracle: { value: input.oracle ?? null, isWritable: false },
     tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
     systemProgram: { value: input.systemProgram ?? null, isWritable: false },
+    proposal: { value: input.proposal ?? null, isWritable: true },
   };
   const accounts = originalAccounts as Record<keyof typeof originalAccounts, ResolvedAccount>;
 
@@ -311,6 +335,7 @@ export function getAddMarketInstruction<
       getAccountMeta(accounts.oracle),
       getAccountMeta(accounts.tokenProgram),
       getAccountMeta(accounts.systemProgram),
+      getAccountMeta(accounts.proposal),
     ],
     data: getAddMarketInstructionDataEncoder().encode(args as AddMarketInstructionDataArgs),
     programAddress,
@@ -323,7 +348,8 @@ export function getAddMarketInstruction<
     TAccountVault,
     TAccountOracle,
     TAccountTokenProgram,
-    TAccountSystemProgram
+    TAccountSystemProgram,
+    TAccountProposal
   >);
 }
 
@@ -341,6 +367,11 @@ export type ParsedAddMarketInstruction<
     oracle: TAccountMetas[5];
     tokenProgram: TAccountMetas[6];
     systemProgram: TAccountMetas[7];
+    /**
+     * A ready `ListMarket` proposal for this mint, oracle and config: required after
+     * launch (and consumed), optional during the setup phase.
+     */
+    proposal?: TAccountMetas[8] | undefined;
   };
   data: AddMarketInstructionData;
 };
@@ -348,7 +379,7 @@ export type ParsedAddMarketInstruction<
 export function parseAddMarketInstruction<TProgram extends string, TAccountMetas extends readonly AccountMeta[]>(
   instruction: Instruction<TProgram> & InstructionWithAccounts<TAccountMetas> & InstructionWithData<ReadonlyUint8Array>,
 ): ParsedAddMarketInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 8) {
+  if (instruction.accounts.length < 9) {
     // TODO: Coded error.
     throw new Error('Not enough accounts');
   }
@@ -357,6 +388,10 @@ export function parseAddMarketInstruction<TProgram extends string, TAccountMetas
     const accountMeta = (instruction.accounts as TAccountMetas)[accountIndex]!;
     accountIndex += 1;
     return accountMeta;
+  };
+  const getNextOptionalAccount = () => {
+    const accountMeta = getNextAccount();
+    return accountMeta.address === BALLAST_PROGRAM_ADDRESS ? undefined : accountMeta;
   };
   return {
     programAddress: instruction.programAddress,
@@ -369,6 +404,7 @@ export function parseAddMarketInstruction<TProgram extends string, TAccountMetas
       oracle: getNextAccount(),
       tokenProgram: getNextAccount(),
       systemProgram: getNextAccount(),
+      proposal: getNextOptionalAccount(),
     },
     data: getAddMarketInstructionDataDecoder().decode(instruction.data),
   };

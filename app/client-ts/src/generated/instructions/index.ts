@@ -6,26 +6,32 @@
  * @see https://github.com/codama-idl/codama
  */
 
+export * from './acceptAdmin';
 export * from './addMarket';
+export * from './applyChange';
 export * from './borrow';
 export * from './buyback';
+export * from './cancelAdminTransfer';
+export * from './cancelChange';
 export * from './claimMarketRewards';
 export * from './claimRewards';
 export * from './closeMarginAccount';
 export * from './createMarginAccount';
 export * from './deposit';
+export * from './executeChange';
 export * from './exitEarly';
 export * from './extendLock';
 export * from './guardianTrip';
 export * from './increaseStake';
 export * from './initializeProtocol';
+export * from './launch';
 export * from './liquidate';
+export * from './proposeChange';
 export * from './refreshMarket';
 export * from './repay';
 export * from './resolveBadDebt';
 export * from './resume';
 export * from './setGates';
-export * from './setGuardian';
 export * from './stake';
 export * from './sweepFees';
 export * from './unstake';

@@ -8,6 +8,7 @@
 
 export * from './marginAccount';
 export * from './market';
+export * from './proposal';
 export * from './protocol';
 export * from './rewardVault';
 export * from './stakeVault';

@@ -17,52 +17,64 @@ import {
   type ReadonlyUint8Array,
 } from '@solana/kit';
 import {
+  parseAcceptAdminInstruction,
   parseAddMarketInstruction,
+  parseApplyChangeInstruction,
   parseBorrowInstruction,
   parseBuybackInstruction,
+  parseCancelAdminTransferInstruction,
+  parseCancelChangeInstruction,
   parseClaimMarketRewardsInstruction,
   parseClaimRewardsInstruction,
   parseCloseMarginAccountInstruction,
   parseCreateMarginAccountInstruction,
   parseDepositInstruction,
+  parseExecuteChangeInstruction,
   parseExitEarlyInstruction,
   parseExtendLockInstruction,
   parseGuardianTripInstruction,
   parseIncreaseStakeInstruction,
   parseInitializeProtocolInstruction,
+  parseLaunchInstruction,
   parseLiquidateInstruction,
+  parseProposeChangeInstruction,
   parseRefreshMarketInstruction,
   parseRepayInstruction,
   parseResolveBadDebtInstruction,
   parseResumeInstruction,
   parseSetGatesInstruction,
-  parseSetGuardianInstruction,
   parseStakeInstruction,
   parseSweepFeesInstruction,
   parseUnstakeInstruction,
   parseUpdateVolatilityInstruction,
   parseWithdrawInstruction,
   parseWithdrawStakeInstruction,
+  type ParsedAcceptAdminInstruction,
   type ParsedAddMarketInstruction,
+  type ParsedApplyChangeInstruction,
   type ParsedBorrowInstruction,
   type ParsedBuybackInstruction,
+  type ParsedCancelAdminTransferInstruction,
+  type ParsedCancelChangeInstruction,
   type ParsedClaimMarketRewardsInstruction,
   type ParsedClaimRewardsInstruction,
   type ParsedCloseMarginAccountInstruction,
   type ParsedCreateMarginAccountInstruction,
   type ParsedDepositInstruction,
+  type ParsedExecuteChangeInstruction,
   type ParsedExitEarlyInstruction,
   type ParsedExtendLockInstruction,
   type ParsedGuardianTripInstruction,
   type ParsedIncreaseStakeInstruction,
   type ParsedInitializeProtocolInstruction,
+  type ParsedLaunchInstruction,
   type ParsedLiquidateInstruction,
+  type ParsedProposeChangeInstruction,
   type ParsedRefreshMarketInstruction,
   type ParsedRepayInstruction,
   type ParsedResolveBadDebtInstruction,
   type ParsedResumeInstruction,
   type ParsedSetGatesInstruction,
-  type ParsedSetGuardianInstruction,
   type ParsedStakeInstruction,
   type ParsedSweepFeesInstruction,
   type ParsedUnstakeInstruction,
@@ -77,6 +89,7 @@ export const BALLAST_PROGRAM_ADDRESS =
 export enum BallastAccount {
   MarginAccount,
   Market,
+  Proposal,
   Protocol,
   StakeEscrow,
 }
@@ -104,6 +117,15 @@ export function identifyBallastAccount(account: { data: ReadonlyUint8Array } | R
   if (
     containsBytes(
       data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([26, 94, 189, 187, 116, 136, 53, 33])),
+      0,
+    )
+  ) {
+    return BallastAccount.Proposal;
+  }
+  if (
+    containsBytes(
+      data,
       fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([45, 39, 101, 43, 115, 72, 131, 40])),
       0,
     )
@@ -123,26 +145,32 @@ export function identifyBallastAccount(account: { data: ReadonlyUint8Array } | R
 }
 
 export enum BallastInstruction {
+  AcceptAdmin,
   AddMarket,
+  ApplyChange,
   Borrow,
   Buyback,
+  CancelAdminTransfer,
+  CancelChange,
   ClaimMarketRewards,
   ClaimRewards,
   CloseMarginAccount,
   CreateMarginAccount,
   Deposit,
+  ExecuteChange,
   ExitEarly,
   ExtendLock,
   GuardianTrip,
   IncreaseStake,
   InitializeProtocol,
+  Launch,
   Liquidate,
+  ProposeChange,
   RefreshMarket,
   Repay,
   ResolveBadDebt,
   Resume,
   SetGates,
-  SetGuardian,
   Stake,
   SweepFees,
   Unstake,
@@ -158,11 +186,29 @@ export function identifyBallastInstruction(
   if (
     containsBytes(
       data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([112, 42, 45, 90, 116, 181, 13, 170])),
+      0,
+    )
+  ) {
+    return BallastInstruction.AcceptAdmin;
+  }
+  if (
+    containsBytes(
+      data,
       fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([41, 137, 185, 126, 69, 139, 254, 55])),
       0,
     )
   ) {
     return BallastInstruction.AddMarket;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([248, 177, 9, 41, 50, 98, 255, 50])),
+      0,
+    )
+  ) {
+    return BallastInstruction.ApplyChange;
   }
   if (
     containsBytes(
@@ -181,6 +227,24 @@ export function identifyBallastInstruction(
     )
   ) {
     return BallastInstruction.Buyback;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([38, 131, 157, 31, 240, 137, 44, 215])),
+      0,
+    )
+  ) {
+    return BallastInstruction.CancelAdminTransfer;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([100, 30, 4, 148, 3, 244, 243, 168])),
+      0,
+    )
+  ) {
+    return BallastInstruction.CancelChange;
   }
   if (
     containsBytes(
@@ -230,6 +294,15 @@ export function identifyBallastInstruction(
   if (
     containsBytes(
       data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([104, 53, 136, 238, 82, 222, 200, 42])),
+      0,
+    )
+  ) {
+    return BallastInstruction.ExecuteChange;
+  }
+  if (
+    containsBytes(
+      data,
       fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([53, 140, 162, 82, 176, 90, 126, 53])),
       0,
     )
@@ -275,11 +348,29 @@ export function identifyBallastInstruction(
   if (
     containsBytes(
       data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([153, 241, 93, 225, 22, 69, 74, 61])),
+      0,
+    )
+  ) {
+    return BallastInstruction.Launch;
+  }
+  if (
+    containsBytes(
+      data,
       fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([223, 179, 226, 125, 48, 46, 39, 74])),
       0,
     )
   ) {
     return BallastInstruction.Liquidate;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([167, 211, 18, 222, 93, 215, 74, 159])),
+      0,
+    )
+  ) {
+    return BallastInstruction.ProposeChange;
   }
   if (
     containsBytes(
@@ -325,15 +416,6 @@ export function identifyBallastInstruction(
     )
   ) {
     return BallastInstruction.SetGates;
-  }
-  if (
-    containsBytes(
-      data,
-      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([147, 243, 50, 121, 154, 164, 50, 30])),
-      0,
-    )
-  ) {
-    return BallastInstruction.SetGuardian;
   }
   if (
     containsBytes(
@@ -393,26 +475,32 @@ export function identifyBallastInstruction(
 }
 
 export type ParsedBallastInstruction<TProgram extends string = 'A2n5zs23LnCbhSqdMkh7uSTmATrgYYHQxYQh4i2AeH9E'> =
+  | ({ instructionType: BallastInstruction.AcceptAdmin } & ParsedAcceptAdminInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.AddMarket } & ParsedAddMarketInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.ApplyChange } & ParsedApplyChangeInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Borrow } & ParsedBorrowInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Buyback } & ParsedBuybackInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.CancelAdminTransfer } & ParsedCancelAdminTransferInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.CancelChange } & ParsedCancelChangeInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.ClaimMarketRewards } & ParsedClaimMarketRewardsInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.ClaimRewards } & ParsedClaimRewardsInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.CloseMarginAccount } & ParsedCloseMarginAccountInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.CreateMarginAccount } & ParsedCreateMarginAccountInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Deposit } & ParsedDepositInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.ExecuteChange } & ParsedExecuteChangeInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.ExitEarly } & ParsedExitEarlyInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.ExtendLock } & ParsedExtendLockInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.GuardianTrip } & ParsedGuardianTripInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.IncreaseStake } & ParsedIncreaseStakeInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.InitializeProtocol } & ParsedInitializeProtocolInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.Launch } & ParsedLaunchInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Liquidate } & ParsedLiquidateInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.ProposeChange } & ParsedProposeChangeInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.RefreshMarket } & ParsedRefreshMarketInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Repay } & ParsedRepayInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.ResolveBadDebt } & ParsedResolveBadDebtInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Resume } & ParsedResumeInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.SetGates } & ParsedSetGatesInstruction<TProgram>)
-  | ({ instructionType: BallastInstruction.SetGuardian } & ParsedSetGuardianInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Stake } & ParsedStakeInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.SweepFees } & ParsedSweepFeesInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Unstake } & ParsedUnstakeInstruction<TProgram>)
@@ -425,9 +513,17 @@ export function parseBallastInstruction<TProgram extends string>(
 ): ParsedBallastInstruction<TProgram> {
   const instructionType = identifyBallastInstruction(instruction);
   switch (instructionType) {
+    case BallastInstruction.AcceptAdmin: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.AcceptAdmin, ...parseAcceptAdminInstruction(instruction) };
+    }
     case BallastInstruction.AddMarket: {
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.AddMarket, ...parseAddMarketInstruction(instruction) };
+    }
+    case BallastInstruction.ApplyChange: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.ApplyChange, ...parseApplyChangeInstruction(instruction) };
     }
     case BallastInstruction.Borrow: {
       assertIsInstructionWithAccounts(instruction);
@@ -436,6 +532,17 @@ export function parseBallastInstruction<TProgram extends string>(
     case BallastInstruction.Buyback: {
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.Buyback, ...parseBuybackInstruction(instruction) };
+    }
+    case BallastInstruction.CancelAdminTransfer: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: BallastInstruction.CancelAdminTransfer,
+        ...parseCancelAdminTransferInstruction(instruction),
+      };
+    }
+    case BallastInstruction.CancelChange: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.CancelChange, ...parseCancelChangeInstruction(instruction) };
     }
     case BallastInstruction.ClaimMarketRewards: {
       assertIsInstructionWithAccounts(instruction);
@@ -466,6 +573,10 @@ export function parseBallastInstruction<TProgram extends string>(
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.Deposit, ...parseDepositInstruction(instruction) };
     }
+    case BallastInstruction.ExecuteChange: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.ExecuteChange, ...parseExecuteChangeInstruction(instruction) };
+    }
     case BallastInstruction.ExitEarly: {
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.ExitEarly, ...parseExitEarlyInstruction(instruction) };
@@ -489,9 +600,17 @@ export function parseBallastInstruction<TProgram extends string>(
         ...parseInitializeProtocolInstruction(instruction),
       };
     }
+    case BallastInstruction.Launch: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.Launch, ...parseLaunchInstruction(instruction) };
+    }
     case BallastInstruction.Liquidate: {
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.Liquidate, ...parseLiquidateInstruction(instruction) };
+    }
+    case BallastInstruction.ProposeChange: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.ProposeChange, ...parseProposeChangeInstruction(instruction) };
     }
     case BallastInstruction.RefreshMarket: {
       assertIsInstructionWithAccounts(instruction);
@@ -512,10 +631,6 @@ export function parseBallastInstruction<TProgram extends string>(
     case BallastInstruction.SetGates: {
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.SetGates, ...parseSetGatesInstruction(instruction) };
-    }
-    case BallastInstruction.SetGuardian: {
-      assertIsInstructionWithAccounts(instruction);
-      return { instructionType: BallastInstruction.SetGuardian, ...parseSetGuardianInstruction(instruction) };
     }
     case BallastInstruction.Stake: {
       assertIsInstructionWithAccounts(instruction);

@@ -23,12 +23,16 @@ import {
   getGuardianConfigEncoder,
   getRegimeRowDecoder,
   getRegimeRowEncoder,
+  getTimelockConfigDecoder,
+  getTimelockConfigEncoder,
   getVolatilityConfigDecoder,
   getVolatilityConfigEncoder,
   type GuardianConfig,
   type GuardianConfigArgs,
   type RegimeRow,
   type RegimeRowArgs,
+  type TimelockConfig,
+  type TimelockConfigArgs,
   type VolatilityConfig,
   type VolatilityConfigArgs,
 } from '.';
@@ -67,6 +71,8 @@ export type ProtocolConfig = {
   regimes: Array<RegimeRow>;
   /** Limits on the guardian's trips. */
   guardian: GuardianConfig;
+  /** How long loosening governance changes wait, and how long they stay executable. */
+  timelock: TimelockConfig;
 };
 
 export type ProtocolConfigArgs = {
@@ -99,6 +105,8 @@ export type ProtocolConfigArgs = {
   regimes: Array<RegimeRowArgs>;
   /** Limits on the guardian's trips. */
   guardian: GuardianConfigArgs;
+  /** How long loosening governance changes wait, and how long they stay executable. */
+  timelock: TimelockConfigArgs;
 };
 
 export function getProtocolConfigEncoder(): FixedSizeEncoder<ProtocolConfigArgs> {
@@ -122,6 +130,7 @@ export function getProtocolConfigEncoder(): FixedSizeEncoder<ProtocolConfigArgs>
     ['padding', getU32Encoder()],
     ['regimes', getArrayEncoder(getRegimeRowEncoder(), { size: 4 })],
     ['guardian', getGuardianConfigEncoder()],
+    ['timelock', getTimelockConfigEncoder()],
   ]);
 }
 
@@ -146,6 +155,7 @@ export function getProtocolConfigDecoder(): FixedSizeDecoder<ProtocolConfig> {
     ['padding', getU32Decoder()],
     ['regimes', getArrayDecoder(getRegimeRowDecoder(), { size: 4 })],
     ['guardian', getGuardianConfigDecoder()],
+    ['timelock', getTimelockConfigDecoder()],
   ]);
 }
 

@@ -1,13 +1,15 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
+use ballast_risk::governance::check_executable;
 use ballast_risk::oracle::{self, OracleAction, MAX_DECIMALS};
 use ballast_risk::{params, Rounding, WAD};
 
 use crate::constants::{MARKET_SEED, MAX_MARKETS, VAULT_SEED};
 use crate::errors::{BallastError, OrBallast};
-use crate::events::MarketAdded;
+use crate::events::{ChangeExecuted, MarketAdded};
+use crate::governance::GovernanceAction;
 use crate::oracle::read_pyth_unchecked_key;
-use crate::state::{Market, MarketConfig, Protocol, WeightRamp, MARKET_SIZE};
+use crate::state::{Market, MarketConfig, Proposal, ProposalStatus, Protocol, WeightRamp, MARKET_SIZE};
 
 #[derive(Accounts)]
 pub struct AddMarket<'info> {
@@ -37,6 +39,10 @@ pub struct AddMarket<'info> {
     pub oracle: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
     pub system_program: Program<'info, System>,
+    /// A ready `ListMarket` proposal for this mint, oracle and config: required after
+    /// launch (and consumed), optional during the setup phase.
+    #[account(mut, has_one = protocol @ BallastError::WrongProtocol)]
+    pub proposal: Option<Box<Account<'info, Proposal>>>,
 }
 
 /// Checks every parameter group against its bounds.
@@ -68,6 +74,12 @@ pub fn handler(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {
 
     let (market_index, weight_multiplier) = {
         let mut protocol = ctx.accounts.protocol.load_mut()?;
+        let listing =
+            GovernanceAction::ListMarket { mint: ctx.accounts.mint.key(), oracle: ctx.accounts.oracle.key(), config };
+        match ctx.accounts.proposal.as_deref_mut() {
+            Some(proposal) => consume_listing(proposal, &listing, now)?,
+            None => require!(!protocol.governance.is_launched(), BallastError::ListingNeedsProposal),
+        }
         let index = protocol.market_count;
         // Each market has a staker reward stream in the protocol account.
         require_gt!(MAX_MARKETS, usize::from(index), BallastError::TooManyMarkets);
@@ -102,5 +114,16 @@ pub fn handler(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {
     market.breakers.outflow_updated_ts = now;
 
     emit!(MarketAdded { market: ctx.accounts.market.key(), mint: market.mint, oracle: market.oracle, market_index });
+    Ok(())
+}
+
+/// Marks a ready proposal for exactly this listing as executed.
+fn consume_listing(proposal: &mut Account<Proposal>, listing: &GovernanceAction, now: i64) -> Result<()> {
+    require!(proposal.status == ProposalStatus::Queued, BallastError::ProposalNotQueued);
+    require!(proposal.action == *listing, BallastError::ListingMismatch);
+    check_executable(proposal.proposed_at, proposal.delay_secs, proposal.grace_secs, now).or_ballast()?;
+    proposal.status = ProposalStatus::Executed;
+    proposal.closed_at = now;
+    emit!(ChangeExecuted { proposal: proposal.key(), id: proposal.id, action: listing.clone() });
     Ok(())
 }

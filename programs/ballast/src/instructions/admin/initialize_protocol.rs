@@ -56,8 +56,7 @@ pub fn handler(ctx: Context<InitializeProtocol>, config: ProtocolConfig) -> Resu
     require_gte!(MAX_DECIMALS, mint.decimals, BallastError::UnsupportedMint);
     // Emissions are minted by the protocol PDA: without the authority they would fail later.
     require!(
-        config.regimes.iter().all(|r| r.emission_rate_per_sec == 0)
-            || mint.mint_authority == COption::Some(ctx.accounts.protocol.key()),
+        !config.emits() || mint.mint_authority == COption::Some(ctx.accounts.protocol.key()),
         BallastError::EmissionAuthority
     );
     read_pyth_unchecked_key(&ctx.accounts.native_oracle)?;

@@ -10,8 +10,6 @@ import {
   combineCodec,
   fixDecoderSize,
   fixEncoderSize,
-  getAddressDecoder,
-  getAddressEncoder,
   getBytesDecoder,
   getBytesEncoder,
   getStructDecoder,
@@ -26,6 +24,7 @@ import {
   type Instruction,
   type InstructionWithAccounts,
   type InstructionWithData,
+  type ReadonlyAccount,
   type ReadonlySignerAccount,
   type ReadonlyUint8Array,
   type TransactionSigner,
@@ -34,16 +33,17 @@ import {
 import { BALLAST_PROGRAM_ADDRESS } from '../programs';
 import { getAccountMetaFactory, type ResolvedAccount } from '../shared';
 
-export const SET_GUARDIAN_DISCRIMINATOR = new Uint8Array([147, 243, 50, 121, 154, 164, 50, 30]);
+export const CANCEL_CHANGE_DISCRIMINATOR = new Uint8Array([100, 30, 4, 148, 3, 244, 243, 168]);
 
-export function getSetGuardianDiscriminatorBytes() {
-  return fixEncoderSize(getBytesEncoder(), 8).encode(SET_GUARDIAN_DISCRIMINATOR);
+export function getCancelChangeDiscriminatorBytes() {
+  return fixEncoderSize(getBytesEncoder(), 8).encode(CANCEL_CHANGE_DISCRIMINATOR);
 }
 
-export type SetGuardianInstruction<
+export type CancelChangeInstruction<
   TProgram extends string = typeof BALLAST_PROGRAM_ADDRESS,
   TAccountAdmin extends string | AccountMeta<string> = string,
   TAccountProtocol extends string | AccountMeta<string> = string,
+  TAccountProposal extends string | AccountMeta<string> = string,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
@@ -52,75 +52,73 @@ export type SetGuardianInstruction<
       TAccountAdmin extends string
         ? ReadonlySignerAccount<TAccountAdmin> & AccountSignerMeta<TAccountAdmin>
         : TAccountAdmin,
-      TAccountProtocol extends string ? WritableAccount<TAccountProtocol> : TAccountProtocol,
+      TAccountProtocol extends string ? ReadonlyAccount<TAccountProtocol> : TAccountProtocol,
+      TAccountProposal extends string ? WritableAccount<TAccountProposal> : TAccountProposal,
       ...TRemainingAccounts,
     ]
   >;
 
-export type SetGuardianInstructionData = { discriminator: ReadonlyUint8Array; guardian: Address };
+export type CancelChangeInstructionData = { discriminator: ReadonlyUint8Array };
 
-export type SetGuardianInstructionDataArgs = { guardian: Address };
+export type CancelChangeInstructionDataArgs = {};
 
-export function getSetGuardianInstructionDataEncoder(): FixedSizeEncoder<SetGuardianInstructionDataArgs> {
-  return transformEncoder(
-    getStructEncoder([
-      ['discriminator', fixEncoderSize(getBytesEncoder(), 8)],
-      ['guardian', getAddressEncoder()],
-    ]),
-    (value) => ({ ...value, discriminator: SET_GUARDIAN_DISCRIMINATOR }),
-  );
+export function getCancelChangeInstructionDataEncoder(): FixedSizeEncoder<CancelChangeInstructionDataArgs> {
+  return transformEncoder(getStructEncoder([['discriminator', fixEncoderSize(getBytesEncoder(), 8)]]), (value) => ({
+    ...value,
+    discriminator: CANCEL_CHANGE_DISCRIMINATOR,
+  }));
 }
 
-export function getSetGuardianInstructionDataDecoder(): FixedSizeDecoder<SetGuardianInstructionData> {
-  return getStructDecoder([
-    ['discriminator', fixDecoderSize(getBytesDecoder(), 8)],
-    ['guardian', getAddressDecoder()],
-  ]);
+export function getCancelChangeInstructionDataDecoder(): FixedSizeDecoder<CancelChangeInstructionData> {
+  return getStructDecoder([['discriminator', fixDecoderSize(getBytesDecoder(), 8)]]);
 }
 
-export function getSetGuardianInstructionDataCodec(): FixedSizeCodec<
-  SetGuardianInstructionDataArgs,
-  SetGuardianInstructionData
+export function getCancelChangeInstructionDataCodec(): FixedSizeCodec<
+  CancelChangeInstructionDataArgs,
+  CancelChangeInstructionData
 > {
-  return combineCodec(getSetGuardianInstructionDataEncoder(), getSetGuardianInstructionDataDecoder());
+  return combineCodec(getCancelChangeInstructionDataEncoder(), getCancelChangeInstructionDataDecoder());
 }
 
-export type SetGuardianInput<TAccountAdmin extends string = string, TAccountProtocol extends string = string> = {
+export type CancelChangeInput<
+  TAccountAdmin extends string = string,
+  TAccountProtocol extends string = string,
+  TAccountProposal extends string = string,
+> = {
   admin: TransactionSigner<TAccountAdmin>;
   protocol: Address<TAccountProtocol>;
-  guardian: SetGuardianInstructionDataArgs['guardian'];
+  proposal: Address<TAccountProposal>;
 };
 
-export function getSetGuardianInstruction<
+export function getCancelChangeInstruction<
   TAccountAdmin extends string,
   TAccountProtocol extends string,
+  TAccountProposal extends string,
   TProgramAddress extends Address = typeof BALLAST_PROGRAM_ADDRESS,
 >(
-  input: SetGuardianInput<TAccountAdmin, TAccountProtocol>,
+  input: CancelChangeInput<TAccountAdmin, TAccountProtocol, TAccountProposal>,
   config?: { programAddress?: TProgramAddress },
-): SetGuardianInstruction<TProgramAddress, TAccountAdmin, TAccountProtocol> {
+): CancelChangeInstruction<TProgramAddress, TAccountAdmin, TAccountProtocol, TAccountProposal> {
   // Program address.
   const programAddress = config?.programAddress ?? BALLAST_PROGRAM_ADDRESS;
 
   // Original accounts.
   const originalAccounts = {
     admin: { value: input.admin ?? null, isWritable: false },
-    protocol: { value: input.protocol ?? null, isWritable: true },
+    protocol: { value: input.protocol ?? null, isWritable: false },
+    proposal: { value: input.proposal ?? null, isWritable: true },
   };
   const accounts = originalAccounts as Record<keyof typeof originalAccounts, ResolvedAccount>;
 
-  // Original args.
-  const args = { ...input };
-
   const getAccountMeta = getAccountMetaFactory(programAddress, 'programId');
   return Object.freeze({
-    accounts: [getAccountMeta(accounts.admin), getAccountMeta(accounts.protocol)],
-    data: getSetGuardianInstructionDataEncoder().encode(args as SetGuardianInstructionDataArgs),
+    accounts: [getAccountMeta(accounts.admin), getAccountMeta(accounts.protocol), getAccountMeta(accounts.proposal)],
+    data: getCancelChangeInstructionDataEncoder().encode({}),
     programAddress,
-  } as SetGuardianInstruction<TProgramAddress, TAccountAdmin, TAccountProtocol>);
+  } as CancelChangeInstruction<TProgramAddress, TAccountAdmin, TAccountProtocol, TAccountProposal>);
 }
 
-export type ParsedSetGuardianInstruction<
+export type ParsedCancelChangeInstruction<
   TProgram extends string = typeof BALLAST_PROGRAM_ADDRESS,
   TAccountMetas extends readonly AccountMeta[] = readonly AccountMeta[],
 > = {
@@ -128,14 +126,15 @@ export type ParsedSetGuardianInstruction<
   accounts: {
     admin: TAccountMetas[0];
     protocol: TAccountMetas[1];
+    proposal: TAccountMetas[2];
   };
-  data: SetGuardianInstructionData;
+  data: CancelChangeInstructionData;
 };
 
-export function parseSetGuardianInstruction<TProgram extends string, TAccountMetas extends readonly AccountMeta[]>(
+export function parseCancelChangeInstruction<TProgram extends string, TAccountMetas extends readonly AccountMeta[]>(
   instruction: Instruction<TProgram> & InstructionWithAccounts<TAccountMetas> & InstructionWithData<ReadonlyUint8Array>,
-): ParsedSetGuardianInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 2) {
+): ParsedCancelChangeInstruction<TProgram, TAccountMetas> {
+  if (instruction.accounts.length < 3) {
     // TODO: Coded error.
     throw new Error('Not enough accounts');
   }
@@ -147,7 +146,7 @@ export function parseSetGuardianInstruction<TProgram extends string, TAccountMet
   };
   return {
     programAddress: instruction.programAddress,
-    accounts: { admin: getNextAccount(), protocol: getNextAccount() },
-    data: getSetGuardianInstructionDataDecoder().decode(instruction.data),
+    accounts: { admin: getNextAccount(), protocol: getNextAccount(), proposal: getNextAccount() },
+    data: getCancelChangeInstructionDataDecoder().decode(instruction.data),
   };
 }
