@@ -578,8 +578,8 @@ mod tests {
             assert_ne!(out[0].name, "unclassified fields");
         });
         let padding = core::mem::offset_of!(ProtocolConfig, _padding);
-        let skip = vec![padding..padding + 4];
-        each_byte(ProtocolConfig::standard(), &skip, |old, new| {
+        let skip = padding..padding + 4;
+        each_byte(ProtocolConfig::standard(), core::slice::from_ref(&skip), |old, new| {
             let mut out = Vec::new();
             protocol_config_changes(old, new, &mut out);
             assert_eq!(out.len(), 1, "{new:?}");
