@@ -128,8 +128,6 @@ struct Chart {
     notes: Vec<String>,
     /// Lower bound of the y axis, if fixed (else from the data).
     y_floor: Option<f64>,
-    /// Where the legend sits: a corner the data leaves empty.
-    legend: SeriesLabelPosition,
 }
 
 impl Chart {
@@ -144,13 +142,7 @@ impl Chart {
             marks: Vec::new(),
             notes: Vec::new(),
             y_floor: Some(0.0),
-            legend: SeriesLabelPosition::UpperLeft,
         }
-    }
-
-    fn legend(mut self, position: SeriesLabelPosition) -> Chart {
-        self.legend = position;
-        self
     }
 
     /// Gives the last line `colour` instead of the palette's next one.
@@ -218,7 +210,6 @@ fn charts(t: &Timeline) -> Vec<Chart> {
         .colour(PALETTE[1])
         .line("sim EMA of the path (1 day, the sim's own measure)", days, t.sim_ema.iter().copied())
         .colour(PALETTE[3])
-        .legend(SeriesLabelPosition::LowerLeft)
         .outages(t);
     if t.regimes.is_empty() {
         price = price.note(format!("regime bands: {NOT_AVAILABLE}"));
@@ -236,7 +227,6 @@ fn charts(t: &Timeline) -> Vec<Chart> {
 
     let mut volatility = Chart::new("volatility.svg", "annualised volatility (%)")
         .line("sim's own EWMA of squared hourly returns (1 day)", days, t.sim_vol.iter().map(|v| v * 100.0))
-        .legend(SeriesLabelPosition::UpperRight)
         .outages(t);
     if t.breaker_trips.is_empty() {
         volatility = volatility.note(format!("breaker trips: {NOT_AVAILABLE}"));
@@ -256,13 +246,11 @@ fn charts(t: &Timeline) -> Vec<Chart> {
         .line("liquidation threshold (1.0)", days, days.iter().map(|_| 1.0))
         .colour(BLACK)
         .note("each hour at the new price, before keepers act; accounts without debt left out; clipped at 5")
-        .legend(SeriesLabelPosition::LowerRight)
         .outages(t);
 
     let liquidations = Chart::new("liquidations.svg", "liquidations per hour")
         .area("liquidations", days, t.liquidations.iter().map(|&n| f64::from(n)))
         .line("borrowers below maintenance before keepers act (%)", days, t.below_maint.iter().map(|s| s * 100.0))
-        .legend(SeriesLabelPosition::UpperRight)
         .outages(t);
     let liquidated = Chart::new("liquidated.svg", "USD, cumulative")
         .line("debt repaid by liquidators", days, t.liquidated_usd.iter().copied())
@@ -376,7 +364,7 @@ fn draw(dir: &Path, chart: &Chart) -> Result<PathBuf, String> {
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
     }
     ctx.configure_series_labels()
-        .position(chart.legend.clone())
+        .position(emptiest_corner(&chart.lines, (0.0, x_max), (lo, hi)))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))
         .draw()
@@ -386,6 +374,27 @@ fn draw(dir: &Path, chart: &Chart) -> Result<PathBuf, String> {
     drop(area);
     drop(root);
     Ok(file)
+}
+
+/// The corner of the plot where the legend hides the fewest data points (the box it
+/// takes is estimated from the number of lines).
+fn emptiest_corner(lines: &[Line], (x0, x1): (f64, f64), (y0, y1): (f64, f64)) -> SeriesLabelPosition {
+    let (w, h) = (0.45 * (x1 - x0), (0.05 + 0.06 * lines.len() as f64) * (y1 - y0));
+    let corners = [
+        (SeriesLabelPosition::UpperLeft, x0, y1 - h),
+        (SeriesLabelPosition::UpperRight, x1 - w, y1 - h),
+        (SeriesLabelPosition::LowerLeft, x0, y0),
+        (SeriesLabelPosition::LowerRight, x1 - w, y0),
+    ];
+    let hidden = |left: f64, bottom: f64| {
+        let inside = |&(x, y): &(f64, f64)| x >= left && x <= left + w && y >= bottom && y <= bottom + h;
+        lines.iter().map(|l| l.points.iter().filter(|p| inside(p)).count()).sum::<usize>()
+    };
+    // The first corner wins ties: upper left, where a reader looks first.
+    corners
+        .into_iter()
+        .min_by_key(|(_, left, bottom)| hidden(*left, *bottom))
+        .map_or(SeriesLabelPosition::UpperLeft, |c| c.0)
 }
 
 /// `1234567.8` as `1,234,568`.
