@@ -1,10 +1,15 @@
-//! A liquidator agent on the embedded runtime, deciding with the keeper library
-//! (`ballast-keeper`) exactly as the bot does against a cluster.
+//! Keeper agents on the embedded runtime (liquidations, buybacks, fee sweeps), deciding
+//! with the keeper library (`ballast-keeper`) exactly as the bot does against a cluster,
+//! and the slot for the volatility crank.
 
 use std::collections::HashMap;
 
 use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use ballast::health::PricedMarket;
+use ballast::MarginAccount;
 use ballast_client::decode;
+use ballast_keeper::buyback::{self, BuybackPlan, BuybackPolicy, Skip};
 use ballast_keeper::scan::{self, LiquidationPlan, MarketSnapshot};
 use solana_keypair::Keypair;
 use solana_program_test::BanksClientError;
@@ -98,18 +103,131 @@ pub async fn liquidate_unhealthy(
     let mut done = Vec::new();
     for u in unhealthy {
         let account = &decoded.iter().find(|(k, _)| *k == u.key).expect("scanned").1;
-        let Some(plan) = scan::plan_liquidation(account, &priced, &markets, u64::MAX, min_profit) else { continue };
-        let Some(liability) = scan::market_of(&markets, plan.liability_market) else { continue };
-        let max_repay = rt.token_balance(&keeper.tokens[&liability.key]).await;
-        let token_account = |m: &MarketSnapshot| keeper.tokens[&m.key];
-        let liquidator = keeper.key.pubkey();
-        let Some(instruction) =
-            scan::liquidation_instruction(liquidator, u.key, account, &plan, &markets, token_account, max_repay)
-        else {
-            continue;
-        };
-        rt.send(&[instruction], &[&keeper.key]).await?;
-        done.push(plan);
+        if let Some(plan) = liquidate_account(rt, keeper, u.key, account, &markets, &priced, min_profit).await? {
+            done.push(plan);
+        }
     }
     Ok(done)
+}
+
+/// Plans the liquidation of `account` (at `key`) with the keeper library and sends it,
+/// repaying from the keeper's whole balance of the debt's token. `None` if the plan
+/// says there is nothing worth doing.
+pub async fn liquidate_account(
+    rt: &mut Runtime,
+    keeper: &Liquidator,
+    key: Pubkey,
+    account: &MarginAccount,
+    markets: &[MarketSnapshot],
+    priced: &[PricedMarket],
+    min_profit: i128,
+) -> Result<Option<LiquidationPlan>, BanksClientError> {
+    let Some(plan) = scan::plan_liquidation(account, priced, markets, u64::MAX, min_profit) else { return Ok(None) };
+    let Some(liability) = scan::market_of(markets, plan.liability_market) else { return Ok(None) };
+    let max_repay = rt.token_balance(&keeper.tokens[&liability.key]).await;
+    let token_account = |m: &MarketSnapshot| keeper.tokens[&m.key];
+    let liquidator = keeper.key.pubkey();
+    let Some(instruction) =
+        scan::liquidation_instruction(liquidator, key, account, &plan, markets, token_account, max_repay)
+    else {
+        return Ok(None);
+    };
+    rt.send(&[instruction], &[&keeper.key]).await?;
+    Ok(Some(plan))
+}
+
+/// What one buyback pass did (as the bot's `run_buybacks_once`).
+#[derive(Debug, Default)]
+pub struct BuybackPass {
+    pub filled: Vec<BuybackPlan>,
+    /// Planned fills the program refused, with its error.
+    pub failed: Vec<(Pubkey, BanksClientError)>,
+    /// When the next market's curve reaches the profit threshold, if one will this epoch.
+    pub wake_at: Option<i64>,
+}
+
+/// One buyback pass by `keeper` (which needs a token account in every market, the
+/// native market's being where it pays from): plans a fill on every non-native market
+/// with the keeper library's planner, exactly as the bot does, and sends those worth
+/// `policy`.
+pub async fn buyback_pass(rt: &mut Runtime, keeper: &Liquidator, policy: &BuybackPolicy) -> BuybackPass {
+    let mut pass = BuybackPass::default();
+    let protocol = rt.protocol().await;
+    let markets = snapshot_markets(rt).await;
+    let (Some(oracle), Some(mint)) =
+        (rt.raw_account(&protocol.native_oracle).await, rt.raw_account(&protocol.native_mint).await)
+    else {
+        return pass;
+    };
+    let Some(native) = buyback::native_feed(&protocol, &oracle.owner, &oracle.data, &mint.data) else { return pass };
+    let Some(&keeper_native) =
+        markets.iter().find(|m| m.market.mint == protocol.native_mint).map(|m| &keeper.tokens[&m.key])
+    else {
+        return pass;
+    };
+    let mut balance = rt.token_balance(&keeper_native).await;
+    for market in markets.iter().filter(|m| m.market.mint != protocol.native_mint) {
+        let plan = match buyback::plan_buyback(&protocol, market, &native, balance, rt.now, policy) {
+            Ok(plan) => plan,
+            Err(Skip::Unprofitable { profitable_at: Some(at), .. }) => {
+                pass.wake_at = Some(pass.wake_at.map_or(at, |w| w.min(at)));
+                continue;
+            }
+            Err(_) => continue,
+        };
+        let pool_token = keeper.tokens[&market.key];
+        let ix = buyback::buyback_instruction(keeper.key.pubkey(), &protocol, market, &plan, keeper_native, pool_token);
+        match rt.send(&[ix], &[&keeper.key]).await {
+            Ok(()) => {
+                balance = balance.saturating_sub(plan.fill.native_in);
+                pass.filled.push(plan);
+            }
+            Err(e) => pass.failed.push((market.key, e)),
+        }
+    }
+    pass
+}
+
+/// The `sweep_fees` instructions worth sending now: one per market with protocol fees
+/// to split (accrued, or accruing up to `now`); a market with none would fail the
+/// transaction with `NothingToSweep`.
+pub fn sweep_instructions(markets: &[MarketSnapshot], now: i64) -> Vec<Instruction> {
+    markets
+        .iter()
+        .filter(|m| {
+            let accruing = m.market.accrual_at(now).map_or(0, |a| a.protocol_fee);
+            u128::from(m.market.accrued_protocol_fees) + accruing > 0
+        })
+        .map(|m| ix::sweep_fees(m.key))
+        .collect()
+}
+
+/// A volatility regime as the program reports it (issue 5: Calm, Elevated, Stressed,
+/// Crisis), for the report's regime bands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Regime {
+    /// 0 = the calmest; higher is more stressed (picks the band's colour).
+    pub level: u8,
+    pub name: String,
+}
+
+/// What the program's own risk state says after a step.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RiskObservation {
+    pub regime: Option<Regime>,
+    /// Circuit breakers tripped since the last observation (one label each, e.g.
+    /// "SOL price-move guard").
+    pub breaker_trips: Vec<String>,
+}
+
+/// The keeper step for the program's volatility crank and circuit breakers. The program
+/// in this build has neither, so the simulator runs without one (`None`); once
+/// `update_volatility` exists, an implementation sends it every step and reads the regime
+/// and breaker state back from the accounts, and the report draws them.
+pub trait VolatilityKeeper {
+    /// The instructions `keeper` (the fee payer, who signs) sends at `now`: the
+    /// permissionless crank; empty when none is due.
+    fn crank(&mut self, keeper: Pubkey, now: i64, markets: &[MarketHandle]) -> Vec<Instruction>;
+    /// The regime and breaker trips, from the raw bytes of the protocol and of each market.
+    fn observe(&mut self, protocol: &[u8], markets: &[(MarketHandle, Vec<u8>)]) -> RiskObservation;
 }

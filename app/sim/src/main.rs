@@ -1,49 +1,171 @@
-//! `sim`: runs Ballast in-process on solana-program-test and prints what it creates.
+//! `sim`: the stress simulation of Ballast on the embedded runtime, with a report.
 //!
-//! Usage: `sim [DAYS] [BORROWERS]` (defaults: 20 days, 8 borrowers).
+//! Exit codes: 0 when every invariant held, 1 when one broke (or the run failed),
+//! 2 for bad flags or a bad price file.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+
+use ballast_sim::paths::{self, PricePath, DEFAULT_DAYS, MAX_DAYS, MIN_DAYS};
+use ballast_sim::stress::{self, SimConfig, MIN_AGENTS};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Runs the real Ballast program in-process through a market stress scenario with
+/// lenders, leveraged traders, stakers and keepers, then writes a report (summary.md and
+/// SVG plots). Exits 1 if an invariant broke (vault balances, supply accounting).
+#[derive(Parser, Debug)]
+#[command(
+    name = "sim",
+    version,
+    after_help = "CSV files hold `timestamp,price` rows: unix seconds (strictly \
+increasing) and a positive USD price, with an optional `timestamp,price` header. Rows are interpolated \
+hourly; gaps over 6 hours between rows are oracle outages."
+)]
+struct Cli {
+    /// Price path: `default` (calm, a crash of more than 50% with an oracle outage,
+    /// recovery), `synthetic` (seeded regime-switching with jumps) or `csv:PATH`.
+    #[arg(long, default_value = "default", value_name = "default|synthetic|csv:PATH")]
+    scenario: String,
+    /// Seed of the path's noise and of the agents.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Lenders, traders and stakers (keepers come on top).
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(MIN_AGENTS as u64..=100_000))]
+    agents: u64,
+    /// Length of the default or synthetic path in days [default: 30]; truncates a CSV path.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(MIN_DAYS)..=i64::from(MAX_DAYS)))]
+    days: Option<u32>,
+    /// Directory the report is written to.
+    #[arg(long, default_value = "sim-report")]
+    out: PathBuf,
+}
+
+fn price_path(cli: &Cli) -> Result<PricePath, String> {
+    let days = cli.days.unwrap_or(DEFAULT_DAYS);
+    match cli.scenario.as_str() {
+        "default" => Ok(paths::default_stress(days, cli.seed)),
+        "synthetic" => Ok(paths::synthetic(days, cli.seed)),
+        other => {
+            let Some(file) = other.strip_prefix("csv:").filter(|f| !f.is_empty()) else {
+                return Err(format!("unknown scenario {other:?}: expected default, synthetic or csv:PATH"));
+            };
+            let mut path = paths::load_csv(file.as_ref()).map_err(|e| format!("{file}: {e}"))?;
+            if let Some(days) = cli.days {
+                path.truncate(days as usize * 24);
+            }
+            Ok(path)
+        }
+    }
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let parse = |arg: Option<String>, default: u64, name: &str| -> Result<u64, String> {
-        arg.map_or(Ok(default), |a| a.parse().map_err(|_| format!("{name} must be a whole number, got {a:?}")))
-    };
-    let (days, borrowers) = match (parse(args.next(), 20, "DAYS"), parse(args.next(), 8, "BORROWERS")) {
-        (Ok(d), Ok(b)) if b >= 1 => (d as i64, b as usize),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}\nusage: sim [DAYS] [BORROWERS]");
-            return ExitCode::from(2);
-        }
-        _ => {
-            eprintln!("error: BORROWERS must be at least 1");
-            return ExitCode::from(2);
-        }
-    };
-    let started = Instant::now();
-    match ballast_sim::scenario::run(days, borrowers).await {
-        Ok(outcome) => {
-            println!("{}", outcome.report);
-            let secs = started.elapsed().as_secs_f64();
-            println!(
-                "{} transactions ({} liquidations, {} refused as expected) in {secs:.2} s: {:.0} tx/s",
-                outcome.transactions,
-                outcome.liquidations,
-                outcome.failed_as_expected,
-                outcome.transactions as f64 / secs
-            );
-            if outcome.books_balance {
-                ExitCode::SUCCESS
-            } else {
-                eprintln!("error: a market's vault holds less than its books say");
-                ExitCode::FAILURE
-            }
-        }
+    let cli = Cli::parse();
+    let path = match price_path(&cli) {
+        Ok(path) => path,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            return ExitCode::from(2);
+        }
+    };
+    println!("{}: {} hourly steps, {} agents, seed {}", path.label, path.steps(), cli.agents, cli.seed);
+    let progress = ProgressBar::new(0);
+    progress.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let config = SimConfig { path, seed: cli.seed, agents: cli.agents as usize, volatility: None };
+    let muted = MutedStdout::new();
+    let outcome = stress::run(config, &progress).await;
+    drop(muted);
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match ballast_sim::report::write(&cli.out, &outcome) {
+        Ok(files) => println!("report: {} ({} files)", cli.out.join("summary.md").display(), files.len()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    println!(
+        "{} transactions in {:.1} s: {:.0} tx/s; {} liquidations, bad debt ${:.0}, {} refused as expected, {} unexpected failures",
+        outcome.transactions,
+        outcome.wall_secs,
+        outcome.tx_per_sec(),
+        outcome.liquidations,
+        outcome.bad_debt_usd,
+        outcome.tally.refused_total(),
+        outcome.tally.failed_total()
+    );
+    for (action, reason) in outcome.tally.failed.keys() {
+        eprintln!("warning: unexpected failures of {action}: {reason}");
+    }
+    if outcome.violations.is_empty() {
+        println!("invariants: all held");
+        ExitCode::SUCCESS
+    } else {
+        for v in &outcome.violations {
+            eprintln!("invariant broken: {v}");
+        }
+        ExitCode::FAILURE
+    }
+}
+
+/// In a host build the program's `msg!` logs go straight to stdout: one line for every
+/// transaction it refuses, thousands in a stressed run, which the simulator counts and
+/// reports itself. Stdout points at /dev/null while the simulation runs (the progress bar
+/// is on stderr) unless `BALLAST_SIM_PROGRAM_LOGS` is set.
+struct MutedStdout {
+    #[cfg(unix)]
+    saved: Option<std::os::fd::OwnedFd>,
+}
+
+impl MutedStdout {
+    fn new() -> MutedStdout {
+        #[cfg(unix)]
+        {
+            use std::io::Write as _;
+            use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+            if std::env::var_os("BALLAST_SIM_PROGRAM_LOGS").is_some() {
+                return MutedStdout { saved: None };
+            }
+            let _ = std::io::stdout().flush();
+            let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") else {
+                return MutedStdout { saved: None };
+            };
+            // SAFETY: plain descriptor calls on descriptors this process owns; `saved` takes
+            // ownership of the duplicate and closes it when dropped.
+            unsafe {
+                let saved = libc::dup(libc::STDOUT_FILENO);
+                if saved < 0 || libc::dup2(null.as_raw_fd(), libc::STDOUT_FILENO) < 0 {
+                    return MutedStdout { saved: (saved >= 0).then(|| OwnedFd::from_raw_fd(saved)) };
+                }
+                MutedStdout { saved: Some(OwnedFd::from_raw_fd(saved)) }
+            }
+        }
+        #[cfg(not(unix))]
+        MutedStdout {}
+    }
+}
+
+impl Drop for MutedStdout {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(saved) = self.saved.take() {
+            use std::io::Write as _;
+            use std::os::fd::AsRawFd;
+            let _ = std::io::stdout().flush();
+            // SAFETY: restores the descriptor duplicated in `new`.
+            unsafe {
+                libc::dup2(saved.as_raw_fd(), libc::STDOUT_FILENO);
+            }
         }
     }
 }

@@ -81,6 +81,8 @@ pub struct Runtime {
     rent: Rent,
     /// Makes otherwise identical transactions distinct (a compute-unit price of 0..n).
     nonce: u64,
+    /// Transactions sent so far, whether the program accepted them or not.
+    pub transactions: u64,
 }
 
 impl Runtime {
@@ -103,7 +105,16 @@ impl Runtime {
         );
         let ctx = pt.start_with_context().await;
         let rent = ctx.banks_client.get_rent().await.expect("rent sysvar");
-        let mut rt = Runtime { ctx, admin, now: GENESIS_TIME, markets: Vec::new(), native: None, rent, nonce: 0 };
+        let mut rt = Runtime {
+            ctx,
+            admin,
+            now: GENESIS_TIME,
+            markets: Vec::new(),
+            native: None,
+            rent,
+            nonce: 0,
+            transactions: 0,
+        };
         rt.set_time(GENESIS_TIME);
         rt
     }
@@ -115,6 +126,7 @@ impl Runtime {
     /// Signs with the payer and `signers`, and processes the transaction.
     pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
         self.nonce += 1;
+        self.transactions += 1;
         let mut all = Vec::with_capacity(ixs.len() + 1);
         all.push(ComputeBudgetInstruction::set_compute_unit_price(self.nonce));
         all.extend_from_slice(ixs);
@@ -150,43 +162,53 @@ impl Runtime {
 
     /// A classic SPL mint whose authority is the payer.
     pub async fn create_mint(&mut self, decimals: u8) -> Pubkey {
+        let mint = Keypair::new();
+        let key = mint.pubkey();
         let payer = self.payer();
-        self.create_spl_account(spl_token::state::Mint::LEN, |mint| {
-            spl_token::instruction::initialize_mint2(&spl_token::ID, mint, &payer, None, decimals).unwrap()
-        })
-        .await
+        let init = spl_token::instruction::initialize_mint2(&spl_token::ID, &key, &payer, None, decimals).unwrap();
+        let ixs = [self.create_spl_account_instruction(&key, spl_token::state::Mint::LEN), init];
+        self.send(&ixs, &[&mint]).await.unwrap();
+        key
     }
 
     pub async fn create_token_account(&mut self, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
-        self.create_spl_account(spl_token::state::Account::LEN, |account| {
-            spl_token::instruction::initialize_account3(&spl_token::ID, account, mint, owner).unwrap()
-        })
-        .await
+        let account = Keypair::new();
+        let ixs = self.token_account_instructions(&account.pubkey(), mint, owner);
+        self.send(&ixs, &[&account]).await.unwrap();
+        account.pubkey()
     }
 
-    /// A new rent-exempt account of `len` bytes owned by the token program, set up by
-    /// the instruction `init` builds for its address.
-    async fn create_spl_account(&mut self, len: usize, init: impl FnOnce(&Pubkey) -> Instruction) -> Pubkey {
-        let account = Keypair::new();
-        let key = account.pubkey();
-        let payer = self.payer();
+    /// The instructions that create a token account of `mint` for `owner` at `account`
+    /// (whose keypair must sign), rent paid by the payer: for batching several set-up
+    /// steps into one transaction.
+    pub fn token_account_instructions(&self, account: &Pubkey, mint: &Pubkey, owner: &Pubkey) -> [Instruction; 2] {
+        let init = spl_token::instruction::initialize_account3(&spl_token::ID, account, mint, owner).unwrap();
+        [self.create_spl_account_instruction(account, spl_token::state::Account::LEN), init]
+    }
+
+    /// Creates a rent-exempt account of `len` bytes at `account`, owned by the token program.
+    fn create_spl_account_instruction(&self, account: &Pubkey, len: usize) -> Instruction {
         let rent = self.rent.minimum_balance(len);
-        let ixs = [system_instruction::create_account(&payer, &key, rent, len as u64, &spl_token::ID), init(&key)];
-        self.send(&ixs, &[&account]).await.unwrap();
-        key
+        system_instruction::create_account(&self.payer(), account, rent, len as u64, &spl_token::ID)
     }
 
     /// Gives `to` new tokens of `mint`: minted by the payer, or for the native token
     /// (whose mint authority is the protocol) transferred from the treasury.
     pub async fn mint_to(&mut self, mint: &Pubkey, to: &Pubkey, amount: u64) {
+        let ix = self.fund_instruction(mint, to, amount);
+        self.send(&[ix], &[]).await.unwrap();
+    }
+
+    /// The instruction behind [`Self::mint_to`], signed by the payer alone.
+    pub fn fund_instruction(&self, mint: &Pubkey, to: &Pubkey, amount: u64) -> Instruction {
         let payer = self.payer();
-        let ix = match self.native {
+        match self.native {
             Some(native) if native.mint == *mint => {
                 spl_token::instruction::transfer(&spl_token::ID, &native.treasury, to, &payer, &[], amount)
             }
             _ => spl_token::instruction::mint_to(&spl_token::ID, mint, to, &payer, &[], amount),
-        };
-        self.send(&[ix.unwrap()], &[]).await.unwrap();
+        }
+        .unwrap()
     }
 
     /// A token account of `mint` for `owner`, funded with `amount`.
@@ -315,31 +337,38 @@ impl Runtime {
     /// in slot order: new balances take the first free slot, freed ones drop out.
     pub async fn health_accounts(&mut self, margin_account: &Pubkey, change: BalanceChange) -> Vec<AccountMeta> {
         let account = self.margin_account(margin_account).await;
-        let by_index = |i: u16| *self.markets.iter().find(|m| m.index == i).expect("known market");
-        let by_key = |k: Pubkey| *self.markets.iter().find(|m| m.key == k).expect("known market");
-        let mut slots: Vec<Option<MarketHandle>> =
-            account.balances.iter().map(|b| (b.active != 0).then(|| by_index(b.market_index))).collect();
-        match change {
-            BalanceChange::None => {}
-            BalanceChange::Opens(key) => {
-                let market = by_key(key);
-                if !slots.iter().flatten().any(|m| m.key == key) {
-                    if let Some(free) = slots.iter_mut().find(|s| s.is_none()) {
-                        *free = Some(market);
-                    }
-                }
-            }
-            BalanceChange::Closes(key) => {
-                for slot in slots.iter_mut() {
-                    if slot.is_some_and(|m| m.key == key) {
-                        *slot = None;
-                    }
+        health_pairs(&account, &self.markets, change)
+    }
+}
+
+/// The (market, oracle) metas a health check of `account` needs after `change`, in slot
+/// order: new balances take the first free slot, freed ones drop out. Every market the
+/// account holds or opens must be among `markets`.
+pub fn health_pairs(account: &MarginAccount, markets: &[MarketHandle], change: BalanceChange) -> Vec<AccountMeta> {
+    let by_index = |i: u16| *markets.iter().find(|m| m.index == i).expect("known market");
+    let by_key = |k: Pubkey| *markets.iter().find(|m| m.key == k).expect("known market");
+    let mut slots: Vec<Option<MarketHandle>> =
+        account.balances.iter().map(|b| (b.active != 0).then(|| by_index(b.market_index))).collect();
+    match change {
+        BalanceChange::None => {}
+        BalanceChange::Opens(key) => {
+            let market = by_key(key);
+            if !slots.iter().flatten().any(|m| m.key == key) {
+                if let Some(free) = slots.iter_mut().find(|s| s.is_none()) {
+                    *free = Some(market);
                 }
             }
         }
-        let pairs: Vec<(Pubkey, Pubkey)> = slots.into_iter().flatten().map(|m| (m.key, m.oracle)).collect();
-        health_metas(&pairs)
+        BalanceChange::Closes(key) => {
+            for slot in slots.iter_mut() {
+                if slot.is_some_and(|m| m.key == key) {
+                    *slot = None;
+                }
+            }
+        }
     }
+    let pairs: Vec<(Pubkey, Pubkey)> = slots.into_iter().flatten().map(|m| (m.key, m.oracle)).collect();
+    health_metas(&pairs)
 }
 
 /// solana-program-test logs every instruction at debug level unless RUST_LOG says
