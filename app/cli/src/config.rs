@@ -105,6 +105,15 @@ pub fn from_idl_fields<T: AnchorDeserialize>(type_name: &str, fields: &Map<Strin
     T::try_from_slice(&bytes).map_err(|e| format!("{type_name} layout: {e}"))
 }
 
+/// The fields of the struct `type_name` in the IDL, in order.
+fn idl_layout<'a>(idl: &'a Value, type_name: &str) -> Result<&'a Vec<Value>, String> {
+    idl["types"]
+        .as_array()
+        .and_then(|types| types.iter().find(|t| t["name"] == type_name))
+        .and_then(|t| t["type"]["fields"].as_array())
+        .ok_or(format!("{type_name} not in idl/ballast.json"))
+}
+
 fn encode_struct(
     idl: &Value,
     type_name: &str,
@@ -112,11 +121,7 @@ fn encode_struct(
     path: &str,
     out: &mut Vec<u8>,
 ) -> Result<(), String> {
-    let layout = idl["types"]
-        .as_array()
-        .and_then(|types| types.iter().find(|t| t["name"] == type_name))
-        .and_then(|t| t["type"]["fields"].as_array())
-        .ok_or(format!("{type_name} not in idl/ballast.json"))?;
+    let layout = idl_layout(idl, type_name)?;
     for field in layout {
         let name = field["name"].as_str().unwrap_or_default();
         let at = if path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
@@ -192,11 +197,7 @@ fn decode<T: anchor_lang::AnchorSerialize>(type_name: &str, value: &T) -> Result
 }
 
 fn decode_struct(idl: &Value, type_name: &str, rest: &mut &[u8]) -> Result<Vec<(String, Decoded)>, String> {
-    let layout = idl["types"]
-        .as_array()
-        .and_then(|types| types.iter().find(|t| t["name"] == type_name))
-        .and_then(|t| t["type"]["fields"].as_array())
-        .ok_or(format!("{type_name} not in idl/ballast.json"))?;
+    let layout = idl_layout(idl, type_name)?;
     let mut out = Vec::new();
     for field in layout {
         let name = field["name"].as_str().unwrap_or_default().to_string();

@@ -162,19 +162,9 @@ impl<'a> Auction<'a> {
             return Err(Skip::PoolEmpty);
         }
 
-        // The program's epoch rule: a new epoch sets the budget from the pool and restarts
-        // the curve at the epoch's start.
-        let epoch_secs = i64::from(cfg.buyback_epoch_secs);
-        let epoch = now.checked_div(epoch_secs).and_then(|e| u64::try_from(e).ok()).ok_or(Skip::Math)?;
-        let epoch_start = now - now % epoch_secs;
-        let (budget, sold, start_ts) =
-            if epoch != market.buyback_epoch || (market.buyback_epoch_budget == 0 && market.buyback_epoch_sold == 0) {
-                let budget = cfg.regime(regime).buyback_budget(market.buyback_pool)?;
-                (budget, 0, market.auction_start_ts.max(epoch_start))
-            } else {
-                (market.buyback_epoch_budget, market.buyback_epoch_sold, market.auction_start_ts)
-            };
-        let budget_left = budget.checked_sub(sold).ok_or(Skip::Math)?;
+        // The program's own epoch rule.
+        let epoch = market.buyback_epoch_at(&cfg, regime, now)?;
+        let budget_left = epoch.budget.checked_sub(epoch.sold).ok_or(Skip::Math)?;
         if budget_left == 0 {
             return Err(Skip::BudgetSpent);
         }
@@ -191,8 +181,8 @@ impl<'a> Auction<'a> {
             market: snapshot.key,
             policy,
             params: cfg.auction(regime),
-            start_ts,
-            epoch_end: epoch_start.saturating_add(epoch_secs),
+            start_ts: epoch.auction_start_ts,
+            epoch_end: epoch.end_ts,
             budget_left,
             available: budget_left.min(market.buyback_pool),
             native_price,

@@ -5,9 +5,11 @@ use ballast_risk::oracle::{self, OracleAction, OracleLimits, OracleReading};
 use ballast_risk::outflow::{self, validate_outflow_params, OutflowParams, OutflowState};
 use ballast_risk::price_guard::{self, validate_price_guard_params, PriceGuardParams, PriceGuardState};
 use ballast_risk::ramp::{scale_weight, Ramp};
-use ballast_risk::{Rounding, BPS};
+use ballast_risk::regime::Regime;
+use ballast_risk::{RiskError, RiskResult, Rounding, BPS};
 
 use super::pod::PodU128;
+use super::protocol::ProtocolConfig;
 use crate::errors::{to_u64, BallastError, OrBallast};
 use crate::events::PriceGuardTripped;
 use crate::health::PricedMarket;
@@ -278,6 +280,19 @@ impl MarketBreakers {
     }
 }
 
+/// A market's buyback epoch as a fill sees it (see [`Market::buyback_epoch_at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuybackEpoch {
+    pub epoch: u64,
+    /// Pool tokens the auction may sell in this epoch, and those sold so far.
+    pub budget: u64,
+    pub sold: u64,
+    /// The auction curve starts here.
+    pub auction_start_ts: i64,
+    /// When the epoch ends.
+    pub end_ts: i64,
+}
+
 /// A multiplier (bps) moving linearly from `from_bps` to `to_bps` over `ramp_secs`
 /// from `start_ts` (see `ballast_risk::ramp`), so a regime change reaches collateral
 /// weights gradually rather than liquidating accounts in one jump.
@@ -376,6 +391,34 @@ impl Market {
             mid_down: oracle::mid_price(reading, self.decimals, Rounding::Down).or_ballast()?,
             mid_up: oracle::mid_price(reading, self.decimals, Rounding::Up).or_ballast()?,
             weights: self.weights_at(now),
+        })
+    }
+
+    /// The buyback epoch a fill at `now` sees in `regime`: a new epoch sets its budget
+    /// from the pool as it stands (the regime's share: larger as the price falls) and
+    /// restarts the auction curve at the epoch's start. The program's rule, shared with
+    /// the keeper's planner.
+    pub fn buyback_epoch_at(&self, cfg: &ProtocolConfig, regime: Regime, now: i64) -> RiskResult<BuybackEpoch> {
+        let epoch_secs = i64::from(cfg.buyback_epoch_secs);
+        let epoch = now.checked_div(epoch_secs).and_then(|e| u64::try_from(e).ok()).ok_or(RiskError::MathOverflow)?;
+        let start = now - now % epoch_secs;
+        let end_ts = start.saturating_add(epoch_secs);
+        if epoch != self.buyback_epoch || (self.buyback_epoch_budget == 0 && self.buyback_epoch_sold == 0) {
+            let budget = cfg.regime(regime).buyback_budget(self.buyback_pool)?;
+            return Ok(BuybackEpoch {
+                epoch,
+                budget,
+                sold: 0,
+                auction_start_ts: self.auction_start_ts.max(start),
+                end_ts,
+            });
+        }
+        Ok(BuybackEpoch {
+            epoch,
+            budget: self.buyback_epoch_budget,
+            sold: self.buyback_epoch_sold,
+            auction_start_ts: self.auction_start_ts,
+            end_ts,
         })
     }
 

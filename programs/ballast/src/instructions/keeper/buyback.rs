@@ -73,16 +73,12 @@ pub fn handler(ctx: Context<Buyback>, max_native_in: u64, min_pool_out: u64) -> 
     let mid = oracle::mid_price(&pool_reading, market.decimals, Rounding::Down).or_ballast()?;
     let tripped = market.observe_price(accounts.market.key(), mid, now)?;
 
-    // A new epoch sets a new budget from the pool as it stands, and restarts the curve.
-    let epoch_secs = i64::from(cfg.buyback_epoch_secs);
-    let epoch = u64::try_from(now / epoch_secs).map_err(|_| BallastError::MathOverflow)?;
-    if epoch != market.buyback_epoch || (market.buyback_epoch_budget == 0 && market.buyback_epoch_sold == 0) {
-        market.buyback_epoch = epoch;
-        market.buyback_epoch_sold = 0;
-        // The regime at the epoch's first fill sets its budget: larger as the price falls.
-        market.buyback_epoch_budget = cfg.regime(regime).buyback_budget(market.buyback_pool).or_ballast()?;
-        market.auction_start_ts = market.auction_start_ts.max(now - now % epoch_secs);
-    }
+    let current = market.buyback_epoch_at(&cfg, regime, now).or_ballast()?;
+    let epoch = current.epoch;
+    market.buyback_epoch = epoch;
+    market.buyback_epoch_budget = current.budget;
+    market.buyback_epoch_sold = current.sold;
+    market.auction_start_ts = current.auction_start_ts;
     let budget_left = market.buyback_epoch_budget - market.buyback_epoch_sold;
     require_gt!(budget_left, 0, BallastError::BuybackBudgetExhausted);
 
