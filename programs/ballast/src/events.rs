@@ -217,14 +217,6 @@ pub struct GatesSet {
     pub new_gates: u64,
 }
 
-/// The admin changed the guardian key (default: no guardian).
-#[event]
-pub struct GuardianSet {
-    pub admin: Pubkey,
-    pub old_guardian: Pubkey,
-    pub new_guardian: Pubkey,
-}
-
 /// The guardian paused `mask` (added to a running trip's) until `paused_until`.
 #[event]
 pub struct GuardianTripped {
