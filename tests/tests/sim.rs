@@ -26,10 +26,15 @@ async fn small_stress_run_balances_liquidates_and_reports() {
     let first = outcome.timeline.liquidations.iter().position(|&n| n > 0).expect("liquidations recorded");
     assert!(first > crash_start, "first liquidation at step {first}, before the crash at {crash_start}");
 
-    // The oracle outage: the feeds stop, risk-increasing actions are refused as stale.
+    // The oracle outage: the feeds stop, risk-increasing actions are refused as stale,
+    // while liquidations in its first hour still pass the looser liquidation age.
     assert!(outage.clone().all(|step| outcome.timeline.outage[step]));
     let stale = outcome.tally.refused("borrow", "OracleStale") + outcome.tally.refused("withdraw", "OracleStale");
     assert!(stale > 0, "no stale-oracle refusals: {:?}", outcome.tally.refused);
+    assert!(outcome.outage_liquidations > 0, "no liquidation on the last price before the outage");
+    // The gap when the feeds return leaves an account with debt and no collateral: the
+    // keeper writes it off.
+    assert!(outcome.tally.ok("resolve_bad_debt") > 0 && outcome.bad_debt_usd > 0.0);
 
     // Keepers refreshed every hour, swept fees every six and stakers claimed.
     assert_eq!(outcome.tally.ok("refresh_market"), 72);
@@ -40,7 +45,13 @@ async fn small_stress_run_balances_liquidates_and_reports() {
 
     let dir = std::env::temp_dir().join(format!("ballast-sim-report-{}", std::process::id()));
     let files = report::write(&dir, &outcome).expect("the report is written");
-    assert_eq!(files.len(), PLOTS.len() + 1);
+    // The plots, the timeline's CSV and the summary.
+    assert_eq!(files.len(), PLOTS.len() + 2);
+    for file in &files {
+        assert!(std::fs::metadata(file).expect("written").len() > 0, "{} is empty", file.display());
+    }
+    let csv = std::fs::read_to_string(dir.join("timeline.csv")).expect("timeline exists");
+    assert_eq!(csv.lines().count(), 1 + 72);
     for (file, _) in PLOTS {
         let text = std::fs::read_to_string(dir.join(file)).expect("plot exists");
         assert!(text.starts_with("<svg") && text.len() > 1_000, "{file} is not a drawn SVG");

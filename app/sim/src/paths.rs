@@ -88,10 +88,10 @@ fn segment(rng: &mut Rng, n: usize, total: f64, sigma: f64, nu: u32, jumps: &[(u
 
 /// The built-in stress scenario over `days` (at least [`MIN_DAYS`]): a calm stretch
 /// (35% of the time, +5%), a crash of 60% over up to four days with fat-tailed hourly
-/// moves and an oracle outage of up to six hours two fifths of the way in, during which
-/// the price gaps down 15% in one hour (so the feeds come back far lower), another
-/// -8% hour at random, then a partial recovery to 65% of the pre-crash price. `seed`
-/// only shapes the noise; the phases and their moves are fixed.
+/// moves and an oracle outage of up to six hours two fifths of the way in: the feeds
+/// publish a -8% hour and go dark, and while they are dark the price gaps down another
+/// 15% in one hour, so they come back far lower. Then a partial recovery to 65% of the
+/// pre-crash price. `seed` only shapes the noise; the phases and their moves are fixed.
 pub fn default_stress(days: u32, seed: u64) -> PricePath {
     let hours = days.clamp(MIN_DAYS, MAX_DAYS) as usize * 24;
     let mut rng = Rng::new(seed).fork(1);
@@ -101,10 +101,11 @@ pub fn default_stress(days: u32, seed: u64) -> PricePath {
     // Price k follows return k - 1: the outage covers steps inside the crash.
     let outage_start = calm + 1 + crash * 2 / 5;
     let outage = outage_start..outage_start + (crash / 8).clamp(2, 6);
+    // Crash-relative hours of the last move the feeds publish and of the gap in the dark.
+    let last_lit = outage_start - 1 - calm;
     let gap = outage_start - calm + outage.len() / 2;
-    let other = (gap + 1 + rng.below(crash - 2)) % crash;
     let mut returns = segment(&mut rng, calm, 0.05f64.ln_1p(), 0.005, 4, &[]);
-    returns.extend(segment(&mut rng, crash, 0.40f64.ln(), 0.025, 3, &[(gap, -0.15), (other, -0.08)]));
+    returns.extend(segment(&mut rng, crash, 0.40f64.ln(), 0.025, 3, &[(last_lit, -0.08), (gap, -0.15)]));
     returns.extend(segment(&mut rng, recovery, (0.65f64 / 0.40).ln(), 0.008, 4, &[]));
     let label = format!("default stress ({days} days: calm, -60% crash with an oracle outage, recovery)");
     PricePath::from_log_returns(label, 100.0, &returns, vec![outage])

@@ -194,6 +194,9 @@ pub struct SimOutcome {
     pub setup_secs: f64,
     pub wall_secs: f64,
     pub liquidations: u64,
+    /// Liquidations made while the oracle was out, on a price older than borrows accept
+    /// but within the liquidation age.
+    pub outage_liquidations: u64,
     pub bad_debt_usd: f64,
     pub socialised_usd: f64,
     /// Broken invariants, each with the day it was found.
@@ -281,6 +284,7 @@ impl Observed {
 #[derive(Debug, Default, Clone, Copy)]
 struct Totals {
     liquidations: u64,
+    outage_liquidations: u64,
     step_liquidations: u32,
     step_ok: u32,
     step_refused: u32,
@@ -662,6 +666,7 @@ impl Sim {
                     Ok(Some(plan)) => {
                         self.tally.record("liquidate", &Ok(()));
                         self.totals.liquidations += 1;
+                        self.totals.outage_liquidations += u64::from(!self.live);
                         self.totals.step_liquidations += 1;
                         if let Ok(liability) = find_priced(&priced, plan.liability_market) {
                             self.totals.liquidated_usd += agents::usd_at_mid(plan.quote.repay, liability);
@@ -937,6 +942,7 @@ impl Sim {
             setup_secs,
             wall_secs: started.elapsed().as_secs_f64(),
             liquidations: self.totals.liquidations,
+            outage_liquidations: self.totals.outage_liquidations,
             bad_debt_usd: self.totals.bad_debt_usd,
             socialised_usd: self.totals.socialised_usd,
             violations: self.violations,
