@@ -19,6 +19,10 @@ pub const MAX_DAYS: u32 = 3_660;
 /// CSV rows further apart than this are an oracle outage: the feed does not publish
 /// between them.
 pub const CSV_OUTAGE_GAP_SECS: i64 = 6 * 3_600;
+/// Prices a CSV may hold (USD): the feeds publish 8 decimals, and token amounts sized in
+/// USD must fit in `u64` base units.
+pub const MIN_CSV_PRICE: f64 = 1e-4;
+pub const MAX_CSV_PRICE: f64 = 1e9;
 
 /// The collateral's price at every step, and when the oracle is down.
 #[derive(Debug, Clone, PartialEq)]
@@ -180,6 +184,7 @@ pub enum CsvError {
     Timestamp { line: usize, value: String },
     Price { line: usize, value: String },
     NonPositivePrice { line: usize, value: String },
+    PriceOutOfRange { line: usize, value: String },
     NotIncreasing { line: usize, timestamp: i64, previous: i64 },
     TooFewRows { rows: usize },
     TooShort { secs: i64 },
@@ -200,6 +205,9 @@ impl fmt::Display for CsvError {
             CsvError::Price { line, value } => write!(f, "line {line}: price {value:?} is not a number"),
             CsvError::NonPositivePrice { line, value } => {
                 write!(f, "line {line}: price {value} is not positive")
+            }
+            CsvError::PriceOutOfRange { line, value } => {
+                write!(f, "line {line}: price {value} is outside {MIN_CSV_PRICE} to {MAX_CSV_PRICE} USD")
             }
             CsvError::NotIncreasing { line, timestamp, previous } => {
                 write!(f, "line {line}: timestamp {timestamp} is not after the previous row's {previous}")
@@ -225,7 +233,7 @@ pub fn load_csv(path: &Path) -> Result<PricePath, CsvError> {
 }
 
 /// Parses `timestamp,price` rows: unix seconds (strictly increasing) and a positive USD
-/// price. An optional first line `timestamp,price` is a header; blank lines are
+/// price (from [`MIN_CSV_PRICE`] to [`MAX_CSV_PRICE`]). An optional first line `timestamp,price` is a header; blank lines are
 /// skipped. The rows are interpolated linearly onto the hourly grid from the first
 /// timestamp; gaps longer than [`CSV_OUTAGE_GAP_SECS`] between rows are oracle outages.
 pub fn parse_csv(text: &str) -> Result<PricePath, CsvError> {
@@ -260,6 +268,9 @@ pub fn parse_csv(text: &str) -> Result<PricePath, CsvError> {
             .ok_or_else(|| CsvError::Price { line, value: fields[1].to_string() })?;
         if price <= 0.0 {
             return Err(CsvError::NonPositivePrice { line, value: fields[1].to_string() });
+        }
+        if !(MIN_CSV_PRICE..=MAX_CSV_PRICE).contains(&price) {
+            return Err(CsvError::PriceOutOfRange { line, value: fields[1].to_string() });
         }
         if let Some(&(previous, _)) = rows.last() {
             if timestamp <= previous {
@@ -385,6 +396,10 @@ mod tests {
             assert_eq!(parse_csv(text), Err(expected), "{text:?}");
         }
         assert_eq!(parse_csv("0,1\n60,2\n"), Err(CsvError::TooShort { secs: 60 }));
+        assert_eq!(
+            parse_csv("0,1\n3600,0.00000001\n"),
+            Err(CsvError::PriceOutOfRange { line: 2, value: "0.00000001".into() })
+        );
         assert!(matches!(parse_csv("0,1\n9000000000,2\n"), Err(CsvError::TooLong { .. })));
         // A header anywhere but the first line is a bad row.
         assert_eq!(

@@ -407,6 +407,14 @@ impl Sim {
         feeds[BAL].oracles.push(rt.native().oracle);
         let markets: [MarketHandle; MARKETS] = markets.try_into().expect("three markets");
         let feeds: [Feed; MARKETS] = feeds.try_into().expect("three feeds");
+        // Liquidators hold a billion dollars of each debt token: liquidations never
+        // wait for funding. The buyback keeper pays with a million native tokens.
+        let sol_units = ((1e9 / prices[SOL]).min(1e9) as u64).saturating_mul(1_000_000_000);
+        let mut liquidators = Vec::new();
+        for _ in 0..LIQUIDATORS {
+            liquidators.push(Liquidator::new(&mut rt, &[1_000_000_000 * 1_000_000, sol_units, 0]).await);
+        }
+        let buyer = Liquidator::new(&mut rt, &[0, 0, 1_000_000 * 1_000_000]).await;
         let mut sim = Sim {
             rt,
             markets,
@@ -414,8 +422,8 @@ impl Sim {
             live: true,
             agents: Vec::new(),
             by_margin: HashMap::new(),
-            liquidators: Vec::new(),
-            buyer: Liquidator { key: Keypair::new(), tokens: HashMap::new() },
+            liquidators,
+            buyer,
             volatility,
             rng: Rng::new(seed).fork(4),
             tally: Tally::default(),
@@ -429,14 +437,6 @@ impl Sim {
             totals: Totals::default(),
         };
         sim.publish(&prices, now);
-        // Liquidators hold a billion dollars of each debt token: liquidations never
-        // wait for funding. The buyback keeper pays with a million native tokens.
-        let sol_units = ((1e9 / prices[SOL]).min(1e9) as u64).saturating_mul(1_000_000_000);
-        for _ in 0..LIQUIDATORS {
-            let keeper = Liquidator::new(&mut sim.rt, &[1_000_000_000 * 1_000_000, sol_units, 0]).await;
-            sim.liquidators.push(keeper);
-        }
-        sim.buyer = Liquidator::new(&mut sim.rt, &[0, 0, 1_000_000 * 1_000_000]).await;
         sim.snapshots = snapshot_markets(&mut sim.rt).await;
         sim
     }
