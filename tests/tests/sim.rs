@@ -65,3 +65,32 @@ async fn small_stress_run_balances_liquidates_and_reports() {
     assert!(summary.contains("not available in this build"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The invariants the simulator exits non-zero on do catch a break: a vault holding
+/// one unit less than its books, and a native supply that no longer matches genesis +
+/// emitted − burned.
+#[tokio::test]
+async fn invariant_check_catches_a_short_vault_and_a_supply_mismatch() {
+    use anchor_spl::token::spl_token;
+    use ballast_sim::invariants;
+    use ballast_tests::attack::{mint_bytes, token_account_bytes};
+    use ballast_tests::Fixture;
+
+    let mut fx = Fixture::new().await;
+    fx.borrow_usdc_at_the_kink().await;
+    let names = ["USDC", "SOL"];
+    assert_eq!(invariants::violations(&mut fx.rt, &names).await, Vec::<String>::new());
+
+    let usdc = fx.usdc;
+    let held = fx.rt.token_balance(&usdc.vault).await;
+    fx.rt.set_raw_account(&usdc.vault, spl_token::ID, token_account_bytes(&usdc.mint, &usdc.key, held - 1));
+    let broken = invariants::violations(&mut fx.rt, &names).await;
+    assert_eq!(broken.len(), 1, "{broken:?}");
+    assert!(broken[0].starts_with("USDC vault holds"), "{broken:?}");
+
+    let native = fx.rt.native();
+    let authority = Some(ballast_sim::ix::protocol_pda());
+    fx.rt.set_raw_account(&native.mint, spl_token::ID, mint_bytes(native.decimals, authority, None));
+    let broken = invariants::violations(&mut fx.rt, &names).await;
+    assert!(broken.iter().any(|v| v.starts_with("native supply 0 != genesis")), "{broken:?}");
+}

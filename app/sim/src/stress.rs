@@ -370,9 +370,9 @@ pub async fn run(config: SimConfig, progress: &ProgressBar) -> Result<SimOutcome
             sim.check_books().await;
         }
         progress.set_message(format!(
-            "day {:.0}/{:.0}  SOL ${:.2}  {} tx",
-            step as f64 / 24.0,
-            steps as f64 / 24.0,
+            "day {}/{}  SOL ${:.2}  {} tx",
+            step / 24 + 1,
+            steps.div_ceil(24),
             sim.path.prices[step],
             sim.rt.transactions
         ));
