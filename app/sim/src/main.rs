@@ -1,7 +1,7 @@
 //! `sim`: the stress simulation of Ballast on the embedded runtime, with a report.
 //!
 //! Exit codes: 0 when every invariant held, 1 when one broke (or the run failed),
-//! 2 for bad flags or a bad price file.
+//! 2 for bad flags, a bad price file or an unusable report directory.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,6 +69,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Before the run, not after it: an unusable --out should not cost a whole simulation.
+    if let Err(e) = std::fs::create_dir_all(&cli.out) {
+        eprintln!("error: cannot create the report directory {}: {e}", cli.out.display());
+        return ExitCode::from(2);
+    }
     println!("{}: {} hourly steps, {} agents, seed {}", path.label, path.steps(), cli.agents, cli.seed);
     let progress = ProgressBar::new(0);
     progress.set_style(
