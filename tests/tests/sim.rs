@@ -94,3 +94,50 @@ async fn invariant_check_catches_a_short_vault_and_a_supply_mismatch() {
     let broken = invariants::violations(&mut fx.rt, &names).await;
     assert!(broken.iter().any(|v| v.starts_with("native supply 0 != genesis")), "{broken:?}");
 }
+
+/// The slot for the program's volatility crank: whatever a `VolatilityKeeper` returns is
+/// sent every hour, and the regimes and breaker trips it reads back are drawn in the
+/// report instead of "not available". The probe stands in for the program's crank with
+/// a real permissionless instruction (a market refresh) and reports a made-up regime,
+/// only to check the plumbing.
+#[tokio::test]
+async fn a_volatility_keeper_is_cranked_hourly_and_its_state_reported() {
+    use anchor_lang::prelude::Pubkey;
+    use anchor_lang::solana_program::instruction::Instruction;
+    use ballast_sim::keeper::{Regime, RiskObservation, VolatilityKeeper};
+    use ballast_sim::runtime::MarketHandle;
+
+    struct Probe {
+        hours: u8,
+    }
+
+    impl VolatilityKeeper for Probe {
+        fn crank(&mut self, _keeper: Pubkey, _now: i64, markets: &[MarketHandle]) -> Vec<Instruction> {
+            vec![ballast_sim::ix::refresh_market(markets[1].key, markets[1].oracle)]
+        }
+
+        fn observe(&mut self, protocol: &[u8], markets: &[(MarketHandle, Vec<u8>)]) -> RiskObservation {
+            assert!(!protocol.is_empty() && markets.iter().all(|(_, data)| !data.is_empty()));
+            self.hours = self.hours.wrapping_add(1);
+            let level = (self.hours / 12) % 4;
+            let trips = if self.hours == 30 { vec!["probe breaker".to_string()] } else { Vec::new() };
+            RiskObservation { regime: Some(Regime { level, name: format!("level {level}") }), breaker_trips: trips }
+        }
+    }
+
+    let path = paths::default_stress(2, 3);
+    let config = SimConfig { path, seed: 3, agents: 20, volatility: Some(Box::new(Probe { hours: 0 })) };
+    let outcome = stress::run(config, &ProgressBar::hidden()).await.expect("the simulation runs");
+    assert_eq!(outcome.tally.ok("update_volatility"), 48);
+    assert_eq!(outcome.timeline.regimes.len(), 48);
+    assert_eq!(outcome.timeline.breaker_trips.len(), 1);
+    let dir = std::env::temp_dir().join(format!("ballast-sim-probe-{}", std::process::id()));
+    report::write(&dir, &outcome).expect("the report is written");
+    let read = |file: &str| std::fs::read_to_string(dir.join(file)).expect("written");
+    assert!(!read("summary.md").contains("not available in this build"));
+    assert!(
+        read("price.svg").contains("regime bands (program state, green calm to red crisis): 0 = level 0, 1 = level 1")
+    );
+    assert!(read("volatility.svg").contains("probe breaker"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -260,9 +260,10 @@ fn charts(t: &Timeline) -> Vec<Chart> {
             let colour = REGIME_COLOURS[usize::from(regime.level).min(REGIME_COLOURS.len() - 1)].mix(0.12);
             price.bands.push(Band { from: *day, to, colour });
         }
-        let mut names: Vec<String> = t.regimes.iter().map(|(_, r)| format!("{} = {}", r.level, r.name)).collect();
-        names.dedup();
-        price = price.note(format!("regime bands (program state): {}", names.join(", ")));
+        let levels: std::collections::BTreeMap<u8, &str> =
+            t.regimes.iter().map(|(_, r)| (r.level, r.name.as_str())).collect();
+        let names: Vec<String> = levels.iter().map(|(level, name)| format!("{level} = {name}")).collect();
+        price = price.note(format!("regime bands (program state, green calm to red crisis): {}", names.join(", ")));
     }
 
     let mut volatility = Chart::new("volatility.svg", "annualised volatility (%)")
