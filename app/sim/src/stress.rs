@@ -185,6 +185,8 @@ pub struct SimOutcome {
     pub seed: u64,
     /// Agents per role label.
     pub roles: BTreeMap<&'static str, usize>,
+    /// The liquidators, the buyback keeper and the payer (who refreshes markets, sweeps
+    /// fees and writes off bad debt).
     pub keepers: usize,
     pub timeline: Timeline,
     pub tally: Tally,
