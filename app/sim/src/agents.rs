@@ -109,15 +109,16 @@ pub fn roster(n: usize, rng: &mut Rng) -> Vec<Profile> {
     let sol_lenders = if shorts > 0 { (lenders / 4).max(1) } else { 0 };
     // Lenders first, so that the traders' opening borrows find liquidity.
     let mut out = Vec::with_capacity(n);
+    // Each lender takes a random share of its market's supply.
     let weights: Vec<f64> = (0..lenders).map(|_| rng.log_range(1.0, 25.0)).collect();
     let (sol_weights, usdc_weights) = weights.split_at(sol_lenders);
-    let group = [usdc_weights.iter().sum::<f64>(), sol_weights.iter().sum::<f64>()];
+    let (sol_total, usdc_total) = (sol_weights.iter().sum::<f64>(), usdc_weights.iter().sum::<f64>());
     for (i, w) in weights.iter().enumerate() {
-        let market = if i < sol_lenders { SOL } else { USDC };
+        let (market, total) = if i < sol_lenders { (SOL, sol_total) } else { (USDC, usdc_total) };
         let supply = (demand[market] / TARGET_UTILISATION).max(100_000.0);
         out.push(Profile {
             role: Role::Lender { market },
-            size_usd: supply * w / group[market],
+            size_usd: supply * w / total,
             target: 0.0,
             active: false,
             lock_secs: 0,

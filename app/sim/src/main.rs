@@ -1,7 +1,7 @@
 //! `sim`: the stress simulation of Ballast on the embedded runtime, with a report.
 //!
 //! Exit codes: 0 when every invariant held, 1 when one broke (or the run failed),
-//! 2 for bad flags or a bad price file.
+//! 2 for bad flags, a bad price file or an unusable report directory.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,6 +69,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Before the run, not after it: an unusable --out should not cost a whole simulation.
+    if let Err(e) = std::fs::create_dir_all(&cli.out) {
+        eprintln!("error: cannot create the report directory {}: {e}", cli.out.display());
+        return ExitCode::from(2);
+    }
     println!("{}: {} hourly steps, {} agents, seed {}", path.label, path.steps(), cli.agents, cli.seed);
     let progress = ProgressBar::new(0);
     progress.set_style(
@@ -76,6 +81,9 @@ async fn main() -> ExitCode {
             .expect("valid template")
             .progress_chars("=> "),
     );
+    // No volatility keeper: the program has no volatility crank in this build. One that
+    // implements `keeper::VolatilityKeeper` goes here and the report draws the regimes
+    // and breaker trips it reads from program state.
     let config = SimConfig { path, seed: cli.seed, agents: cli.agents as usize, volatility: None };
     let muted = MutedStdout::new();
     let outcome = stress::run(config, &progress).await;

@@ -19,6 +19,10 @@ pub const MAX_DAYS: u32 = 3_660;
 /// CSV rows further apart than this are an oracle outage: the feed does not publish
 /// between them.
 pub const CSV_OUTAGE_GAP_SECS: i64 = 6 * 3_600;
+/// Prices a CSV may hold (USD): the feeds publish 8 decimals, and token amounts sized in
+/// USD must fit in `u64` base units.
+pub const MIN_CSV_PRICE: f64 = 1e-4;
+pub const MAX_CSV_PRICE: f64 = 1e9;
 
 /// The collateral's price at every step, and when the oracle is down.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,10 +92,10 @@ fn segment(rng: &mut Rng, n: usize, total: f64, sigma: f64, nu: u32, jumps: &[(u
 
 /// The built-in stress scenario over `days` (at least [`MIN_DAYS`]): a calm stretch
 /// (35% of the time, +5%), a crash of 60% over up to four days with fat-tailed hourly
-/// moves and an oracle outage of up to six hours two fifths of the way in, during which
-/// the price gaps down 15% in one hour (so the feeds come back far lower), another
-/// -8% hour at random, then a partial recovery to 65% of the pre-crash price. `seed`
-/// only shapes the noise; the phases and their moves are fixed.
+/// moves and an oracle outage of up to six hours two fifths of the way in: the feeds
+/// publish a -8% hour and go dark, and while they are dark the price gaps down another
+/// 15% in one hour, so they come back far lower. Then a partial recovery to 65% of the
+/// pre-crash price. `seed` only shapes the noise; the phases and their moves are fixed.
 pub fn default_stress(days: u32, seed: u64) -> PricePath {
     let hours = days.clamp(MIN_DAYS, MAX_DAYS) as usize * 24;
     let mut rng = Rng::new(seed).fork(1);
@@ -101,10 +105,11 @@ pub fn default_stress(days: u32, seed: u64) -> PricePath {
     // Price k follows return k - 1: the outage covers steps inside the crash.
     let outage_start = calm + 1 + crash * 2 / 5;
     let outage = outage_start..outage_start + (crash / 8).clamp(2, 6);
+    // Crash-relative hours of the last move the feeds publish and of the gap in the dark.
+    let last_lit = outage_start - 1 - calm;
     let gap = outage_start - calm + outage.len() / 2;
-    let other = (gap + 1 + rng.below(crash - 2)) % crash;
     let mut returns = segment(&mut rng, calm, 0.05f64.ln_1p(), 0.005, 4, &[]);
-    returns.extend(segment(&mut rng, crash, 0.40f64.ln(), 0.025, 3, &[(gap, -0.15), (other, -0.08)]));
+    returns.extend(segment(&mut rng, crash, 0.40f64.ln(), 0.025, 3, &[(last_lit, -0.08), (gap, -0.15)]));
     returns.extend(segment(&mut rng, recovery, (0.65f64 / 0.40).ln(), 0.008, 4, &[]));
     let label = format!("default stress ({days} days: calm, -60% crash with an oracle outage, recovery)");
     PricePath::from_log_returns(label, 100.0, &returns, vec![outage])
@@ -179,6 +184,7 @@ pub enum CsvError {
     Timestamp { line: usize, value: String },
     Price { line: usize, value: String },
     NonPositivePrice { line: usize, value: String },
+    PriceOutOfRange { line: usize, value: String },
     NotIncreasing { line: usize, timestamp: i64, previous: i64 },
     TooFewRows { rows: usize },
     TooShort { secs: i64 },
@@ -199,6 +205,9 @@ impl fmt::Display for CsvError {
             CsvError::Price { line, value } => write!(f, "line {line}: price {value:?} is not a number"),
             CsvError::NonPositivePrice { line, value } => {
                 write!(f, "line {line}: price {value} is not positive")
+            }
+            CsvError::PriceOutOfRange { line, value } => {
+                write!(f, "line {line}: price {value} is outside {MIN_CSV_PRICE} to {MAX_CSV_PRICE} USD")
             }
             CsvError::NotIncreasing { line, timestamp, previous } => {
                 write!(f, "line {line}: timestamp {timestamp} is not after the previous row's {previous}")
@@ -224,7 +233,7 @@ pub fn load_csv(path: &Path) -> Result<PricePath, CsvError> {
 }
 
 /// Parses `timestamp,price` rows: unix seconds (strictly increasing) and a positive USD
-/// price. An optional first line `timestamp,price` is a header; blank lines are
+/// price (from [`MIN_CSV_PRICE`] to [`MAX_CSV_PRICE`]). An optional first line `timestamp,price` is a header; blank lines are
 /// skipped. The rows are interpolated linearly onto the hourly grid from the first
 /// timestamp; gaps longer than [`CSV_OUTAGE_GAP_SECS`] between rows are oracle outages.
 pub fn parse_csv(text: &str) -> Result<PricePath, CsvError> {
@@ -259,6 +268,9 @@ pub fn parse_csv(text: &str) -> Result<PricePath, CsvError> {
             .ok_or_else(|| CsvError::Price { line, value: fields[1].to_string() })?;
         if price <= 0.0 {
             return Err(CsvError::NonPositivePrice { line, value: fields[1].to_string() });
+        }
+        if !(MIN_CSV_PRICE..=MAX_CSV_PRICE).contains(&price) {
+            return Err(CsvError::PriceOutOfRange { line, value: fields[1].to_string() });
         }
         if let Some(&(previous, _)) = rows.last() {
             if timestamp <= previous {
@@ -384,6 +396,10 @@ mod tests {
             assert_eq!(parse_csv(text), Err(expected), "{text:?}");
         }
         assert_eq!(parse_csv("0,1\n60,2\n"), Err(CsvError::TooShort { secs: 60 }));
+        assert_eq!(
+            parse_csv("0,1\n3600,0.00000001\n"),
+            Err(CsvError::PriceOutOfRange { line: 2, value: "0.00000001".into() })
+        );
         assert!(matches!(parse_csv("0,1\n9000000000,2\n"), Err(CsvError::TooLong { .. })));
         // A header anywhere but the first line is a bad row.
         assert_eq!(

@@ -93,11 +93,51 @@ pub fn write(dir: &Path, outcome: &SimOutcome) -> Result<Vec<PathBuf>, String> {
     for chart in charts(&outcome.timeline) {
         files.push(draw(dir, &chart)?);
     }
+    let csv = dir.join("timeline.csv");
+    std::fs::write(&csv, timeline_csv(&outcome.timeline))
+        .map_err(|e| format!("cannot write {}: {e}", csv.display()))?;
+    files.push(csv);
     let summary = dir.join("summary.md");
     std::fs::write(&summary, summary_markdown(outcome))
         .map_err(|e| format!("cannot write {}: {e}", summary.display()))?;
     files.push(summary);
     Ok(files)
+}
+
+/// Every hourly sample as CSV, for analysis elsewhere (one row per step).
+pub fn timeline_csv(t: &Timeline) -> String {
+    let mut out = String::from(
+        "day,path_price,oracle_price,oracle_ema,sim_ema,sim_vol,outage,health_p5,health_p25,health_p50,health_p75,\
+         health_p95,below_maint,liquidations,liquidated_usd,bad_debt_usd,socialised_usd,insurance_usdc_usd,\
+         insurance_sol_usd,insurance_bal_usd,supply,burned,emitted,staked,rewards_native_usd,rewards_usdc_usd,\
+         rewards_sol_usd,rewards_bal_usd,actions_ok,actions_refused\n",
+    );
+    for i in 0..t.day.len() {
+        let health = t.health[i]
+            .map_or([String::new(), String::new(), String::new(), String::new(), String::new()], |h| {
+                h.map(|v| format!("{v:.4}"))
+            });
+        let mut row = vec![
+            format!("{:.4}", t.day[i]),
+            format!("{:.4}", t.path_price[i]),
+            format!("{:.4}", t.oracle_price[i]),
+            format!("{:.4}", t.oracle_ema[i]),
+            format!("{:.4}", t.sim_ema[i]),
+            format!("{:.4}", t.sim_vol[i]),
+            u8::from(t.outage[i]).to_string(),
+        ];
+        row.extend(health);
+        row.push(format!("{:.4}", t.below_maint[i]));
+        row.push(t.liquidations[i].to_string());
+        row.extend([t.liquidated_usd[i], t.bad_debt_usd[i], t.socialised_usd[i]].map(|v| format!("{v:.2}")));
+        row.extend(t.insurance_usd[i].map(|v| format!("{v:.2}")));
+        row.extend([t.supply[i], t.burned[i], t.emitted[i], t.staked[i]].map(|v| format!("{v:.6}")));
+        row.extend(t.rewards_usd[i].map(|v| format!("{v:.2}")));
+        row.extend([t.actions_ok[i], t.actions_refused[i]].map(|n| n.to_string()));
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    out
 }
 
 /// One line of a chart.
@@ -220,9 +260,10 @@ fn charts(t: &Timeline) -> Vec<Chart> {
             let colour = REGIME_COLOURS[usize::from(regime.level).min(REGIME_COLOURS.len() - 1)].mix(0.12);
             price.bands.push(Band { from: *day, to, colour });
         }
-        let mut names: Vec<String> = t.regimes.iter().map(|(_, r)| format!("{} = {}", r.level, r.name)).collect();
-        names.dedup();
-        price = price.note(format!("regime bands (program state): {}", names.join(", ")));
+        let levels: std::collections::BTreeMap<u8, &str> =
+            t.regimes.iter().map(|(_, r)| (r.level, r.name.as_str())).collect();
+        let names: Vec<String> = levels.iter().map(|(level, name)| format!("{level} = {name}")).collect();
+        price = price.note(format!("regime bands (program state, green calm to red crisis): {}", names.join(", ")));
     }
 
     let mut volatility = Chart::new("volatility.svg", "annualised volatility (%)")
@@ -474,6 +515,13 @@ pub fn summary_markdown(o: &SimOutcome) -> String {
         usd(o.bad_debt_usd),
         usd(o.socialised_usd)
     );
+    if !o.path.outages.is_empty() {
+        let _ = writeln!(
+            s,
+            "- Liquidations while the oracle was out (on a price too old for borrows, within the liquidation age): {}.",
+            o.outage_liquidations
+        );
+    }
     let _ = writeln!(
         s,
         "- Agents' actions refused by the program as expected under stress: {}; unexpected failures: {}.",
@@ -577,6 +625,7 @@ pub fn summary_markdown(o: &SimOutcome) -> String {
     }
 
     let _ = writeln!(s, "\n## Plots\n");
+    let _ = writeln!(s, "Every hourly sample behind them is in `timeline.csv`.\n");
     for (file, caption) in PLOTS {
         let _ = writeln!(s, "### {caption}\n\n![{caption}]({file})\n");
     }

@@ -187,6 +187,8 @@ pub struct SimOutcome {
     pub seed: u64,
     /// Agents per role label.
     pub roles: BTreeMap<&'static str, usize>,
+    /// The liquidators, the buyback keeper and the payer (who refreshes markets, sweeps
+    /// fees and writes off bad debt).
     pub keepers: usize,
     pub timeline: Timeline,
     pub tally: Tally,
@@ -196,6 +198,9 @@ pub struct SimOutcome {
     pub setup_secs: f64,
     pub wall_secs: f64,
     pub liquidations: u64,
+    /// Liquidations made while the oracle was out, on a price older than borrows accept
+    /// but within the liquidation age.
+    pub outage_liquidations: u64,
     pub bad_debt_usd: f64,
     pub socialised_usd: f64,
     /// Broken invariants, each with the day it was found.
@@ -283,6 +288,7 @@ impl Observed {
 #[derive(Debug, Default, Clone, Copy)]
 struct Totals {
     liquidations: u64,
+    outage_liquidations: u64,
     step_liquidations: u32,
     step_ok: u32,
     step_refused: u32,
@@ -368,9 +374,9 @@ pub async fn run(config: SimConfig, progress: &ProgressBar) -> Result<SimOutcome
             sim.check_books().await;
         }
         progress.set_message(format!(
-            "day {:.0}/{:.0}  SOL ${:.2}  {} tx",
-            step as f64 / 24.0,
-            steps as f64 / 24.0,
+            "day {}/{}  SOL ${:.2}  {} tx",
+            step / 24 + 1,
+            steps.div_ceil(24),
             sim.path.prices[step],
             sim.rt.transactions
         ));
@@ -409,6 +415,14 @@ impl Sim {
         feeds[BAL].oracles.push(rt.native().oracle);
         let markets: [MarketHandle; MARKETS] = markets.try_into().expect("three markets");
         let feeds: [Feed; MARKETS] = feeds.try_into().expect("three feeds");
+        // Liquidators hold a billion dollars of each debt token: liquidations never
+        // wait for funding. The buyback keeper pays with a million native tokens.
+        let sol_units = ((1e9 / prices[SOL]).min(1e9) as u64).saturating_mul(1_000_000_000);
+        let mut liquidators = Vec::new();
+        for _ in 0..LIQUIDATORS {
+            liquidators.push(Liquidator::new(&mut rt, &[1_000_000_000 * 1_000_000, sol_units, 0]).await);
+        }
+        let buyer = Liquidator::new(&mut rt, &[0, 0, 1_000_000 * 1_000_000]).await;
         let mut sim = Sim {
             rt,
             markets,
@@ -416,8 +430,8 @@ impl Sim {
             live: true,
             agents: Vec::new(),
             by_margin: HashMap::new(),
-            liquidators: Vec::new(),
-            buyer: Liquidator { key: Keypair::new(), tokens: HashMap::new() },
+            liquidators,
+            buyer,
             volatility,
             rng: Rng::new(seed).fork(4),
             tally: Tally::default(),
@@ -431,14 +445,6 @@ impl Sim {
             totals: Totals::default(),
         };
         sim.publish(&prices, now);
-        // Liquidators hold a billion dollars of each debt token: liquidations never
-        // wait for funding. The buyback keeper pays with a million native tokens.
-        let sol_units = ((1e9 / prices[SOL]).min(1e9) as u64).saturating_mul(1_000_000_000);
-        for _ in 0..LIQUIDATORS {
-            let keeper = Liquidator::new(&mut sim.rt, &[1_000_000_000 * 1_000_000, sol_units, 0]).await;
-            sim.liquidators.push(keeper);
-        }
-        sim.buyer = Liquidator::new(&mut sim.rt, &[0, 0, 1_000_000 * 1_000_000]).await;
         sim.snapshots = snapshot_markets(&mut sim.rt).await;
         sim
     }
@@ -668,6 +674,7 @@ impl Sim {
                     Ok(Some(plan)) => {
                         self.tally.record("liquidate", &Ok(()));
                         self.totals.liquidations += 1;
+                        self.totals.outage_liquidations += u64::from(!self.live);
                         self.totals.step_liquidations += 1;
                         if let Ok(liability) = find_priced(&priced, plan.liability_market) {
                             self.totals.liquidated_usd += agents::usd_at_mid(plan.quote.repay, liability);
@@ -943,6 +950,7 @@ impl Sim {
             setup_secs,
             wall_secs: started.elapsed().as_secs_f64(),
             liquidations: self.totals.liquidations,
+            outage_liquidations: self.totals.outage_liquidations,
             bad_debt_usd: self.totals.bad_debt_usd,
             socialised_usd: self.totals.socialised_usd,
             violations: self.violations,

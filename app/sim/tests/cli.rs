@@ -23,6 +23,7 @@ fn bad_flags_exit_2_with_usage() {
     assert_usage_error(&["--seed", "x"], "--seed");
     assert_usage_error(&["--scenario", "crash"], "unknown scenario \"crash\"");
     assert_usage_error(&["--scenario", "csv:"], "unknown scenario");
+    assert_usage_error(&["--out", "/proc/ballast-sim-report"], "cannot create the report directory");
 }
 
 #[test]
