@@ -11,7 +11,7 @@ async fn small_stress_run_balances_liquidates_and_reports() {
     let path = paths::default_stress(3, 7);
     let crash_start = path.steps() * 35 / 100;
     let outage = path.outages[0].clone();
-    let config = SimConfig { path, seed: 7, agents: 40, volatility: None };
+    let config = SimConfig { path, seed: 7, agents: 40 };
     let outcome = stress::run(config, &ProgressBar::hidden()).await.expect("the simulation runs");
 
     assert!(outcome.violations.is_empty(), "invariants broke: {:?}", outcome.violations);
@@ -61,8 +61,9 @@ async fn small_stress_run_balances_liquidates_and_reports() {
     for (file, _) in PLOTS {
         assert!(summary.contains(file), "summary links {file}");
     }
-    // The program's regime and breaker state is not there yet: said so, not faked.
-    assert!(summary.contains("not available in this build"));
+    // The program's regime and breakers, read from its state, are drawn and summarised.
+    assert!(summary.contains("## Program risk state") && summary.contains("samples taken"));
+    assert!(std::fs::read_to_string(dir.join("volatility.svg")).unwrap().contains("BAL: the program"));
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -95,49 +96,57 @@ async fn invariant_check_catches_a_short_vault_and_a_supply_mismatch() {
     assert!(broken.iter().any(|v| v.starts_with("native supply 0 != genesis")), "{broken:?}");
 }
 
-/// The slot for the program's volatility crank: whatever a `VolatilityKeeper` returns is
-/// sent every hour, and the regimes and breaker trips it reads back are drawn in the
-/// report instead of "not available". The probe stands in for the program's crank with
-/// a real permissionless instruction (a market refresh) and reports a made-up regime,
-/// only to check the plumbing.
+/// The volatility keeper samples the native feed every hour with the keeper library's
+/// planner and the program's state drives the report. On a path with one -25% hour and
+/// a four-hour oracle outage: SOL's price-move guard trips in that hour (the market goes
+/// reduce-only for its cooldown); the program's estimate for the native token (which
+/// moves at 0.7 of SOL's log return) jumps and the regime rises to Stressed or worse;
+/// while the feed is dark, or too uncertain after the jump, the keeper holds back
+/// instead of sending a transaction the program would refuse.
 #[tokio::test]
-async fn a_volatility_keeper_is_cranked_hourly_and_its_state_reported() {
-    use anchor_lang::prelude::Pubkey;
-    use anchor_lang::solana_program::instruction::Instruction;
-    use ballast_sim::keeper::{Regime, RiskObservation, VolatilityKeeper};
-    use ballast_sim::runtime::MarketHandle;
+async fn the_volatility_keeper_and_the_breakers_follow_a_crash() {
+    use ballast_risk::regime::Regime;
+    use ballast_sim::paths::PricePath;
 
-    struct Probe {
-        hours: u8,
-    }
-
-    impl VolatilityKeeper for Probe {
-        fn crank(&mut self, _keeper: Pubkey, _now: i64, markets: &[MarketHandle]) -> Vec<Instruction> {
-            vec![ballast_sim::ix::refresh_market(markets[1].key, markets[1].oracle)]
-        }
-
-        fn observe(&mut self, protocol: &[u8], markets: &[(MarketHandle, Vec<u8>)]) -> RiskObservation {
-            assert!(!protocol.is_empty() && markets.iter().all(|(_, data)| !data.is_empty()));
-            self.hours = self.hours.wrapping_add(1);
-            let level = (self.hours / 12) % 4;
-            let trips = if self.hours == 30 { vec!["probe breaker".to_string()] } else { Vec::new() };
-            RiskObservation { regime: Some(Regime { level, name: format!("level {level}") }), breaker_trips: trips }
-        }
-    }
-
-    let path = paths::default_stress(2, 3);
-    let config = SimConfig { path, seed: 3, agents: 20, volatility: Some(Box::new(Probe { hours: 0 })) };
+    const JUMP: usize = 24;
+    // Small alternating moves keep the feeds' confidence narrow outside the jump.
+    let returns: Vec<f64> =
+        (1..48).map(|h| if h == JUMP { 0.75f64.ln() } else { 0.002 * (-1f64).powi(h as i32) }).collect();
+    let outage = 30..34;
+    let path = PricePath::from_log_returns("one -25% hour".into(), 100.0, &returns, vec![outage.clone()]);
+    let config = SimConfig { path, seed: 5, agents: 40 };
     let outcome = stress::run(config, &ProgressBar::hidden()).await.expect("the simulation runs");
-    assert_eq!(outcome.tally.ok("update_volatility"), 48);
-    assert_eq!(outcome.timeline.regimes.len(), 48);
-    assert_eq!(outcome.timeline.breaker_trips.len(), 1);
-    let dir = std::env::temp_dir().join(format!("ballast-sim-probe-{}", std::process::id()));
+    assert_eq!(outcome.tally.failed_total(), 0, "unexpected failures: {:?}", outcome.tally.failed);
+    assert!(outcome.violations.is_empty(), "{:?}", outcome.violations);
+
+    let sampled = outcome.tally.ok("update_volatility");
+    let held = |reason: &str| outcome.tally.held_back.get(&("update_volatility", reason.to_string())).copied();
+    assert!((40..=48).contains(&sampled), "{sampled} samples in 48 hours");
+    // Every hour of the outage, at +5 s and again at +600 s.
+    assert!(held("OracleStale") >= Some(2 * outage.len() as u64), "{:?}", outcome.tally.held_back);
+    assert!(outcome.tally.refused.keys().all(|(action, _)| *action != "update_volatility"));
+
+    let t = &outcome.timeline;
+    let day = |step: usize| step as f64 / 24.0;
+    // The guard trips once, in the jump's hour (SOL's market only: the native token
+    // moved less than the guard's 20%); the outflow limiter's trips are the hours it
+    // refused withdrawals or borrows (the lenders' run after the jump).
+    let guards: Vec<&(f64, String)> = t.breaker_trips.iter().filter(|(_, b)| b.ends_with("price-move guard")).collect();
+    assert_eq!(guards, vec![&(day(JUMP), "SOL price-move guard".to_string())], "{:?}", t.breaker_trips);
+    let limited = ["withdraw", "borrow"].map(|a| outcome.tally.refused(a, "OutflowLimitExceeded")).iter().sum::<u64>();
+    assert_eq!(t.breaker_trips.iter().any(|(_, b)| b.ends_with("outflow limiter")), limited > 0);
+    assert_eq!(t.regimes[0], (0.0, Regime::Calm));
+    let (entered, worst) = t.regimes.iter().copied().max_by_key(|(_, r)| *r).expect("a regime");
+    assert!(worst >= Regime::Stressed && entered >= day(JUMP), "{:?}", t.regimes);
+    assert!(t.program_vol[JUMP - 1] < 80.0 && t.program_vol.iter().any(|v| *v > 120.0), "{:?}", t.program_vol);
+    assert_eq!(outcome.protocol.volatility.regime, t.regimes.last().unwrap().1 as u8);
+
+    let dir = std::env::temp_dir().join(format!("ballast-sim-regimes-{}", std::process::id()));
     report::write(&dir, &outcome).expect("the report is written");
     let read = |file: &str| std::fs::read_to_string(dir.join(file)).expect("written");
-    assert!(!read("summary.md").contains("not available in this build"));
-    assert!(
-        read("price.svg").contains("regime bands (program state, green calm to red crisis): 0 = level 0, 1 = level 1")
-    );
-    assert!(read("volatility.svg").contains("probe breaker"));
+    assert!(read("summary.md").contains(&format!("{worst:?} from day")));
+    assert!(read("summary.md").contains("SOL price-move guard 1 × (first on day 1.0)"));
+    assert!(read("volatility.svg").contains("SOL price-move guard"));
+    assert!(read("timeline.csv").lines().nth(1).unwrap().contains(",Calm,"));
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -234,6 +234,17 @@ pub enum Intent {
     },
 }
 
+impl Intent {
+    /// The market slot an outflow (a borrow or withdrawal) draws from: what the
+    /// program's outflow limiter counts.
+    pub fn outflow_market(&self) -> Option<usize> {
+        match *self {
+            Intent::Borrow { market, .. } | Intent::Withdraw { market, .. } => Some(market),
+            _ => None,
+        }
+    }
+}
+
 /// What `agent` does now, holding `wallet` (token balances by market slot).
 pub fn decide(agent: &Agent, view: &View, wallet: &[u64; MARKETS], rng: &mut Rng) -> Intent {
     match agent.profile.role {

@@ -1,6 +1,6 @@
-//! Keeper agents on the embedded runtime (liquidations, buybacks, fee sweeps), deciding
-//! with the keeper library (`ballast-keeper`) exactly as the bot does against a cluster,
-//! and the slot for the volatility crank.
+//! Keeper agents on the embedded runtime (liquidations, buybacks, fee sweeps and the
+//! volatility crank), deciding with the keeper library (`ballast-keeper`) exactly
+//! as the bot does against a cluster.
 
 use std::collections::HashMap;
 
@@ -11,6 +11,7 @@ use ballast::MarginAccount;
 use ballast_client::decode;
 use ballast_keeper::buyback::{self, BuybackPlan, BuybackPolicy, Skip};
 use ballast_keeper::scan::{self, LiquidationPlan, MarketSnapshot};
+use ballast_keeper::volatility::{self, Wait};
 use solana_keypair::Keypair;
 use solana_program_test::BanksClientError;
 use solana_signer::Signer;
@@ -202,32 +203,14 @@ pub fn sweep_instructions(markets: &[MarketSnapshot], now: i64) -> Vec<Instructi
         .collect()
 }
 
-/// A volatility regime as the program reports it (issue 5: Calm, Elevated, Stressed,
-/// Crisis), for the report's regime bands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Regime {
-    /// 0 = the calmest; higher is more stressed (picks the band's colour).
-    pub level: u8,
-    pub name: String,
-}
-
-/// What the program's own risk state says after a step.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RiskObservation {
-    pub regime: Option<Regime>,
-    /// Circuit breakers tripped since the last observation (one label each, e.g.
-    /// "SOL price-move guard").
-    pub breaker_trips: Vec<String>,
-}
-
-/// The keeper step for the program's volatility crank and circuit breakers. The program
-/// in this build has neither, so the simulator runs without one (`None`); once
-/// `update_volatility` exists, an implementation sends it every step and reads the regime
-/// and breaker state back from the accounts, and the report draws them.
-pub trait VolatilityKeeper {
-    /// The instructions `keeper` (the fee payer, who signs) sends at `now`: the
-    /// permissionless crank; empty when none is due.
-    fn crank(&mut self, keeper: Pubkey, now: i64, markets: &[MarketHandle]) -> Vec<Instruction>;
-    /// The regime and breaker trips, from the raw bytes of the protocol and of each market.
-    fn observe(&mut self, protocol: &[u8], markets: &[(MarketHandle, Vec<u8>)]) -> RiskObservation;
+/// The volatility crank due at `rt.now`, planned by the keeper library exactly as the
+/// bot's `--volatility` loop plans it (`ballast_keeper::volatility::plan_update`), or why
+/// the keeper waits: too soon after the last sample, or a native feed the program would
+/// refuse to sample (old, or too uncertain or far from its EMA after a fast move).
+pub async fn volatility_crank(rt: &mut Runtime) -> Result<Instruction, Wait> {
+    let protocol = rt.protocol().await;
+    let oracle = rt.raw_account(&protocol.native_oracle).await.expect("the native feed exists");
+    let reading = ballast::oracle::parse_pyth(&protocol.native_oracle, &oracle.owner, &oracle.data)
+        .expect("the simulator publishes a valid Pyth account");
+    volatility::plan_update(&protocol, &reading, rt.now)
 }

@@ -81,10 +81,7 @@ async fn main() -> ExitCode {
             .expect("valid template")
             .progress_chars("=> "),
     );
-    // No volatility keeper: the program has no volatility crank in this build. One that
-    // implements `keeper::VolatilityKeeper` goes here and the report draws the regimes
-    // and breaker trips it reads from program state.
-    let config = SimConfig { path, seed: cli.seed, agents: cli.agents as usize, volatility: None };
+    let config = SimConfig { path, seed: cli.seed, agents: cli.agents as usize };
     let muted = MutedStdout::new();
     let outcome = stress::run(config, &progress).await;
     drop(muted);

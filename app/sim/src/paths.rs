@@ -61,7 +61,7 @@ impl PricePath {
         worst
     }
 
-    fn from_log_returns(label: String, start: f64, returns: &[f64], outages: Vec<Range<usize>>) -> PricePath {
+    pub fn from_log_returns(label: String, start: f64, returns: &[f64], outages: Vec<Range<usize>>) -> PricePath {
         let mut log = start.ln();
         let mut prices = Vec::with_capacity(returns.len() + 1);
         prices.push(start);

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use plotters::prelude::*;
 
 use crate::agents::{MARKETS, MARKET_NAMES};
-use crate::keeper::Regime;
 use crate::stress::SimOutcome;
+use ballast_risk::regime::Regime;
 
 /// Everything sampled once per hourly step, for the plots.
 #[derive(Debug, Default, Clone)]
@@ -24,8 +24,12 @@ pub struct Timeline {
     pub sim_vol: Vec<f64>,
     /// The oracle was not publishing.
     pub outage: Vec<bool>,
-    /// The program's regime (from its state, when the simulator has a volatility
-    /// keeper) and circuit-breaker trips, by day.
+    /// The program's own estimate for the native token, from its state (percent):
+    /// annualised volatility and drawdown below its EMA price.
+    pub program_vol: Vec<f64>,
+    pub program_drawdown: Vec<f64>,
+    /// The program's regime from each day it was entered (the first entry is the start),
+    /// and circuit-breaker trips, by day.
     pub regimes: Vec<(f64, Regime)>,
     pub breaker_trips: Vec<(f64, String)>,
     /// The [`HEALTH_PERCENTILES`] of the borrowers' health ratio each hour at the new
@@ -60,8 +64,8 @@ pub const HEALTH_PERCENTILES: [&str; 5] = ["5th", "25th", "50th", "75th", "95th"
 
 /// The plots, in the order the summary shows them: file name and caption.
 pub const PLOTS: [(&str, &str); 10] = [
-    ("price.svg", "SOL price: path, oracle and EMAs"),
-    ("volatility.svg", "Annualised volatility and breaker trips"),
+    ("price.svg", "SOL price: path, oracle and EMAs; the program's regimes"),
+    ("volatility.svg", "Volatility, drawdown, regimes and breaker trips"),
     ("health.svg", "Health of borrowing accounts"),
     ("liquidations.svg", "Liquidations per hour"),
     ("liquidated.svg", "Debt repaid by liquidators"),
@@ -72,8 +76,7 @@ pub const PLOTS: [(&str, &str); 10] = [
     ("activity.svg", "Agents' transactions"),
 ];
 
-const NOT_AVAILABLE: &str = "not available in this build (the program has no volatility crank yet)";
-const OUTAGE: RGBAColor = RGBAColor(220, 40, 40, 0.15);
+const OUTAGE: RGBAColor = RGBAColor(60, 60, 60, 0.2);
 const REGIME_COLOURS: [RGBColor; 4] =
     [RGBColor(60, 170, 90), RGBColor(230, 200, 40), RGBColor(240, 130, 30), RGBColor(200, 30, 30)];
 const PALETTE: [RGBColor; 6] = [
@@ -107,7 +110,8 @@ pub fn write(dir: &Path, outcome: &SimOutcome) -> Result<Vec<PathBuf>, String> {
 /// Every hourly sample as CSV, for analysis elsewhere (one row per step).
 pub fn timeline_csv(t: &Timeline) -> String {
     let mut out = String::from(
-        "day,path_price,oracle_price,oracle_ema,sim_ema,sim_vol,outage,health_p5,health_p25,health_p50,health_p75,\
+        "day,path_price,oracle_price,oracle_ema,sim_ema,sim_vol,outage,program_vol_pct,program_drawdown_pct,regime,\
+         health_p5,health_p25,health_p50,health_p75,\
          health_p95,below_maint,liquidations,liquidated_usd,bad_debt_usd,socialised_usd,insurance_usdc_usd,\
          insurance_sol_usd,insurance_bal_usd,supply,burned,emitted,staked,rewards_native_usd,rewards_usdc_usd,\
          rewards_sol_usd,rewards_bal_usd,actions_ok,actions_refused\n",
@@ -125,6 +129,9 @@ pub fn timeline_csv(t: &Timeline) -> String {
             format!("{:.4}", t.sim_ema[i]),
             format!("{:.4}", t.sim_vol[i]),
             u8::from(t.outage[i]).to_string(),
+            format!("{:.2}", t.program_vol[i]),
+            format!("{:.2}", t.program_drawdown[i]),
+            format!("{:?}", regime_at(&t.regimes, t.day[i])),
         ];
         row.extend(health);
         row.push(format!("{:.4}", t.below_maint[i]));
@@ -138,6 +145,11 @@ pub fn timeline_csv(t: &Timeline) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The regime the program was in on `day`.
+fn regime_at(regimes: &[(f64, Regime)], day: f64) -> Regime {
+    regimes.iter().take_while(|(from, _)| *from <= day).last().map_or(Regime::Calm, |(_, r)| *r)
 }
 
 /// One line of a chart.
@@ -213,11 +225,27 @@ impl Chart {
         self
     }
 
+    /// Shades the program's regimes above Calm.
+    fn regimes(mut self, t: &Timeline) -> Chart {
+        let last = t.day.last().copied().unwrap_or(0.0) + 1.0 / 24.0;
+        for (i, (day, regime)) in t.regimes.iter().enumerate() {
+            if *regime == Regime::Calm {
+                continue;
+            }
+            let to = t.regimes.get(i + 1).map_or(last, |(d, _)| *d);
+            self.bands.push(Band { from: *day, to, colour: REGIME_COLOURS[regime.index()].mix(0.15) });
+        }
+        if t.regimes.iter().all(|(_, r)| *r == Regime::Calm) {
+            return self.note("program regime: Calm throughout");
+        }
+        self.note("program regime (from its state): yellow Elevated, orange Stressed, red Crisis")
+    }
+
     /// Shades the oracle outages.
     fn outages(mut self, t: &Timeline) -> Chart {
         self.bands.extend(spans(&t.day, &t.outage).into_iter().map(|(from, to)| Band { from, to, colour: OUTAGE }));
         if !self.bands.is_empty() {
-            self = self.note("shaded red: oracle outage");
+            self = self.note("shaded grey: oracle outage");
         }
         self
     }
@@ -241,7 +269,7 @@ fn spans(days: &[f64], flags: &[bool]) -> Vec<(f64, f64)> {
 
 fn charts(t: &Timeline) -> Vec<Chart> {
     let days = &t.day;
-    let mut price = Chart::new("price.svg", "USD")
+    let price = Chart::new("price.svg", "USD")
         .line("path (true price; differs from the oracle while it is out)", days, t.path_price.iter().copied())
         .colour(PALETTE[5])
         .line("oracle (published)", days, t.oracle_price.iter().copied())
@@ -250,31 +278,25 @@ fn charts(t: &Timeline) -> Vec<Chart> {
         .colour(PALETTE[1])
         .line("sim EMA of the path (1 day, the sim's own measure)", days, t.sim_ema.iter().copied())
         .colour(PALETTE[3])
+        .regimes(t)
         .outages(t);
-    if t.regimes.is_empty() {
-        price = price.note(format!("regime bands: {NOT_AVAILABLE}"));
-    } else {
-        let last = days.last().copied().unwrap_or(0.0) + 1.0 / 24.0;
-        for (i, (day, regime)) in t.regimes.iter().enumerate() {
-            let to = t.regimes.get(i + 1).map_or(last, |(d, _)| *d);
-            let colour = REGIME_COLOURS[usize::from(regime.level).min(REGIME_COLOURS.len() - 1)].mix(0.12);
-            price.bands.push(Band { from: *day, to, colour });
-        }
-        let levels: std::collections::BTreeMap<u8, &str> =
-            t.regimes.iter().map(|(_, r)| (r.level, r.name.as_str())).collect();
-        let names: Vec<String> = levels.iter().map(|(level, name)| format!("{level} = {name}")).collect();
-        price = price.note(format!("regime bands (program state, green calm to red crisis): {}", names.join(", ")));
-    }
 
-    let mut volatility = Chart::new("volatility.svg", "annualised volatility (%)")
-        .line("sim's own EWMA of squared hourly returns (1 day)", days, t.sim_vol.iter().map(|v| v * 100.0))
+    let mut volatility = Chart::new("volatility.svg", "percent")
+        .line(
+            "SOL: the sim's own EWMA of squared hourly returns (1 day), annualised",
+            days,
+            t.sim_vol.iter().map(|v| v * 100.0),
+        )
+        .line("BAL: the program's estimate (update_volatility), annualised", days, t.program_vol.iter().copied())
+        .line("BAL: the program's drawdown below its EMA price", days, t.program_drawdown.iter().copied())
+        .regimes(t)
         .outages(t);
-    if t.breaker_trips.is_empty() {
-        volatility = volatility.note(format!("breaker trips: {NOT_AVAILABLE}"));
+    volatility.marks = t.breaker_trips.clone();
+    volatility = volatility.note(if t.breaker_trips.is_empty() {
+        "no circuit breaker tripped".to_string()
     } else {
-        volatility.marks = t.breaker_trips.clone();
-        volatility = volatility.note("vertical lines: circuit-breaker trips (program state)");
-    }
+        "vertical lines: circuit-breaker trips (program state)".to_string()
+    });
 
     // Ratios far above the threshold say nothing more about stress: clip the axis.
     let clip = |v: f64| v.min(5.0);
@@ -600,8 +622,45 @@ pub fn summary_markdown(o: &SimOutcome) -> String {
     );
 
     let _ = writeln!(s, "\n## Program risk state\n");
-    let observed = |n: usize| if n == 0 { NOT_AVAILABLE.to_string() } else { format!("{n} observed") };
-    let _ = writeln!(s, "Regimes: {}. Breaker trips: {}.", observed(t.regimes.len()), observed(t.breaker_trips.len()));
+    let held: Vec<String> = o
+        .tally
+        .held_back
+        .iter()
+        .filter(|((action, _), _)| *action == "update_volatility")
+        .map(|((_, reason), n)| format!("{n} × {reason}"))
+        .collect();
+    let _ = writeln!(
+        s,
+        "- Volatility keeper: {} samples taken; held back by the native feed {}.",
+        o.tally.ok("update_volatility"),
+        if held.is_empty() { "never".to_string() } else { held.join(", ") }
+    );
+    let peak = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+    let _ = writeln!(
+        s,
+        "- The program's estimate for BAL peaked at {:.0}% annualised volatility and a {:.1}% drawdown below its EMA.",
+        peak(&t.program_vol),
+        peak(&t.program_drawdown)
+    );
+    let mut hours = [0usize; 4];
+    for &day in &t.day {
+        hours[regime_at(&t.regimes, day).index()] += 1;
+    }
+    let entered: Vec<String> = t.regimes.iter().map(|(day, r)| format!("{r:?} from day {day:.1}")).collect();
+    let time_in: Vec<String> =
+        Regime::ALL.iter().zip(hours).filter(|(_, h)| *h > 0).map(|(r, h)| format!("{r:?} {h} h")).collect();
+    let _ = writeln!(s, "- Regimes: {} (time in each: {}).", entered.join(", "), time_in.join(", "));
+    let mut trips: std::collections::BTreeMap<&str, (usize, f64)> = std::collections::BTreeMap::new();
+    for (day, label) in &t.breaker_trips {
+        trips.entry(label.as_str()).or_insert((0, *day)).0 += 1;
+    }
+    let trips: Vec<String> =
+        trips.iter().map(|(label, (n, first))| format!("{label} {n} × (first on day {first:.1})")).collect();
+    let _ = writeln!(
+        s,
+        "- Circuit-breaker trips: {}.",
+        if trips.is_empty() { "none".to_string() } else { trips.join("; ") }
+    );
 
     let _ = writeln!(s, "\n## Transactions by action\n");
     let _ = writeln!(s, "| action | accepted | refused (expected) | failed (unexpected) |\n|---|---:|---:|---:|");

@@ -4,12 +4,17 @@
 //! price path. Each hour:
 //!
 //! * `+0 s`  the feeds publish the hour's prices (unless the oracle is out);
-//! * `+5 s`  keepers refresh the markets, crank the volatility update (when the program
-//!   has one), liquidate every account below maintenance health, write off bad debt
-//!   and, every six hours, sweep fees: all with the keeper library's own code;
+//! * `+5 s`  keepers refresh the markets, sample the native token's volatility (the
+//!   program's regime follows it), liquidate every account below maintenance health,
+//!   write off bad debt and, every six hours, sweep fees: all with the keeper library's
+//!   own code;
 //! * `+30 s` a random subset of agents acts (more of them when volatility is high);
-//! * `+600 s` the buyback keeper fills the auction where its planner finds it worth it,
+//! * `+600 s` the volatility keeper tries again if the native feed held it back at
+//!   `+5 s`; the buyback keeper fills the auction where its planner finds it worth it,
 //!   and once more later in the hour if the planner says when that will be.
+//!
+//! Markets are listed without an outflow limit so the opening positions can be built in
+//! one go; once they are, the admin sets the real limiter (a tightening, applied at once).
 //!
 //! While the oracle is out, the feeds stop two minutes before the first dark hour:
 //! borrows and withdrawals are refused as stale (counted as expected refusals),
@@ -23,12 +28,15 @@ use std::time::Instant;
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
+use ballast::governance::GovernanceAction;
 use ballast::health::{find_priced, PricedMarket};
 use ballast::{MarginAccount, Market, Protocol, ProtocolConfig, StakeEscrow};
 use ballast_client::decode;
 use ballast_keeper::buyback::BuybackPolicy;
 use ballast_keeper::scan::{self, MarketSnapshot};
+use ballast_keeper::volatility::Wait;
 use ballast_risk::oracle::OracleAction;
+use ballast_risk::regime::Regime;
 use ballast_risk::shares::debt_amount;
 use solana_keypair::Keypair;
 use solana_program_test::BanksClientError;
@@ -40,7 +48,7 @@ use crate::agents::{self, Agent, Intent, Profile, Role, StakeExit, View, BAL, MA
 use crate::invariants::{self, MarketBooks};
 use crate::ix::{self, MarketTransfer};
 use crate::keeper::{
-    buyback_pass, liquidate_account, snapshot_markets, sweep_instructions, Liquidator, VolatilityKeeper,
+    buyback_pass, liquidate_account, snapshot_markets, sweep_instructions, volatility_crank, Liquidator,
 };
 use crate::paths::{PricePath, STEP_SECS};
 use crate::pyth::PythPrice;
@@ -88,6 +96,9 @@ const BUYBACK_UNTIL: i64 = 3_000;
 /// The feeds stop this long before the first hour of an outage.
 const OUTAGE_LEAD_SECS: i64 = 120;
 const EXPO: i32 = -8;
+/// Withdrawals and borrows worth up to this much always pass the outflow limiter; larger
+/// ones count against its cap (a quarter of the market's deposits per six hours).
+const SMALL_OUTFLOW_USD: f64 = 10_000.0;
 
 /// What to simulate.
 pub struct SimConfig {
@@ -95,9 +106,6 @@ pub struct SimConfig {
     pub seed: u64,
     /// Lenders, traders and stakers (keepers come on top).
     pub agents: usize,
-    /// The program's volatility crank and regime / breaker read-out; `None` until the
-    /// program has them.
-    pub volatility: Option<Box<dyn VolatilityKeeper>>,
 }
 
 /// Transactions by action and outcome.
@@ -109,6 +117,9 @@ pub struct Tally {
     pub refused: BTreeMap<(&'static str, String), u64>,
     /// Every other failure: a bug in the simulator or in the program.
     pub failed: BTreeMap<(&'static str, String), u64>,
+    /// Transactions a keeper held back because its planner said the program would
+    /// refuse them, by action and reason.
+    pub held_back: BTreeMap<(&'static str, String), u64>,
 }
 
 impl Tally {
@@ -284,6 +295,16 @@ impl Observed {
     }
 }
 
+/// The breaker state last seen, to tell a new trip from one already reported.
+#[derive(Debug, Default, Clone, Copy)]
+struct BreakerWatch {
+    /// Each market's `reduce_only_until_ts` when last read.
+    reduce_only_until: [i64; MARKETS],
+    /// The limiter refused an outflow of the market this hour, and the hour before.
+    outflow_refused: [bool; MARKETS],
+    outflow_refused_before: [bool; MARKETS],
+}
+
 /// Running totals of the current step and of the run.
 #[derive(Debug, Default, Clone, Copy)]
 struct Totals {
@@ -309,7 +330,7 @@ struct Sim {
     by_margin: HashMap<Pubkey, usize>,
     liquidators: Vec<Liquidator>,
     buyer: Liquidator,
-    volatility: Option<Box<dyn VolatilityKeeper>>,
+    breakers: BreakerWatch,
     rng: Rng,
     tally: Tally,
     timeline: Timeline,
@@ -353,7 +374,7 @@ pub async fn run(config: SimConfig, progress: &ProgressBar) -> Result<SimOutcome
         return Err("the price path needs at least two steps".into());
     }
     let started = Instant::now();
-    let mut sim = Sim::start(config.path, config.seed, config.volatility).await;
+    let mut sim = Sim::start(config.path, config.seed).await;
     let mut rng = Rng::new(config.seed).fork(3);
     let profiles = agents::roster(config.agents, &mut rng);
     progress.set_length(profiles.len() as u64);
@@ -362,6 +383,7 @@ pub async fn run(config: SimConfig, progress: &ProgressBar) -> Result<SimOutcome
         sim.add_agent(*profile).await?;
         progress.inc(1);
     }
+    sim.limit_outflows().await?;
     let setup_transactions = sim.rt.transactions;
     let setup_secs = started.elapsed().as_secs_f64();
 
@@ -390,7 +412,7 @@ pub async fn run(config: SimConfig, progress: &ProgressBar) -> Result<SimOutcome
 }
 
 impl Sim {
-    async fn start(path: PricePath, seed: u64, volatility: Option<Box<dyn VolatilityKeeper>>) -> Sim {
+    async fn start(path: PricePath, seed: u64) -> Sim {
         let mut rt = Runtime::start().await;
         // Emissions fall as the regime worsens (Calm, Elevated, Stressed, Crisis).
         let mut config = ProtocolConfig::standard();
@@ -432,7 +454,7 @@ impl Sim {
             by_margin: HashMap::new(),
             liquidators,
             buyer,
-            volatility,
+            breakers: BreakerWatch::default(),
             rng: Rng::new(seed).fork(4),
             tally: Tally::default(),
             timeline: Timeline::default(),
@@ -467,6 +489,23 @@ impl Sim {
             let prices = self.feeds.each_ref().map(|f| f.price);
             self.publish(&prices, at);
         }
+    }
+
+    /// The admin's change once the opening positions stand: every market gets the
+    /// conservative configuration's outflow limiter, with outflows up to
+    /// [`SMALL_OUTFLOW_USD`] always passing.
+    async fn limit_outflows(&mut self) -> Result<(), String> {
+        let admin = self.rt.admin.insecure_clone();
+        for (slot, name) in MARKET_NAMES.iter().enumerate() {
+            let key = self.markets[slot].key;
+            let mut config = self.rt.market(&key).await.config;
+            config.breakers.small_outflow_threshold = self.tokens_for(slot, SMALL_OUTFLOW_USD);
+            let change = ix::apply_change(admin.pubkey(), GovernanceAction::SetMarketConfig { market: key, config });
+            if !self.send("apply_change", &[change], &[&admin]).await {
+                return Err(format!("setting the outflow limit of {} failed: {:?}", name, self.tally.failed));
+            }
+        }
+        Ok(())
     }
 
     fn decimals(&self) -> [u8; MARKETS] {
@@ -609,23 +648,23 @@ impl Sim {
         self.peak = self.peak.max(self.feeds[SOL].price);
 
         self.clock(start + KEEPERS_AT);
-        self.keeper_pass().await;
+        let sampled = self.keeper_pass().await;
         self.clock(start + AGENTS_AT);
         self.agents_pass().await;
         self.clock(start + BUYBACK_AT);
+        if !sampled {
+            self.crank_volatility().await;
+        }
         self.buyback(start + BUYBACK_UNTIL).await;
         self.record().await;
     }
 
-    async fn keeper_pass(&mut self) {
+    /// The keepers' pass. Returns false if the native feed held the volatility keeper
+    /// back.
+    async fn keeper_pass(&mut self) -> bool {
         let refresh: Vec<Instruction> = self.markets.iter().map(|m| ix::refresh_market(m.key, m.oracle)).collect();
         self.send("refresh_market", &refresh, &[]).await;
-        let payer = self.rt.payer();
-        if let Some(crank) = self.volatility.as_mut().map(|v| v.crank(payer, self.rt.now, &self.markets)) {
-            if !crank.is_empty() {
-                self.send("update_volatility", &crank, &[]).await;
-            }
-        }
+        let sampled = self.crank_volatility().await;
         self.snapshots = snapshot_markets(&mut self.rt).await;
         self.sample_health();
         self.liquidate().await;
@@ -634,6 +673,24 @@ impl Sim {
             let sweeps = sweep_instructions(&self.snapshots, self.rt.now);
             if !sweeps.is_empty() {
                 self.send("sweep_fees", &sweeps, &[]).await;
+            }
+        }
+        sampled
+    }
+
+    /// The volatility keeper's turn: sends the crank when its planner says it is due and
+    /// the program would take the native feed's price. Returns false when the feed held
+    /// it back (worth another try later in the hour).
+    async fn crank_volatility(&mut self) -> bool {
+        match volatility_crank(&mut self.rt).await {
+            Ok(crank) => {
+                self.send("update_volatility", &[crank], &[]).await;
+                true
+            }
+            Err(Wait::Until(_)) => true,
+            Err(Wait::NativeOracle(reason)) => {
+                *self.tally.held_back.entry(("update_volatility", format!("{reason:?}"))).or_default() += 1;
+                false
             }
         }
     }
@@ -748,6 +805,9 @@ impl Sim {
             let intent = agents::decide(&self.agents[i], &view, &wallet, &mut self.rng);
             let Some((action, ixs)) = self.instructions(i, &intent) else { continue };
             let result = self.rt.send(&ixs, &[&self.agents[i].key]).await;
+            if let (Err(e), Some(market)) = (&result, intent.outflow_market()) {
+                self.breakers.outflow_refused[market] |= classify(e).1 == "OutflowLimitExceeded";
+            }
             if self.tally.record(action, &result) {
                 self.totals.step_ok += 1;
                 if let Intent::Claim { owed, .. } = intent {
@@ -897,19 +957,32 @@ impl Sim {
         t.actions_ok.push(self.totals.step_ok);
         t.actions_refused.push(self.totals.step_refused);
 
-        if let Some(v) = self.volatility.as_mut() {
-            let protocol_bytes = self.rt.raw_account(&ix::protocol_pda()).await.map(|a| a.data).unwrap_or_default();
-            let mut markets = Vec::new();
-            for m in self.markets {
-                markets.push((m, self.rt.raw_account(&m.key).await.map(|a| a.data).unwrap_or_default()));
-            }
-            let seen = v.observe(&protocol_bytes, &markets);
-            let day = *self.timeline.day.last().expect("pushed above");
-            if let Some(regime) = seen.regime {
-                self.timeline.regimes.push((day, regime));
-            }
-            self.timeline.breaker_trips.extend(seen.breaker_trips.into_iter().map(|b| (day, b)));
+        // The program's own risk state: its volatility estimate of the native token, its
+        // regime (a band starts where it changes) and the breakers tripped this hour.
+        let day = *t.day.last().expect("pushed above");
+        let v = &protocol.volatility;
+        t.program_vol.push(f64::from(v.annual_vol_bps) / 100.0);
+        t.program_drawdown.push(f64::from(v.drawdown_bps) / 100.0);
+        let regime = Regime::from_u8(v.regime).unwrap_or(Regime::Calm);
+        if t.regimes.last().map(|(_, r)| *r) != Some(regime) {
+            t.regimes.push((day, regime));
         }
+        for (slot, m) in self.markets.iter().enumerate() {
+            let Some(s) = self.snapshots.iter().find(|s| s.key == m.key) else { continue };
+            let until = s.market.breakers.reduce_only_until_ts;
+            if until > self.breakers.reduce_only_until[slot] {
+                t.breaker_trips.push((day, format!("{} price-move guard", MARKET_NAMES[slot])));
+                self.breakers.reduce_only_until[slot] = until;
+            }
+        }
+        let w = &mut self.breakers;
+        for (slot, name) in MARKET_NAMES.iter().enumerate() {
+            // One trip per run of hours in which the limiter refused an outflow.
+            if w.outflow_refused[slot] && !w.outflow_refused_before[slot] {
+                t.breaker_trips.push((day, format!("{name} outflow limiter")));
+            }
+        }
+        w.outflow_refused_before = std::mem::take(&mut w.outflow_refused);
     }
 
     async fn check_books(&mut self) {
