@@ -65,3 +65,32 @@ async fn keeper_skips_liquidations_below_its_minimum_profit() {
     assert!(liquidate_unhealthy(&mut fx.rt, &keeper, &accounts, thousand_dollars).await.unwrap().is_empty());
     assert_eq!(liquidate_unhealthy(&mut fx.rt, &keeper, &accounts, 0).await.unwrap().len(), 1);
 }
+
+/// The keeper's sweep planner agrees with the program: it plans exactly the markets
+/// whose fees (accrued, or accruing with time) the program will split, and the market
+/// it leaves out would have failed with `NothingToSweep`.
+#[tokio::test]
+async fn keeper_sweeps_exactly_the_markets_with_fees() {
+    use ballast::errors::BallastError;
+    use ballast_keeper::sweep::plan_sweeps;
+    use ballast_sim::keeper::snapshot_markets;
+
+    let mut fx = Fixture::new().await;
+    fx.borrow_usdc_at_the_kink().await;
+    let (usdc, sol) = (fx.usdc, fx.sol);
+    fx.rt.advance(86_400);
+    fx.refresh_prices(100 * USD).await;
+    let markets = snapshot_markets(&mut fx.rt).await;
+    let planned = plan_sweeps(&markets, fx.rt.now);
+    assert_eq!(planned, vec![ix::sweep_fees(usdc.key)], "only USDC is borrowed");
+
+    let before = fx.rt.market(&usdc.key).await;
+    fx.rt.send(&planned, &[]).await.unwrap();
+    let after = fx.rt.market(&usdc.key).await;
+    assert_eq!(after.accrued_protocol_fees, 0);
+    assert!(after.insurance_fund > before.insurance_fund && after.buyback_pool > before.buyback_pool);
+    // SOL, left out, has nothing to split; nor has USDC in the same second.
+    assert_error(fx.rt.send(&[ix::sweep_fees(sol.key)], &[]).await, BallastError::NothingToSweep);
+    assert!(plan_sweeps(&snapshot_markets(&mut fx.rt).await, fx.rt.now).is_empty());
+    fx.assert_books(&usdc, 10).await;
+}

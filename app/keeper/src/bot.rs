@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anchor_lang::prelude::{pubkey, Pubkey};
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::fees::{backoff_ms, is_transient, priority_fee};
 use crate::metrics::{unix_now, Metrics};
 use crate::scan::{self, MarketSnapshot};
-use crate::volatility;
+use crate::{sweep, volatility};
 
 /// SPL associated-token-account program: the keeper keeps one token account per mint.
 pub const ASSOCIATED_TOKEN_PROGRAM_ID: Pubkey = pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
@@ -108,12 +108,14 @@ pub struct Bot {
     pub payer: Keypair,
     pub config: Config,
     pub metrics: Arc<Metrics>,
+    /// When this bot last swept fees (`None`: not yet).
+    last_sweep: Mutex<Option<i64>>,
 }
 
 impl Bot {
     pub fn new(config: Config, payer: Keypair, metrics: Arc<Metrics>) -> Bot {
         let rpc = RpcClient::new_with_commitment(config.rpc_url.clone(), CommitmentConfig::confirmed());
-        Bot { rpc, payer, config, metrics }
+        Bot { rpc, payer, config, metrics, last_sweep: Mutex::new(None) }
     }
 
     /// Runs `call` until it succeeds, fails for good, or runs out of retries.
@@ -331,6 +333,34 @@ impl Bot {
         }
         let interval = i64::from(protocol.config.volatility.min_sample_interval_secs);
         Ok(Some(unix_now().saturating_add(interval)))
+    }
+
+    /// Sweeps every market with protocol fees once `every_secs` have passed since this
+    /// bot's last sweep. Returns when the next sweep is due.
+    pub async fn run_sweeps_once(&self, every_secs: u64) -> Result<i64, ClientError> {
+        let last = *self.last_sweep.lock().expect("not poisoned");
+        let now = unix_now();
+        let due = sweep::next_sweep_at(last, every_secs);
+        if now < due {
+            return Ok(due);
+        }
+        let markets = self.markets().await?;
+        let mut swept = 0;
+        for instruction in sweep::plan_sweeps(&markets, now) {
+            let market = instruction.accounts[1].pubkey;
+            match self.simulate_then_send(&[instruction], &[market]).await? {
+                Outcome::Refused(err) => eprintln!("simulation of sweep_fees on {market} refused: {err}"),
+                Outcome::Simulated => println!("dry run: would sweep fees of {market}"),
+                Outcome::Confirmed(signature) => {
+                    swept += 1;
+                    self.metrics.sweeps_sent.fetch_add(1, Ordering::Relaxed);
+                    println!("swept fees of {market}: {signature}");
+                }
+            }
+        }
+        println!("sweep: {swept} of {} markets swept", markets.len());
+        *self.last_sweep.lock().expect("not poisoned") = Some(now);
+        Ok(sweep::next_sweep_at(Some(now), every_secs))
     }
 
     async fn buy_back(

@@ -60,6 +60,12 @@ pub struct Cli {
     /// Also crank `update_volatility` whenever the next sample is due.
     #[arg(long, env = "BALLAST_VOLATILITY")]
     pub volatility: bool,
+    /// Also sweep every market's protocol fees (`sweep_fees`) on a timer.
+    #[arg(long, env = "BALLAST_SWEEP")]
+    pub sweep: bool,
+    /// Seconds between fee sweeps [default: 3600].
+    #[arg(long, env = "BALLAST_SWEEP_EVERY_SECS")]
+    pub sweep_every_secs: Option<u64>,
     /// Run one scan, act on it, and exit.
     #[arg(long)]
     pub once: bool,
@@ -84,6 +90,8 @@ pub struct FileConfig {
     pub buyback_reference_price: Option<f64>,
     pub buyback_slippage_bps: Option<u32>,
     pub volatility: Option<bool>,
+    pub sweep: Option<bool>,
+    pub sweep_every_secs: Option<u64>,
 }
 
 /// Settings after precedence and validation.
@@ -104,11 +112,14 @@ pub struct Config {
     pub buyback: Option<BuybackPolicy>,
     /// Crank `update_volatility`.
     pub volatility: bool,
+    /// Seconds between fee sweeps; `None` unless sweeping is enabled.
+    pub sweep_every_secs: Option<u64>,
 }
 
 pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8899";
 pub const DEFAULT_COMPUTE_UNIT_LIMIT: u32 = 400_000;
 pub const DEFAULT_MAX_PRIORITY_FEE: u64 = 100_000;
+pub const DEFAULT_SWEEP_EVERY_SECS: u64 = 3_600;
 
 impl Config {
     /// Merges `cli` (flags and environment, as clap read them) over `file`.
@@ -132,6 +143,10 @@ impl Config {
         if poll_secs == 0 {
             return Err("poll_secs must be at least 1".into());
         }
+        let sweep_every_secs = cli.sweep_every_secs.or(file.sweep_every_secs).unwrap_or(DEFAULT_SWEEP_EVERY_SECS);
+        if !(60..=30 * 86_400).contains(&sweep_every_secs) {
+            return Err(format!("sweep_every_secs must be 60..=2592000, got {sweep_every_secs}"));
+        }
         Ok(Config {
             rpc_url,
             ws_url,
@@ -146,6 +161,7 @@ impl Config {
             once: cli.once,
             buyback: (cli.buyback || file.buyback.unwrap_or(false)).then_some(policy),
             volatility: cli.volatility || file.volatility.unwrap_or(false),
+            sweep_every_secs: (cli.sweep || file.sweep.unwrap_or(false)).then_some(sweep_every_secs),
         })
     }
 }
@@ -286,6 +302,21 @@ mod tests {
         );
         assert_eq!(cli.buyback_reference_price, Some(2.05));
         assert!(Cli::try_parse_from(["keeper", "--buyback-max-native", "-1"]).is_err());
+    }
+
+    #[test]
+    fn sweeping_is_off_unless_asked_and_its_interval_is_checked() {
+        assert_eq!(Config::resolve(&Cli::default(), FileConfig::default()).unwrap().sweep_every_secs, None);
+        let on = Config::resolve(&Cli { sweep: true, ..Cli::default() }, FileConfig::default()).unwrap();
+        assert_eq!(on.sweep_every_secs, Some(DEFAULT_SWEEP_EVERY_SECS));
+        let file = parse_file("sweep = true\nsweep_every_secs = 600\n").unwrap();
+        assert_eq!(Config::resolve(&Cli::default(), file).unwrap().sweep_every_secs, Some(600));
+        let cli = Cli::try_parse_from(["keeper", "--sweep", "--sweep-every-secs", "900"]).unwrap();
+        assert_eq!(Config::resolve(&cli, FileConfig::default()).unwrap().sweep_every_secs, Some(900));
+        for bad in [0, 59, 30 * 86_400 + 1] {
+            let cli = Cli { sweep_every_secs: Some(bad), ..Cli::default() };
+            assert!(Config::resolve(&cli, FileConfig::default()).unwrap_err().contains("sweep_every_secs"), "{bad}");
+        }
     }
 
     #[test]

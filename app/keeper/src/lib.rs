@@ -1,7 +1,8 @@
 //! The Ballast keeper. Its decision logic ([`scan`]) has no network in it: decode
 //! accounts, compute health with the program's own code, rank unhealthy accounts by
 //! shortfall and size each liquidation; [`buyback`] plans fills of the buyback auction
-//! the same way. [`bot`] wraps both in a real RPC client.
+//! the same way, [`volatility`] and [`sweep`] decide when to crank `update_volatility`
+//! and `sweep_fees`. [`bot`] wraps them in a real RPC client.
 
 pub mod bot;
 pub mod buyback;
@@ -9,4 +10,5 @@ pub mod config;
 pub mod fees;
 pub mod metrics;
 pub mod scan;
+pub mod sweep;
 pub mod volatility;

@@ -26,6 +26,7 @@ pub struct Metrics {
     /// Pool base units received from confirmed buybacks, per mint: units of different
     /// mints do not add up.
     pub buyback_pool_received: Mutex<BTreeMap<String, u64>>,
+    pub sweeps_sent: AtomicU64,
 }
 
 impl Metrics {
@@ -63,6 +64,7 @@ impl Metrics {
                 "Native base units paid into confirmed buybacks",
                 &self.buyback_native_sold,
             ),
+            ("ballast_keeper_sweeps_sent_total", "Fee sweeps confirmed", &self.sweeps_sent),
         ];
         for (name, help, value) in counters {
             out.push_str(&format!(

@@ -189,20 +189,6 @@ pub async fn buyback_pass(rt: &mut Runtime, keeper: &Liquidator, policy: &Buybac
     pass
 }
 
-/// The `sweep_fees` instructions worth sending now: one per market with protocol fees
-/// to split (accrued, or accruing up to `now`); a market with none would fail the
-/// transaction with `NothingToSweep`.
-pub fn sweep_instructions(markets: &[MarketSnapshot], now: i64) -> Vec<Instruction> {
-    markets
-        .iter()
-        .filter(|m| {
-            let accruing = m.market.accrual_at(now).map_or(0, |a| a.protocol_fee);
-            u128::from(m.market.accrued_protocol_fees) + accruing > 0
-        })
-        .map(|m| ix::sweep_fees(m.key))
-        .collect()
-}
-
 /// The volatility crank due at `rt.now`, planned by the keeper library exactly as the
 /// bot's `--volatility` loop plans it (`ballast_keeper::volatility::plan_update`), or why
 /// the keeper waits: too soon after the last sample, or a native feed the program would

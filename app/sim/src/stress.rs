@@ -34,6 +34,7 @@ use ballast::{MarginAccount, Market, Protocol, ProtocolConfig, StakeEscrow};
 use ballast_client::decode;
 use ballast_keeper::buyback::BuybackPolicy;
 use ballast_keeper::scan::{self, MarketSnapshot};
+use ballast_keeper::sweep;
 use ballast_keeper::volatility::Wait;
 use ballast_risk::oracle::OracleAction;
 use ballast_risk::regime::Regime;
@@ -47,9 +48,7 @@ use solana_transaction_error::TransactionError;
 use crate::agents::{self, Agent, Intent, Profile, Role, StakeExit, View, BAL, MARKETS, MARKET_NAMES, SOL, USDC};
 use crate::invariants::{self, MarketBooks};
 use crate::ix::{self, MarketTransfer};
-use crate::keeper::{
-    buyback_pass, liquidate_account, snapshot_markets, sweep_instructions, volatility_crank, Liquidator,
-};
+use crate::keeper::{buyback_pass, liquidate_account, snapshot_markets, volatility_crank, Liquidator};
 use crate::paths::{PricePath, STEP_SECS};
 use crate::pyth::PythPrice;
 use crate::report::Timeline;
@@ -670,7 +669,7 @@ impl Sim {
         self.liquidate().await;
         self.resolve_bad_debt().await;
         if self.step.is_multiple_of(SWEEP_EVERY) {
-            let sweeps = sweep_instructions(&self.snapshots, self.rt.now);
+            let sweeps = sweep::plan_sweeps(&self.snapshots, self.rt.now);
             if !sweeps.is_empty() {
                 self.send("sweep_fees", &sweeps, &[]).await;
             }
