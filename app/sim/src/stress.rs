@@ -28,6 +28,7 @@ use std::time::Instant;
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
+use ballast::errors::BallastError;
 use ballast::governance::GovernanceAction;
 use ballast::health::{find_priced, PricedMarket};
 use ballast::{MarginAccount, Market, Protocol, ProtocolConfig, StakeEscrow};
@@ -157,7 +158,7 @@ impl Tally {
 }
 
 /// Program errors a stressed market is expected to produce.
-const EXPECTED: [ballast::errors::BallastError; 9] = {
+const EXPECTED: [BallastError; 9] = {
     use ballast::errors::BallastError::*;
     [
         OracleStale,
@@ -647,23 +648,23 @@ impl Sim {
         self.peak = self.peak.max(self.feeds[SOL].price);
 
         self.clock(start + KEEPERS_AT);
-        let sampled = self.keeper_pass().await;
+        let held_back = self.keeper_pass().await;
         self.clock(start + AGENTS_AT);
         self.agents_pass().await;
         self.clock(start + BUYBACK_AT);
-        if !sampled {
+        if held_back {
             self.crank_volatility().await;
         }
         self.buyback(start + BUYBACK_UNTIL).await;
         self.record().await;
     }
 
-    /// The keepers' pass. Returns false if the native feed held the volatility keeper
+    /// The keepers' pass. Returns true if the native feed held the volatility keeper
     /// back.
     async fn keeper_pass(&mut self) -> bool {
         let refresh: Vec<Instruction> = self.markets.iter().map(|m| ix::refresh_market(m.key, m.oracle)).collect();
         self.send("refresh_market", &refresh, &[]).await;
-        let sampled = self.crank_volatility().await;
+        let held_back = self.crank_volatility().await;
         self.snapshots = snapshot_markets(&mut self.rt).await;
         self.sample_health();
         self.liquidate().await;
@@ -674,22 +675,22 @@ impl Sim {
                 self.send("sweep_fees", &sweeps, &[]).await;
             }
         }
-        sampled
+        held_back
     }
 
     /// The volatility keeper's turn: sends the crank when its planner says it is due and
-    /// the program would take the native feed's price. Returns false when the feed held
+    /// the program would take the native feed's price. Returns true when the feed held
     /// it back (worth another try later in the hour).
     async fn crank_volatility(&mut self) -> bool {
         match volatility_crank(&mut self.rt).await {
             Ok(crank) => {
                 self.send("update_volatility", &[crank], &[]).await;
-                true
+                false
             }
-            Err(Wait::Until(_)) => true,
+            Err(Wait::Until(_)) => false,
             Err(Wait::NativeOracle(reason)) => {
                 *self.tally.held_back.entry(("update_volatility", format!("{reason:?}"))).or_default() += 1;
-                false
+                true
             }
         }
     }
@@ -805,7 +806,7 @@ impl Sim {
             let Some((action, ixs)) = self.instructions(i, &intent) else { continue };
             let result = self.rt.send(&ixs, &[&self.agents[i].key]).await;
             if let (Err(e), Some(market)) = (&result, intent.outflow_market()) {
-                self.breakers.outflow_refused[market] |= classify(e).1 == "OutflowLimitExceeded";
+                self.breakers.outflow_refused[market] |= classify(e).1 == BallastError::OutflowLimitExceeded.name();
             }
             if self.tally.record(action, &result) {
                 self.totals.step_ok += 1;
