@@ -23,6 +23,7 @@ async fn small_stress_run_balances_liquidates_and_reports() {
     // with the transactions the program accepted.
     assert!(outcome.liquidations > 0, "nobody was liquidated in a 60% crash");
     assert_eq!(outcome.tally.ok("liquidate"), outcome.liquidations);
+    assert_eq!(outcome.liquidations_by_collateral.iter().sum::<u64>(), outcome.liquidations);
     let first = outcome.timeline.liquidations.iter().position(|&n| n > 0).expect("liquidations recorded");
     assert!(first > crash_start, "first liquidation at step {first}, before the crash at {crash_start}");
 
@@ -140,6 +141,9 @@ async fn the_volatility_keeper_and_the_breakers_follow_a_crash() {
     assert!(worst >= Regime::Stressed && entered >= day(JUMP), "{:?}", t.regimes);
     assert!(t.program_vol[JUMP - 1] < 80.0 && t.program_vol.iter().any(|v| *v > 120.0), "{:?}", t.program_vol);
     assert_eq!(outcome.protocol.volatility.regime, t.regimes.last().unwrap().1 as u8);
+    // The regime's cut to BAL's collateral weights ramps in after the jump, not before.
+    let multiplier = &t.native_weight_multiplier;
+    assert!(multiplier[..JUMP].iter().all(|m| *m == 100.0) && multiplier[JUMP..].iter().any(|m| *m < 100.0));
 
     let dir = std::env::temp_dir().join(format!("ballast-sim-regimes-{}", std::process::id()));
     report::write(&dir, &outcome).expect("the report is written");

@@ -28,6 +28,8 @@ pub struct Timeline {
     /// annualised volatility and drawdown below its EMA price.
     pub program_vol: Vec<f64>,
     pub program_drawdown: Vec<f64>,
+    /// The multiplier on BAL's collateral weights (percent), ramping to each regime's.
+    pub native_weight_multiplier: Vec<f64>,
     /// The program's regime from each day it was entered (the first entry is the start),
     /// and circuit-breaker trips, by day.
     pub regimes: Vec<(f64, Regime)>,
@@ -111,6 +113,7 @@ pub fn write(dir: &Path, outcome: &SimOutcome) -> Result<Vec<PathBuf>, String> {
 pub fn timeline_csv(t: &Timeline) -> String {
     let mut out = String::from(
         "day,path_price,oracle_price,oracle_ema,sim_ema,sim_vol,outage,program_vol_pct,program_drawdown_pct,regime,\
+         bal_weight_multiplier_pct,\
          health_p5,health_p25,health_p50,health_p75,\
          health_p95,below_maint,liquidations,liquidated_usd,bad_debt_usd,socialised_usd,insurance_usdc_usd,\
          insurance_sol_usd,insurance_bal_usd,supply,burned,emitted,staked,rewards_native_usd,rewards_usdc_usd,\
@@ -132,6 +135,7 @@ pub fn timeline_csv(t: &Timeline) -> String {
             format!("{:.2}", t.program_vol[i]),
             format!("{:.2}", t.program_drawdown[i]),
             format!("{:?}", regime_at(&t.regimes, t.day[i])),
+            format!("{:.2}", t.native_weight_multiplier[i]),
         ];
         row.extend(health);
         row.push(format!("{:.4}", t.below_maint[i]));
@@ -289,6 +293,11 @@ fn charts(t: &Timeline) -> Vec<Chart> {
         )
         .line("BAL: the program's estimate (update_volatility), annualised", days, t.program_vol.iter().copied())
         .line("BAL: the program's drawdown below its EMA price", days, t.program_drawdown.iter().copied())
+        .line(
+            "BAL: multiplier on its collateral weights (regime's, ramped)",
+            days,
+            t.native_weight_multiplier.iter().copied(),
+        )
         .regimes(t)
         .outages(t);
     volatility.marks = t.breaker_trips.clone();
@@ -544,6 +553,9 @@ pub fn summary_markdown(o: &SimOutcome) -> String {
             o.outage_liquidations
         );
     }
+    let by_collateral: Vec<String> =
+        MARKET_NAMES.iter().zip(o.liquidations_by_collateral).map(|(name, n)| format!("{name} {n}")).collect();
+    let _ = writeln!(s, "- Liquidations by collateral seized: {}.", by_collateral.join(", "));
     let _ = writeln!(
         s,
         "- Agents' actions refused by the program as expected under stress: {}; unexpected failures: {}.",

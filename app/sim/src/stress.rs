@@ -212,6 +212,8 @@ pub struct SimOutcome {
     /// Liquidations made while the oracle was out, on a price older than borrows accept
     /// but within the liquidation age.
     pub outage_liquidations: u64,
+    /// Liquidations by the market slot of the collateral seized.
+    pub liquidations_by_collateral: [u64; MARKETS],
     pub bad_debt_usd: f64,
     pub socialised_usd: f64,
     /// Broken invariants, each with the day it was found.
@@ -310,6 +312,7 @@ struct BreakerWatch {
 struct Totals {
     liquidations: u64,
     outage_liquidations: u64,
+    liquidations_by_collateral: [u64; MARKETS],
     step_liquidations: u32,
     step_ok: u32,
     step_refused: u32,
@@ -732,6 +735,9 @@ impl Sim {
                         self.tally.record("liquidate", &Ok(()));
                         self.totals.liquidations += 1;
                         self.totals.outage_liquidations += u64::from(!self.live);
+                        if let Some(slot) = self.markets.iter().position(|m| m.index == plan.asset_market) {
+                            self.totals.liquidations_by_collateral[slot] += 1;
+                        }
                         self.totals.step_liquidations += 1;
                         if let Ok(liability) = find_priced(&priced, plan.liability_market) {
                             self.totals.liquidated_usd += agents::usd_at_mid(plan.quote.repay, liability);
@@ -963,6 +969,9 @@ impl Sim {
         let v = &protocol.volatility;
         t.program_vol.push(f64::from(v.annual_vol_bps) / 100.0);
         t.program_drawdown.push(f64::from(v.drawdown_bps) / 100.0);
+        let native = self.snapshots.iter().find(|s| s.key == self.markets[BAL].key);
+        t.native_weight_multiplier
+            .push(native.map_or(100.0, |s| f64::from(s.market.weight_multiplier.current(self.rt.now)) / 100.0));
         let regime = Regime::from_u8(v.regime).unwrap_or(Regime::Calm);
         if t.regimes.last().map(|(_, r)| *r) != Some(regime) {
             t.regimes.push((day, regime));
@@ -1024,6 +1033,7 @@ impl Sim {
             wall_secs: started.elapsed().as_secs_f64(),
             liquidations: self.totals.liquidations,
             outage_liquidations: self.totals.outage_liquidations,
+            liquidations_by_collateral: self.totals.liquidations_by_collateral,
             bad_debt_usd: self.totals.bad_debt_usd,
             socialised_usd: self.totals.socialised_usd,
             violations: self.violations,
