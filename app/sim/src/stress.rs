@@ -511,6 +511,11 @@ impl Sim {
         Ok(())
     }
 
+    /// The slot of the market with program index `index`.
+    fn slot_of(&self, index: u16) -> Option<usize> {
+        self.markets.iter().position(|m| m.index == index)
+    }
+
     fn decimals(&self) -> [u8; MARKETS] {
         self.markets.each_ref().map(|m| m.decimals)
     }
@@ -735,7 +740,7 @@ impl Sim {
                         self.tally.record("liquidate", &Ok(()));
                         self.totals.liquidations += 1;
                         self.totals.outage_liquidations += u64::from(!self.live);
-                        if let Some(slot) = self.markets.iter().position(|m| m.index == plan.asset_market) {
+                        if let Some(slot) = self.slot_of(plan.asset_market) {
                             self.totals.liquidations_by_collateral[slot] += 1;
                         }
                         self.totals.step_liquidations += 1;
@@ -768,14 +773,14 @@ impl Sim {
                 continue;
             }
             for (index, shares) in debts {
-                let Some(&handle) = self.markets.iter().find(|m| m.index == index) else { continue };
+                let Some(slot) = self.slot_of(index) else { continue };
+                let handle = self.markets[slot];
                 let before = self.rt.market(&handle.key).await;
                 let index_now = before.accrual_at(self.rt.now).map_or(before.borrow_index.get(), |a| a.borrow_index);
                 let debt = debt_amount(shares, index_now).unwrap_or(0);
                 if self.send("resolve_bad_debt", &[ix::resolve_bad_debt(key, handle.key)], &[]).await {
                     let after = self.rt.market(&handle.key).await;
                     let covered = u128::from(before.insurance_fund.saturating_sub(after.insurance_fund));
-                    let slot = self.markets.iter().position(|m| m.index == index).unwrap_or(USDC);
                     self.totals.bad_debt_usd += self.usd(slot, debt as f64);
                     self.totals.socialised_usd += self.usd(slot, debt.saturating_sub(covered) as f64);
                 }
@@ -933,10 +938,13 @@ impl Sim {
         self.snapshots = snapshot_markets(&mut self.rt).await;
         let protocol = self.rt.protocol().await;
         let supply = self.rt.mint_supply(&self.markets[BAL].mint).await;
+        // Each slot's market as just read (`None` if its feed did not parse).
+        let read: [Option<Market>; MARKETS] =
+            self.markets.each_ref().map(|m| self.snapshots.iter().find(|s| s.key == m.key).map(|s| s.market));
         let mut insurance = [0.0; MARKETS];
-        for (slot, m) in self.markets.iter().enumerate() {
-            if let Some(s) = self.snapshots.iter().find(|s| s.key == m.key) {
-                insurance[slot] = self.usd(slot, s.market.insurance_fund as f64);
+        for (slot, market) in read.iter().enumerate() {
+            if let Some(market) = market {
+                insurance[slot] = self.usd(slot, market.insurance_fund as f64);
             }
         }
         let t = &mut self.timeline;
@@ -969,16 +977,15 @@ impl Sim {
         let v = &protocol.volatility;
         t.program_vol.push(f64::from(v.annual_vol_bps) / 100.0);
         t.program_drawdown.push(f64::from(v.drawdown_bps) / 100.0);
-        let native = self.snapshots.iter().find(|s| s.key == self.markets[BAL].key);
         t.native_weight_multiplier
-            .push(native.map_or(100.0, |s| f64::from(s.market.weight_multiplier.current(self.rt.now)) / 100.0));
-        let regime = Regime::from_u8(v.regime).unwrap_or(Regime::Calm);
+            .push(read[BAL].map_or(100.0, |m| f64::from(m.weight_multiplier.current(self.rt.now)) / 100.0));
+        let regime = protocol.regime().unwrap_or(Regime::Calm);
         if t.regimes.last().map(|(_, r)| *r) != Some(regime) {
             t.regimes.push((day, regime));
         }
-        for (slot, m) in self.markets.iter().enumerate() {
-            let Some(s) = self.snapshots.iter().find(|s| s.key == m.key) else { continue };
-            let until = s.market.breakers.reduce_only_until_ts;
+        for (slot, market) in read.iter().enumerate() {
+            let Some(market) = market else { continue };
+            let until = market.breakers.reduce_only_until_ts;
             if until > self.breakers.reduce_only_until[slot] {
                 t.breaker_trips.push((day, format!("{} price-move guard", MARKET_NAMES[slot])));
                 self.breakers.reduce_only_until[slot] = until;
