@@ -4,7 +4,7 @@
 pub mod attack;
 
 use anchor_lang::prelude::Pubkey;
-use ballast::MarketConfig;
+use ballast::{MarketConfig, OracleKind};
 use ballast_sim::ix::{self, MarketTransfer};
 pub use ballast_sim::keeper::BuybackKeeper;
 use ballast_sim::pyth::PythPrice;
@@ -94,8 +94,7 @@ pub async fn listing() -> Listing {
     let mut rt = Runtime::start().await;
     rt.initialize_protocol(6).await;
     let mint = rt.create_mint(9).await;
-    let oracle = Pubkey::new_unique();
-    rt.set_price(&oracle, &PythPrice::steady(SOL_PRICE, EXPO, GENESIS_TIME));
+    let oracle = rt.new_feed(&PythPrice::steady(SOL_PRICE, EXPO, GENESIS_TIME));
     Listing { rt, mint, oracle }
 }
 
@@ -124,9 +123,23 @@ impl Fixture {
         Fixture::with_configs(ballast::ProtocolConfig::standard(), MarketConfig::conservative).await
     }
 
+    /// The standard fixture with every feed of `kind` (PriceUpdateV2 push feeds by default).
+    pub async fn with_oracle_kind(kind: OracleKind) -> Fixture {
+        Fixture::build(kind, ballast::ProtocolConfig::standard(), standard_config).await
+    }
+
     /// The protocol under `protocol`, markets listed with `market(deposit_cap, borrow_cap)`.
     pub async fn with_configs(protocol: ballast::ProtocolConfig, market: impl Fn(u64, u64) -> MarketConfig) -> Fixture {
+        Fixture::build(OracleKind::PythPriceUpdateV2, protocol, market).await
+    }
+
+    async fn build(
+        kind: OracleKind,
+        protocol: ballast::ProtocolConfig,
+        market: impl Fn(u64, u64) -> MarketConfig,
+    ) -> Fixture {
         let mut rt = Runtime::start().await;
+        rt.oracle_kind = kind;
         let native_mint = rt.initialize_protocol_with(6, protocol).await;
         let usdc_mint = rt.create_mint(6).await;
         let sol_mint = rt.create_mint(9).await;

@@ -18,7 +18,7 @@ async fn initialize_protocol_records_admin_and_native_mint() {
     assert_eq!(protocol.pending_admin, Pubkey::default());
     assert_eq!(protocol.guardian, Pubkey::default());
     assert_eq!(protocol.market_count, 0);
-    assert_eq!(protocol.native_oracle, rt.native().oracle);
+    assert_eq!(protocol.native_oracle, rt.feed(&rt.native().oracle));
     assert_eq!(protocol.stake_vault, ix::stake_vault_pda());
     assert_eq!(protocol.reward_vault, ix::reward_vault_pda());
     assert_eq!(protocol.config, ProtocolConfig::standard());
@@ -32,11 +32,12 @@ async fn initialize_protocol_records_admin_and_native_mint() {
 }
 
 fn init_ix(
+    rt: &Runtime,
     admin: &Pubkey,
     native: &NativeToken,
     config: ProtocolConfig,
 ) -> anchor_lang::solana_program::instruction::Instruction {
-    ix::initialize_protocol(*admin, native.mint, native.oracle, config)
+    ix::initialize_protocol(*admin, native.mint, rt.feed(&native.oracle), config)
 }
 
 /// Each out-of-bounds configuration is refused with the error of its group.
@@ -82,7 +83,7 @@ async fn initialize_rejects_out_of_bounds_configs() {
         ),
     ];
     for (config, error) in cases {
-        let result = rt.send(&[init_ix(&admin.pubkey(), &native, config)], &[&admin]).await;
+        let result = rt.send(&[init_ix(&rt, &admin.pubkey(), &native, config)], &[&admin]).await;
         assert_error(result, error);
     }
     assert!(rt.raw_account(&ix::protocol_pda()).await.is_none());
@@ -96,10 +97,10 @@ async fn emissions_need_the_mint_authority() {
     let mint = rt.create_mint(6).await;
     let native = NativeToken { mint, ..rt.create_native_token(6).await };
     let config = ballast_tests::emitting_config(1_000);
-    let result = rt.send(&[init_ix(&admin.pubkey(), &native, config)], &[&admin]).await;
+    let result = rt.send(&[init_ix(&rt, &admin.pubkey(), &native, config)], &[&admin]).await;
     assert_error(result, BallastError::EmissionAuthority);
     // Without emissions the same mint is fine.
-    rt.send(&[init_ix(&admin.pubkey(), &native, ProtocolConfig::standard())], &[&admin]).await.unwrap();
+    rt.send(&[init_ix(&rt, &admin.pubkey(), &native, ProtocolConfig::standard())], &[&admin]).await.unwrap();
 }
 
 #[tokio::test]
@@ -109,8 +110,8 @@ async fn initialize_rejects_a_native_oracle_not_owned_by_pyth() {
     let admin = rt.admin.insecure_clone();
     let data = rt.raw_account(&native.oracle).await.unwrap().data;
     rt.set_raw_account(&native.oracle, Pubkey::new_unique(), data);
-    let result = rt.send(&[init_ix(&admin.pubkey(), &native, ProtocolConfig::standard())], &[&admin]).await;
-    assert_error(result, BallastError::InvalidOracleAccount);
+    let result = rt.send(&[init_ix(&rt, &admin.pubkey(), &native, ProtocolConfig::standard())], &[&admin]).await;
+    assert_error(result, BallastError::OracleWrongOwner);
 }
 
 #[tokio::test]
@@ -119,7 +120,7 @@ async fn initialize_protocol_twice_fails() {
     rt.initialize_protocol(6).await;
     let native = rt.native();
     let admin = rt.admin.insecure_clone();
-    let result = rt.send(&[init_ix(&admin.pubkey(), &native, ProtocolConfig::standard())], &[&admin]).await;
+    let result = rt.send(&[init_ix(&rt, &admin.pubkey(), &native, ProtocolConfig::standard())], &[&admin]).await;
     // The system program refuses to allocate an account that already exists
     // (SystemError::AccountAlreadyInUse on SBF; the native host build reports it as
     // InvalidInstructionData), and nothing changes.
@@ -132,7 +133,7 @@ async fn only_the_upgrade_authority_may_initialize() {
     let mut rt = Runtime::start().await;
     let native = rt.create_native_token(6).await;
     let squatter = rt.new_user().await;
-    let result = rt.send(&[init_ix(&squatter.pubkey(), &native, ProtocolConfig::standard())], &[&squatter]).await;
+    let result = rt.send(&[init_ix(&rt, &squatter.pubkey(), &native, ProtocolConfig::standard())], &[&squatter]).await;
     assert_error(result, BallastError::NotUpgradeAuthority);
     assert!(rt.raw_account(&ix::protocol_pda()).await.is_none());
 }
@@ -145,7 +146,7 @@ async fn initialize_rejects_a_forged_program_data_account() {
     // Same bytes, wrong owner: a ProgramData look-alike owned by the system program.
     let data = rt.raw_account(&ix::program_data_address()).await.unwrap().data;
     rt.set_raw_account(&ix::program_data_address(), anchor_lang::system_program::ID, data);
-    let result = rt.send(&[init_ix(&admin.pubkey(), &native, ProtocolConfig::standard())], &[&admin]).await;
+    let result = rt.send(&[init_ix(&rt, &admin.pubkey(), &native, ProtocolConfig::standard())], &[&admin]).await;
     assert_error(result, AnchorError::AccountOwnedByWrongProgram);
 }
 
@@ -156,7 +157,7 @@ async fn add_market_lists_with_vault_and_indices() {
     let market = rt.market(&fx.sol.key).await;
     assert_eq!(market.protocol, ix::protocol_pda());
     assert_eq!(market.mint, fx.sol.mint);
-    assert_eq!(market.oracle, fx.sol.oracle);
+    assert_eq!(market.oracle, rt.feed(&fx.sol.oracle));
     assert_eq!(market.vault, ix::vault_pda(&fx.sol.key));
     assert_eq!(market.market_index, 1);
     assert_eq!(market.decimals, 9);
@@ -174,14 +175,14 @@ async fn add_market_lists_with_vault_and_indices() {
 
 async fn try_add(l: &mut Listing, config: MarketConfig) -> Result<(), solana_program_test::BanksClientError> {
     let admin = l.rt.admin.insecure_clone();
-    l.rt.send(&[ix::add_market(admin.pubkey(), l.mint, l.oracle, config)], &[&admin]).await
+    l.rt.send(&[ix::add_market(admin.pubkey(), l.mint, l.rt.feed(&l.oracle), config)], &[&admin]).await
 }
 
 #[tokio::test]
 async fn add_market_requires_the_admin() {
     let mut l = listing().await;
     let intruder = l.rt.new_user().await;
-    let ix = ix::add_market(intruder.pubkey(), l.mint, l.oracle, standard_config(1_000, 500));
+    let ix = ix::add_market(intruder.pubkey(), l.mint, l.rt.feed(&l.oracle), standard_config(1_000, 500));
     assert_error(l.rt.send(&[ix], &[&intruder]).await, BallastError::Unauthorized);
 }
 
@@ -214,15 +215,16 @@ async fn add_market_checks_every_parameter_group() {
 #[tokio::test]
 async fn add_market_refuses_a_feed_not_owned_by_pyth() {
     let mut l = listing().await;
-    let bytes = ballast_sim::pyth::price_account_bytes(&PythPrice::steady(SOL_PRICE, EXPO, GENESIS_TIME));
+    let bytes = l.rt.raw_account(&l.oracle).await.unwrap().data;
     l.rt.set_raw_account(&l.oracle, Pubkey::new_unique(), bytes);
-    assert_error(try_add(&mut l, standard_config(1_000, 500)).await, BallastError::InvalidOracleAccount);
+    assert_error(try_add(&mut l, standard_config(1_000, 500)).await, BallastError::OracleWrongOwner);
 }
 
 #[tokio::test]
 async fn add_market_refuses_garbage_and_non_positive_feeds() {
     let mut l = listing().await;
-    l.rt.set_raw_account(&l.oracle.clone(), ballast::PYTH_PROGRAM_ID, vec![7u8; 3_312]);
+    let owner = l.rt.raw_account(&l.oracle).await.unwrap().owner;
+    l.rt.set_raw_account(&l.oracle.clone(), owner, vec![7u8; 3_312]);
     assert_error(try_add(&mut l, standard_config(1_000, 500)).await, BallastError::InvalidOracleAccount);
     let oracle = l.oracle;
     l.rt.set_price(&oracle, &PythPrice::steady(-5, EXPO, GENESIS_TIME));
@@ -248,8 +250,10 @@ async fn add_market_refuses_a_forged_protocol() {
     // The real protocol's bytes, copied into an account owned by another program.
     let data = l.rt.raw_account(&ix::protocol_pda()).await.unwrap().data;
     l.rt.set_raw_account(&ix::protocol_pda(), Pubkey::new_unique(), data);
-    let result =
-        l.rt.send(&[ix::add_market(admin.pubkey(), l.mint, l.oracle, standard_config(1_000, 500))], &[&admin]).await;
+    let result = l
+        .rt
+        .send(&[ix::add_market(admin.pubkey(), l.mint, l.rt.feed(&l.oracle), standard_config(1_000, 500))], &[&admin])
+        .await;
     assert_error(result, AnchorError::AccountOwnedByWrongProgram);
 }
 
@@ -264,10 +268,10 @@ async fn add_market_stops_at_the_stream_limit() {
         rt.list_market(mint, price, standard_config(1_000, 500)).await;
     }
     let mint = rt.create_mint(6).await;
-    let oracle = Pubkey::new_unique();
-    rt.set_price(&oracle, &price);
+    let oracle = rt.new_feed(&price);
     let admin = rt.admin.insecure_clone();
-    let result = rt.send(&[ix::add_market(admin.pubkey(), mint, oracle, standard_config(1_000, 500))], &[&admin]).await;
+    let add = ix::add_market(admin.pubkey(), mint, rt.feed(&oracle), standard_config(1_000, 500));
+    let result = rt.send(&[add], &[&admin]).await;
     assert_error(result, BallastError::TooManyMarkets);
     assert_eq!(rt.protocol().await.market_count as usize, ballast::MAX_MARKETS);
 }

@@ -7,9 +7,9 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::system_instruction;
 use anchor_spl::token::spl_token;
-use ballast::{MarginAccount, Market, PYTH_PROGRAM_ID};
+use ballast::{MarginAccount, Market, OracleSource};
 use ballast_sim::ix::{self, BuybackFill, Liquidation};
-use ballast_sim::pyth::{price_account_bytes, PythPrice};
+use ballast_sim::pyth::{feed_account, price_account_bytes, PriceUpdateV2, PythPrice};
 use ballast_sim::runtime::{standard_config, BalanceChange};
 use ballast_tests::attack::*;
 use ballast_tests::*;
@@ -167,7 +167,7 @@ async fn cashio_a_fully_forged_chain_has_no_trusted_root() {
     fx.rt.set_raw_account(&fake_oracle, evil, price_account_bytes(&PythPrice::steady(1_000_000 * USD, EXPO, now)));
     let mut market: Market = fx.rt.market(&usdc.key).await;
     market.protocol = fake_protocol;
-    market.oracle = fake_oracle;
+    market.oracle = OracleSource::legacy(fake_oracle);
     let fake_market = Pubkey::new_unique();
     fx.rt.set_raw_account(&fake_market, evil, zero_copy_bytes(&market));
     let mut account: MarginAccount = fx.rt.margin_account(&attacker.margin_account).await;
@@ -256,12 +256,14 @@ async fn fake_token_programs_and_fake_pyth_owners_are_refused() {
     // on every path that reads a price (borrow is covered in oracle.rs).
     let now = c.fx.rt.now;
     let evil = Pubkey::new_unique();
-    c.fx.rt.set_raw_account(&sol.oracle, evil, price_account_bytes(&PythPrice::steady(70 * USD, EXPO, now)));
-    assert_error(c.send(liquidate.clone()).await, BallastError::InvalidOracleAccount);
-    assert_error(c.send(ix::refresh_market(sol.key, sol.oracle)).await, BallastError::InvalidOracleAccount);
+    let (_, bytes) = feed_account(&c.fx.rt.feed(&sol.oracle), &PythPrice::steady(70 * USD, EXPO, now));
+    c.fx.rt.set_raw_account(&sol.oracle, evil, bytes);
+    assert_error(c.send(liquidate.clone()).await, BallastError::OracleWrongOwner);
+    assert_error(c.send(ix::refresh_market(sol.key, sol.oracle)).await, BallastError::OracleWrongOwner);
     let native_oracle = c.fx.rt.native().oracle;
-    c.fx.rt.set_raw_account(&native_oracle, evil, price_account_bytes(&PythPrice::steady(NATIVE_PRICE, EXPO, now)));
-    assert_error(c.send(ix::buyback(&c.buyback_fill(), 1_000, 0)).await, BallastError::InvalidOracleAccount);
+    let (_, bytes) = feed_account(&c.fx.rt.feed(&native_oracle), &PythPrice::steady(NATIVE_PRICE, EXPO, now));
+    c.fx.rt.set_raw_account(&native_oracle, evil, bytes);
+    assert_error(c.send(ix::buyback(&c.buyback_fill(), 1_000, 0)).await, BallastError::OracleWrongOwner);
 }
 
 // ---------------------------------------------------------------- PDAs and lifecycles
@@ -428,9 +430,8 @@ async fn token_2022_mints_and_accounts_are_refused() {
         // vault short of what the books credit.
         let mint = Pubkey::new_unique();
         fx.rt.set_raw_account(&mint, TOKEN_2022_ID, token_2022_mint_bytes(6, &admin.pubkey(), fee));
-        let oracle = Pubkey::new_unique();
-        fx.rt.set_price(&oracle, &PythPrice::steady(USD, EXPO, now));
-        let add = ix::add_market(admin.pubkey(), mint, oracle, standard_config(1_000 * USDC, 500 * USDC));
+        let oracle = fx.rt.new_feed(&PythPrice::steady(USD, EXPO, now));
+        let add = ix::add_market(admin.pubkey(), mint, fx.rt.feed(&oracle), standard_config(1_000 * USDC, 500 * USDC));
         assert_error(fx.rt.send(&[add], &[&admin]).await, AnchorError::AccountOwnedByWrongProgram);
     }
     // A Token-2022 account claiming the listed USDC mint, as the depositor's source.
@@ -530,12 +531,17 @@ async fn a_price_cannot_be_moved_inside_the_borrowing_transaction() {
     // 10 SOL at $100 supports ~666 USDC of initial health; 5,000 needs SOL at ~$750.
     let too_much = 5_000 * USDC;
 
-    // 1. In the same transaction, create a fresh account owned by Pyth (anyone can:
-    //    the system program assigns any owner) and price SOL with it.
+    // 1. In the same transaction, create a fresh account owned by Pyth's receiver (anyone
+    //    can: the system program assigns any owner) and price SOL with it.
     let fresh = Keypair::new();
-    let len = price_account_bytes(&PythPrice::steady(SOL_PRICE, EXPO, 0)).len() as u64;
-    let create =
-        system_instruction::create_account(&b.key.pubkey(), &fresh.pubkey(), 100_000_000, len, &PYTH_PROGRAM_ID);
+    let len = PriceUpdateV2::LEN as u64;
+    let create = system_instruction::create_account(
+        &b.key.pubkey(),
+        &fresh.pubkey(),
+        100_000_000,
+        len,
+        &ballast::PYTH_RECEIVER_PROGRAM_ID,
+    );
     let borrow =
         ix::borrow(&b.on(&usdc), too_much, &ix::health_metas(&[(sol.key, fresh.pubkey()), (usdc.key, usdc.oracle)]));
     assert_error_at(fx.rt.send(&[create, borrow], &[&b.key, &fresh]).await, 2, BallastError::WrongOracle);

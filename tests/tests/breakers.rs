@@ -474,9 +474,12 @@ async fn out_of_bounds_breaker_and_guardian_configs_are_refused() {
     ];
     for (breakers, error) in cases {
         let config = MarketConfig { breakers, ..base };
-        assert_error(rt.send(&[ix::add_market(admin.pubkey(), mint, oracle, config)], &[&admin]).await, error);
+        assert_error(
+            rt.send(&[ix::add_market(admin.pubkey(), mint, rt.feed(&oracle), config)], &[&admin]).await,
+            error,
+        );
     }
-    rt.send(&[ix::add_market(admin.pubkey(), mint, oracle, base)], &[&admin]).await.unwrap();
+    rt.send(&[ix::add_market(admin.pubkey(), mint, rt.feed(&oracle), base)], &[&admin]).await.unwrap();
     // The listing price is the guard's first reference; the limiter's bucket is empty.
     let m = rt.market(&ix::market_pda(&mint)).await;
     assert_eq!((m.breakers.window_start_ts, m.breakers.window_start_price.get()), (GENESIS_TIME, 100_000_000_000));
@@ -497,10 +500,10 @@ async fn out_of_bounds_breaker_and_guardian_configs_are_refused() {
     ];
     for guardian in cases {
         let config = ProtocolConfig { guardian, ..ProtocolConfig::standard() };
-        let ix = ix::initialize_protocol(admin.pubkey(), native.mint, native.oracle, config);
+        let ix = ix::initialize_protocol(admin.pubkey(), native.mint, rt.feed(&native.oracle), config);
         assert_error(rt.send(&[ix], &[&admin]).await, BallastError::InvalidGuardianParams);
     }
-    let ix = ix::initialize_protocol(admin.pubkey(), native.mint, native.oracle, ProtocolConfig::standard());
+    let ix = ix::initialize_protocol(admin.pubkey(), native.mint, rt.feed(&native.oracle), ProtocolConfig::standard());
     rt.send(&[ix], &[&admin]).await.unwrap();
     assert_eq!(rt.protocol().await.config.guardian, g);
 }

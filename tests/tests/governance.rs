@@ -5,7 +5,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AccountDeserialize, AccountSerialize};
-use ballast::{GovernanceAction, MarketConfig, Proposal, ProposalStatus, ProtocolConfig, TimelockConfig};
+use ballast::{GovernanceAction, MarketConfig, OracleSource, Proposal, ProposalStatus, ProtocolConfig, TimelockConfig};
 use ballast_sim::ix;
 use ballast_sim::pyth::PythPrice;
 use ballast_sim::runtime::{standard_config, MarketHandle};
@@ -356,10 +356,10 @@ async fn a_pending_admin_transfer_can_be_cancelled() {
 }
 
 /// A new mint with a fresh feed at the current time.
-async fn new_listing(fx: &mut Fixture) -> (Pubkey, Pubkey, MarketConfig) {
+async fn new_listing(fx: &mut Fixture) -> (Pubkey, OracleSource, MarketConfig) {
     let mint = fx.rt.create_mint(6).await;
-    let oracle = Pubkey::new_unique();
-    fx.rt.set_price(&oracle, &PythPrice::steady(USD, EXPO, fx.rt.now));
+    let oracle = fx.rt.new_feed(&PythPrice::steady(USD, EXPO, fx.rt.now));
+    let oracle = fx.rt.feed(&oracle);
     (mint, oracle, standard_config(1_000_000 * USDC, 800_000 * USDC))
 }
 
@@ -399,15 +399,15 @@ async fn after_launch_a_market_is_listed_only_through_a_ready_proposal() {
     let key = propose(&mut fx, listing.clone()).await;
     assert_error(fx.rt.send(&[add(Some(key))], &[&admin]).await, BallastError::TimelockNotReady);
     fx.rt.advance(DELAY);
-    fx.rt.set_price(&oracle, &PythPrice::steady(USD, EXPO, fx.rt.now));
+    fx.rt.set_price(&oracle.address, &PythPrice::steady(USD, EXPO, fx.rt.now));
     // execute_change does not list: add_market does, with the accounts a listing needs.
     assert_error(execute(&mut fx, key, &listing).await, BallastError::ListingThroughAddMarket);
     // Not for another config, oracle or mint.
     let looser = MarketConfig { deposit_cap: config.deposit_cap + 1, ..config };
     let other = ix::add_market_with(admin.pubkey(), mint, oracle, looser, Some(key));
     assert_error(fx.rt.send(&[other], &[&admin]).await, BallastError::ListingMismatch);
-    let other_oracle = Pubkey::new_unique();
-    fx.rt.set_price(&other_oracle, &PythPrice::steady(USD, EXPO, fx.rt.now));
+    let other_oracle = fx.rt.new_feed(&PythPrice::steady(USD, EXPO, fx.rt.now));
+    let other_oracle = fx.rt.feed(&other_oracle);
     let other = ix::add_market_with(admin.pubkey(), mint, other_oracle, config, Some(key));
     assert_error(fx.rt.send(&[other], &[&admin]).await, BallastError::ListingMismatch);
 
@@ -554,9 +554,12 @@ async fn turning_emissions_on_needs_the_mint_authority() {
     let admin = rt.admin.insecure_clone();
     let mint = rt.create_mint(6).await;
     let native = ballast_sim::runtime::NativeToken { mint, ..rt.create_native_token(6).await };
-    rt.send(&[ix::initialize_protocol(admin.pubkey(), mint, native.oracle, ProtocolConfig::standard())], &[&admin])
-        .await
-        .unwrap();
+    rt.send(
+        &[ix::initialize_protocol(admin.pubkey(), mint, rt.feed(&native.oracle), ProtocolConfig::standard())],
+        &[&admin],
+    )
+    .await
+    .unwrap();
     let result =
         rt.send(&[ix::with_native_mint(ix::apply_change(admin.pubkey(), action.clone()), mint)], &[&admin]).await;
     assert_error(result, BallastError::EmissionAuthority);
@@ -567,4 +570,82 @@ async fn turning_emissions_on_needs_the_mint_authority() {
     let other = rt.create_mint(6).await;
     let result = rt.send(&[ix::with_native_mint(ix::apply_change(admin.pubkey(), action), other)], &[&admin]).await;
     assert_error(result, BallastError::NativeMintRequired);
+}
+
+/// Proposes `action` with the accounts `ix::propose_change` builds, changed by `edit`.
+async fn try_propose(
+    fx: &mut Fixture,
+    action: GovernanceAction,
+    edit: impl FnOnce(&mut anchor_lang::solana_program::instruction::Instruction),
+) -> Result<(), BanksClientError> {
+    let admin = admin(fx);
+    let id = fx.rt.protocol().await.governance.proposal_count;
+    let mut propose = ix::propose_change(admin.pubkey(), id, action);
+    edit(&mut propose);
+    fx.rt.send(&[propose], &[&admin]).await
+}
+
+/// A market's feed and the native token's are replaced only through the timelock, and
+/// only by a feed the program can read as declared.
+#[tokio::test]
+async fn feeds_are_replaced_only_through_the_timelock() {
+    let mut fx = launched().await;
+    let (sol, admin) = (fx.sol, admin(&fx));
+    let now = fx.rt.now;
+    let new_feed = OracleSource::push_feed(0, [0x5E; 32]);
+    fx.rt.add_feed(new_feed, &PythPrice::steady(90 * USD, EXPO, now));
+    let replace = GovernanceAction::SetMarketOracle { market: sol.key, oracle: new_feed };
+    assert_error(apply(&mut fx, &admin, replace.clone()).await, BallastError::ChangeNeedsTimelock);
+
+    // What cannot be proposed: a PriceUpdateV2 account that is not its push feed, a legacy
+    // source with a feed id, the new feed's account left out, an account holding another
+    // feed's update.
+    let not_pda = OracleSource { address: Pubkey::new_unique(), ..new_feed };
+    let action = GovernanceAction::SetMarketOracle { market: sol.key, oracle: not_pda };
+    assert_error(try_propose(&mut fx, action, |_| {}).await, BallastError::OracleNotPushFeed);
+    let legacy_with_id = OracleSource { feed_id: [1; 32], ..OracleSource::legacy(sol.oracle) };
+    let action = GovernanceAction::SetMarketOracle { market: sol.key, oracle: legacy_with_id };
+    assert_error(try_propose(&mut fx, action, |_| {}).await, BallastError::InvalidOracleSource);
+    let missing = try_propose(&mut fx, replace.clone(), |ix| drop(ix.accounts.pop())).await;
+    assert_error(missing, BallastError::OracleAccountRequired);
+    let other_feed = ballast_sim::pyth::price_update_bytes([0x77; 32], &PythPrice::steady(90 * USD, EXPO, now));
+    fx.rt.set_raw_account(&new_feed.address, ballast::PYTH_RECEIVER_PROGRAM_ID, other_feed);
+    assert_error(try_propose(&mut fx, replace.clone(), |_| {}).await, BallastError::OracleFeedIdMismatch);
+    fx.rt.set_price(&new_feed.address, &PythPrice::steady(90 * USD, EXPO, now));
+
+    let key = propose(&mut fx, replace.clone()).await;
+    assert_eq!(
+        proposal(&mut fx, &key).await.base,
+        GovernanceAction::SetMarketOracle { market: sol.key, oracle: fx.rt.feed(&sol.oracle) }
+    );
+    assert_error(execute(&mut fx, key, &replace).await, BallastError::TimelockNotReady);
+    fx.rt.advance(DELAY);
+    // Executed on a feed gone stale: refused until its pusher catches up.
+    assert_error(execute(&mut fx, key, &replace).await, BallastError::OracleStale);
+    fx.rt.set_price(&new_feed.address, &PythPrice::steady(90 * USD, EXPO, fx.rt.now));
+    execute(&mut fx, key, &replace).await.unwrap();
+    assert_eq!(fx.rt.market(&sol.key).await.oracle, new_feed);
+    // SOL is now priced by the new feed alone.
+    fx.refresh_prices(SOL_PRICE).await;
+    let result = fx.rt.send(&[ix::refresh_market(sol.key, sol.oracle)], &[]).await;
+    assert_error(result, BallastError::WrongOracle);
+    fx.rt.send(&[ix::refresh_market(sol.key, new_feed.address)], &[]).await.unwrap();
+    assert_eq!(fx.rt.market(&sol.key).await.last_price, 90 * USD);
+
+    // The native token's feed moves to a legacy account the same way.
+    let legacy = OracleSource::legacy(Pubkey::new_unique());
+    fx.rt.add_feed(legacy, &PythPrice::steady(NATIVE_PRICE, EXPO, fx.rt.now));
+    let replace = GovernanceAction::SetNativeOracle { oracle: legacy };
+    assert_error(apply(&mut fx, &admin, replace.clone()).await, BallastError::ChangeNeedsTimelock);
+    let key = propose(&mut fx, replace.clone()).await;
+    fx.rt.advance(DELAY);
+    fx.rt.set_price(&legacy.address, &PythPrice::steady(NATIVE_PRICE, EXPO, fx.rt.now));
+    execute(&mut fx, key, &replace).await.unwrap();
+    assert_eq!(fx.rt.protocol().await.native_oracle, legacy);
+    let native_mint = fx.native_mint;
+    let old = fx.rt.native().oracle;
+    fx.set_native_price(NATIVE_PRICE);
+    let result = fx.rt.send(&[ix::update_volatility(native_mint, old, None)], &[]).await;
+    assert_error(result, BallastError::WrongOracle);
+    fx.rt.send(&[ix::update_volatility(native_mint, legacy.address, None)], &[]).await.unwrap();
 }

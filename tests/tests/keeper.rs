@@ -69,8 +69,7 @@ async fn refresh_with_the_wrong_feed_is_refused() {
     let mut fx = borrowed_market().await;
     let (usdc, sol) = (fx.usdc, fx.sol);
     assert_error(fx.rt.send(&[ix::refresh_market(usdc.key, sol.oracle)], &[]).await, BallastError::WrongOracle);
-    let fake = anchor_lang::prelude::Pubkey::new_unique();
     let now = fx.rt.now;
-    fx.rt.set_price(&fake, &PythPrice::steady(USD, EXPO, now));
+    let fake = fx.rt.new_feed(&PythPrice::steady(USD, EXPO, now));
     assert_error(fx.rt.send(&[ix::refresh_market(usdc.key, fake)], &[]).await, BallastError::WrongOracle);
 }

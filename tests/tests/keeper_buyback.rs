@@ -39,7 +39,7 @@ async fn view(fx: &mut Fixture, keeper: &BuybackKeeper) -> View {
     let protocol = buyback::decode_protocol(&raw.data).expect("decodes");
     let markets = snapshot_markets(&mut fx.rt).await;
     let find = |key: Pubkey| *markets.iter().find(|m| m.key == key).expect("market reads");
-    let oracle = fx.rt.raw_account(&protocol.native_oracle).await.expect("native oracle");
+    let oracle = fx.rt.raw_account(&protocol.native_oracle.address).await.expect("native oracle");
     let mint = fx.rt.raw_account(&protocol.native_mint).await.expect("native mint");
     let native = buyback::native_feed(&protocol, &oracle.owner, &oracle.data, &mint.data).expect("native reads");
     let balance = buyback::token_amount(&fx.rt.raw_account(&keeper.native).await.expect("account").data).unwrap();

@@ -1,8 +1,10 @@
 //! liquidate and resolve_bad_debt: a crash, step-by-step liquidations, bad debt, and
 //! every rejection, with the books checked after each step.
 
-use ballast_sim::ix::{self, Liquidation};
-use ballast_sim::runtime::BalanceChange;
+use ballast_sim::ix::{self, Liquidation, MarketTransfer};
+use ballast_sim::pyth::PythPrice;
+use ballast_sim::runtime::{standard_config, BalanceChange};
+use ballast_tests::attack::maint_health;
 use ballast_tests::*;
 use solana_signer::Signer;
 
@@ -255,4 +257,55 @@ async fn liquidation_rejections_name_their_reason() {
     // And the legitimate call passes.
     c.liquidate(2, u64::MAX).await.unwrap();
     c.check_books().await;
+}
+
+/// A borrower cannot opt out of liquidation by holding a base unit of an asset whose feed
+/// died: in a liquidation's health check that deposit counts as worth nothing, and only
+/// the repaid and seized markets need a usable price. Opening risk still needs them all.
+#[tokio::test]
+async fn a_dead_side_feed_never_shields_an_underwater_account() {
+    let mut c = crash_setup().await;
+    let now = c.fx.rt.now;
+    let side_mint = c.fx.rt.create_mint(6).await;
+    let side_price = PythPrice::steady(USD, EXPO, now);
+    let side = c.fx.rt.list_market(side_mint, side_price, standard_config(1_000_000 * USDC, 500_000 * USDC)).await;
+    let b = c.borrowers[2].key.insecure_clone();
+    let on_side = MarketTransfer {
+        user_token: c.fx.rt.funded_token_account(&side_mint, &b.pubkey(), 1).await,
+        ..c.borrowers[2].on(&side)
+    };
+    c.fx.rt.send(&[ix::deposit(&on_side, 1)], &[&b]).await.unwrap();
+
+    // The side feed stops for 11 minutes (past even the liquidation age); SOL crashes
+    // to $70 on fresh USDC and SOL feeds.
+    c.fx.rt.advance(660);
+    c.crash_to(70 * USD).await;
+    let account = c.borrowers[2].margin_account;
+    // The keeper's scan prices it as the program does: underwater, the side deposit at zero.
+    assert!(maint_health(&mut c.fx.rt, &account).await.unwrap() < 0);
+    // Risk-increasing actions still need every price.
+    let usdc = c.fx.usdc;
+    let health = c.fx.rt.health_accounts(&account, BalanceChange::None).await;
+    let borrow = ix::borrow(&c.borrowers[2].on(&usdc), USDC, &health);
+    assert_error(c.fx.rt.send(&[borrow], &[&b]).await, BallastError::OracleStale);
+    // The dead market itself is neither seized nor repaid.
+    let keeper_side = c.fx.rt.create_token_account(&side_mint, &c.keeper.key.pubkey()).await;
+    let seize_side =
+        Liquidation { asset_market: side.key, liquidator_asset_token: keeper_side, ..c.liquidation(&c.borrowers[2]) };
+    let keeper = c.keeper.key.insecure_clone();
+    let result = c.fx.rt.send(&[ix::liquidate(&seize_side, u64::MAX, &health)], &[&keeper]).await;
+    assert_error(result, BallastError::OracleStale);
+
+    // Liquidated against its SOL, back to health; the side deposit is untouched.
+    c.liquidate(2, u64::MAX).await.unwrap();
+    c.check_books().await;
+    let after = c.fx.rt.margin_account(&account).await;
+    assert!(after.cached_init_health.get() >= 0 && after.cached_maint_health.get() > 0);
+    let side_balance = after.active_balances().find(|s| s.market_index == side.index);
+    assert_eq!(side_balance.map(|s| s.deposit_shares.get()), Some(1));
+    // As on Mango v4, a full withdrawal of the dead-feed deposit needs no price of it:
+    // the rest of the account must stand on valid prices without it.
+    let health = c.fx.rt.health_accounts(&account, BalanceChange::Closes(side.key)).await;
+    c.fx.rt.send(&[ix::withdraw(&on_side, 0, true, &health)], &[&b]).await.unwrap();
+    assert_eq!(c.fx.rt.token_balance(&on_side.user_token).await, 1);
 }

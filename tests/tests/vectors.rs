@@ -14,7 +14,10 @@ use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::AccountDeserialize;
 use anchor_spl::token::spl_token;
 use ballast::health::{health_of, PricedMarket};
-use ballast::{GovernanceAction, MarginAccount, Market, MarketConfig, Proposal, Protocol, ProtocolConfig, StakeEscrow};
+use ballast::{
+    GovernanceAction, MarginAccount, Market, MarketConfig, OracleSource, Proposal, Protocol, ProtocolConfig,
+    StakeEscrow,
+};
 use ballast_risk::gates;
 use ballast_risk::oracle::{OracleAction, OracleReading};
 use ballast_sim::ix::{self, health_metas, BuybackFill, Liquidation, MarketTransfer, Staker};
@@ -27,6 +30,11 @@ use solana_signer::Signer;
 use solana_system_interface::instruction as system_instruction;
 
 const FIXTURE: &str = "tests/fixtures/vectors.json";
+
+/// A feed id as the TypeScript side prints it.
+fn hex32(bytes: &[u8; 32]) -> String {
+    format!("0x{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
 
 fn key(n: u8) -> Pubkey {
     Pubkey::new_from_array([n; 32])
@@ -82,7 +90,10 @@ fn instruction_case(idl: &BTreeMap<Vec<u8>, (String, Vec<String>)>, ix: Instruct
 
 fn instructions() -> Vec<Value> {
     let idl = idl_instructions();
-    let (admin, native_mint, mint, oracle, owner) = (key(1), key(2), key(3), key(4), key(5));
+    let (admin, native_mint, mint, owner) = (key(1), key(2), key(3), key(5));
+    // Push feeds (their addresses are PDAs of the feed ids): the format Pyth publishes today.
+    let (feed, native_feed) = (OracleSource::push_feed(0, [4; 32]), OracleSource::push_feed(2, [14; 32]));
+    let (oracle, native_oracle) = (feed.address, native_feed.address);
     let market = ix::market_pda(&mint);
     let margin_account = ix::margin_account_pda(&owner, 7);
     let t = MarketTransfer { owner, margin_account, market, user_token: key(6) };
@@ -106,14 +117,18 @@ fn instructions() -> Vec<Value> {
         market,
         oracle,
         native_mint,
-        native_oracle: key(14),
+        native_oracle,
         keeper_native: key(15),
         keeper_pool_token: key(16),
     };
     let cases = [
         (
-            ix::initialize_protocol(admin, native_mint, key(14), protocol_config),
+            ix::initialize_protocol(admin, native_mint, native_feed, protocol_config),
             json!({
+                "nativeOracle.address": native_oracle.to_string(),
+                "nativeOracle.feedId": hex32(&native_feed.feed_id),
+                "nativeOracle.shardId": "2",
+                "nativeOracle.kind": "1",
                 "config.feeInsuranceBps": protocol_config.fee_insurance_bps.to_string(),
                 "config.auctionStartDiscountBps": protocol_config.auction_start_discount_bps.to_string(),
                 "config.rewardDripSecs": protocol_config.reward_drip_secs.to_string(),
@@ -126,8 +141,11 @@ fn instructions() -> Vec<Value> {
             }),
         ),
         (
-            ix::add_market(admin, mint, oracle, config),
+            ix::add_market(admin, mint, feed, config),
             json!({
+                "oracle.address": oracle.to_string(),
+                "oracle.feedId": hex32(&feed.feed_id),
+                "oracle.kind": "1",
                 "config.initAssetWeightBps": config.init_asset_weight_bps.to_string(),
                 "config.maintLiabilityWeightBps": config.maint_liability_weight_bps.to_string(),
                 "config.liquidationBonusBps": config.liquidation_bonus_bps.to_string(),
@@ -148,7 +166,7 @@ fn instructions() -> Vec<Value> {
         (ix::liquidate(&liquidation, 123_456_789_012, &health), json!({ "maxRepay": "123456789012" })),
         (ix::resolve_bad_debt(margin_account, market), json!({})),
         (ix::sweep_fees(market), json!({})),
-        (ix::update_volatility(native_mint, key(14), Some(market)), json!({})),
+        (ix::update_volatility(native_mint, native_oracle, Some(market)), json!({})),
         (ix::buyback(&fill, big, 7), json!({ "maxNativeIn": big.to_string(), "minPoolOut": "7" })),
         (staker.stake(5_000_000, 604_800), json!({ "amount": "5000000", "lockSecs": "604800" })),
         (staker.increase_stake(big), json!({ "amount": big.to_string() })),
@@ -165,7 +183,7 @@ fn instructions() -> Vec<Value> {
         ),
         (ix::resume(key(18)), json!({})),
         (
-            ix::add_market_with(admin, mint, oracle, config, Some(ix::proposal_pda(3))),
+            ix::add_market_with(admin, mint, feed, config, Some(ix::proposal_pda(3))),
             json!({ "config.depositCap": config.deposit_cap.to_string() }),
         ),
         (
@@ -186,10 +204,25 @@ fn instructions() -> Vec<Value> {
             }),
         ),
         (
-            ix::propose_change(admin, 7, GovernanceAction::ListMarket { mint, oracle, config }),
+            ix::propose_change(admin, 7, GovernanceAction::ListMarket { mint, oracle: feed, config }),
             json!({
                 "id": "7", "action.__kind": "ListMarket", "action.mint": mint.to_string(),
-                "action.oracle": oracle.to_string(), "action.config.depositCap": config.deposit_cap.to_string(),
+                "action.oracle.address": oracle.to_string(), "action.config.depositCap": config.deposit_cap.to_string(),
+            }),
+        ),
+        (
+            ix::propose_change(admin, 8, GovernanceAction::SetMarketOracle { market, oracle: feed }),
+            json!({
+                "id": "8", "action.__kind": "SetMarketOracle", "action.market": market.to_string(),
+                "action.oracle.address": oracle.to_string(), "action.oracle.feedId": hex32(&feed.feed_id),
+                "action.oracle.kind": "1", "action.oracle.shardId": "0",
+            }),
+        ),
+        (
+            ix::apply_change(admin, GovernanceAction::SetNativeOracle { oracle: OracleSource::legacy(key(19)) }),
+            json!({
+                "action.__kind": "SetNativeOracle", "action.oracle.address": key(19).to_string(),
+                "action.oracle.feedId": hex32(&[0; 32]), "action.oracle.kind": "2", "action.oracle.shardId": "0",
             }),
         ),
         (
@@ -245,10 +278,10 @@ async fn fixed_mint(rt: &mut Runtime, mint: &Keypair, decimals: u8) {
     rt.send(&ixs, &[mint]).await.unwrap();
 }
 
-async fn list_fixed_market(rt: &mut Runtime, mint: Pubkey, oracle: Pubkey, price: i64, cfg: MarketConfig) {
-    rt.set_price(&oracle, &PythPrice::steady(price, EXPO, rt.now));
+async fn list_fixed_market(rt: &mut Runtime, mint: Pubkey, feed: OracleSource, price: i64, cfg: MarketConfig) {
+    let oracle = rt.add_feed(feed, &PythPrice::steady(price, EXPO, rt.now));
     let admin = rt.admin.insecure_clone();
-    rt.send(&[ix::add_market(admin.pubkey(), mint, oracle, cfg)], &[&admin]).await.unwrap();
+    rt.send(&[ix::add_market(admin.pubkey(), mint, feed, cfg)], &[&admin]).await.unwrap();
     let key = ix::market_pda(&mint);
     let m = rt.market(&key).await;
     rt.markets.push(MarketHandle { key, mint, oracle, vault: m.vault, index: m.market_index, decimals: m.decimals });
@@ -300,13 +333,14 @@ async fn accounts() -> (Vec<Value>, Value) {
     fixed_mint(&mut rt, &native_mint, 6).await;
     fixed_mint(&mut rt, &usdc_mint, 6).await;
     fixed_mint(&mut rt, &sol_mint, 9).await;
-    let native_oracle = key(29);
-    rt.set_price(&native_oracle, &PythPrice::steady(2 * USD, EXPO, rt.now));
-    let init = ix::initialize_protocol(admin.pubkey(), native_mint.pubkey(), native_oracle, ProtocolConfig::standard());
+    let native_feed = OracleSource::push_feed(0, [29; 32]);
+    rt.add_feed(native_feed, &PythPrice::steady(2 * USD, EXPO, rt.now));
+    let init = ix::initialize_protocol(admin.pubkey(), native_mint.pubkey(), native_feed, ProtocolConfig::standard());
     rt.send(&[init], &[&admin]).await.unwrap();
-    let (usdc_oracle, sol_oracle) = (key(25), key(26));
-    list_fixed_market(&mut rt, usdc_mint.pubkey(), usdc_oracle, USD, usdc_config()).await;
-    list_fixed_market(&mut rt, sol_mint.pubkey(), sol_oracle, SOL_PRICE, standard_config(100_000 * SOL, 80_000 * SOL))
+    let (usdc_feed, sol_feed) = (OracleSource::push_feed(0, [25; 32]), OracleSource::push_feed(0, [26; 32]));
+    let (usdc_oracle, sol_oracle) = (usdc_feed.address, sol_feed.address);
+    list_fixed_market(&mut rt, usdc_mint.pubkey(), usdc_feed, USD, usdc_config()).await;
+    list_fixed_market(&mut rt, sol_mint.pubkey(), sol_feed, SOL_PRICE, standard_config(100_000 * SOL, 80_000 * SOL))
         .await;
     let (usdc, sol) = (rt.markets[0], rt.markets[1]);
 

@@ -7,8 +7,9 @@ use ballast::{Protocol, ProtocolConfig, RegimeRow, VolatilityConfig, WeightRamp}
 use ballast_risk::regime::Regime::{self, *};
 use ballast_sim::ix;
 use ballast_sim::pyth::PythPrice;
-use ballast_sim::runtime::{standard_config, MarketHandle};
+use ballast_sim::runtime::{standard_config, BalanceChange, MarketHandle};
 use ballast_tests::*;
+use solana_signer::Signer;
 
 const NATIVE: u64 = 1_000_000;
 const STEP: i64 = 600;
@@ -323,4 +324,40 @@ async fn the_native_collateral_weight_follows_the_ramp() {
     // Other markets never move.
     let usdc = v.fx.rt.market(&v.fx.usdc.key).await;
     assert_eq!(usdc.weights_at(now + RAMP), usdc.config.weights());
+}
+
+/// The crank must see a crash: a fresh, tight price 40% below the feed's own (lagging)
+/// EMA is sampled, not refused as "too volatile" (a borrow on it still is), and the
+/// regime rises at once.
+#[tokio::test]
+async fn a_fresh_price_far_below_its_ema_is_sampled_and_the_regime_rises() {
+    let mut v = VolFixture::new().await;
+    for i in 0..6 {
+        assert_eq!(v.step(wiggle(i, 10, 3)).await.regime, Calm);
+    }
+    v.fx.rt.advance(STEP);
+    let (before, crash, now) = (v.price, v.price * 6 / 10, v.fx.rt.now);
+    let crashed = PythPrice { ema_price: before, ..PythPrice::steady(crash, EXPO, now) };
+    let native = v.fx.rt.native().oracle;
+    v.fx.rt.set_price(&native, &crashed);
+    v.fx.rt.send(&[v.crank_ix()], &[]).await.unwrap();
+    let p = v.protocol().await;
+    assert!(regime(&p) > Calm, "regime after a 40% crash: {:?}", regime(&p));
+    assert!(p.volatility.drawdown_bps >= 3_900, "drawdown {}", p.volatility.drawdown_bps);
+    assert_eq!(p.volatility.last_sample_ts, now);
+    // A withdrawal priced by the same native price is still refused: the native market's
+    // feed carries the same lagging EMA.
+    let oracle = v.native_market.oracle;
+    v.fx.rt.set_price(&oracle, &crashed);
+    let t = v.fx.trader(0, 0).await;
+    let on_native = ix::MarketTransfer {
+        owner: t.key.pubkey(),
+        margin_account: t.margin_account,
+        market: v.native_market.key,
+        user_token: v.fx.rt.funded_token_account(&v.fx.native_mint, &t.key.pubkey(), 100 * NATIVE).await,
+    };
+    v.fx.rt.send(&[ix::deposit(&on_native, 100 * NATIVE)], &[&t.key]).await.unwrap();
+    let health = v.fx.rt.health_accounts(&t.margin_account, BalanceChange::None).await;
+    let withdraw = ix::withdraw(&on_native, NATIVE, false, &health);
+    assert_error(v.fx.rt.send(&[withdraw], &[&t.key]).await, BallastError::OracleTooVolatile);
 }

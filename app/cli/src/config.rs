@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::AnchorDeserialize;
-use ballast::{MarketConfig, ProtocolConfig};
+use ballast::{MarketConfig, OracleSource, ProtocolConfig};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
@@ -27,9 +27,9 @@ pub struct DeployConfig {
     pub admin_keypair: PathBuf,
     #[serde(deserialize_with = "pubkey")]
     pub native_mint: Pubkey,
-    /// Pyth price account of the native token.
-    #[serde(deserialize_with = "pubkey")]
-    pub native_oracle: Pubkey,
+    /// The native token's Pyth feed (see [`FeedSpec`]).
+    #[serde(deserialize_with = "oracle")]
+    pub native_oracle: OracleSource,
     #[serde(deserialize_with = "config_struct")]
     pub protocol_config: ProtocolConfig,
     pub markets: Vec<MarketEntry>,
@@ -44,8 +44,9 @@ pub struct MarketEntry {
     pub name: String,
     #[serde(deserialize_with = "pubkey")]
     pub mint: Pubkey,
-    #[serde(deserialize_with = "pubkey")]
-    pub pyth_feed: Pubkey,
+    /// The asset's Pyth feed (see [`FeedSpec`]).
+    #[serde(deserialize_with = "oracle")]
+    pub oracle: OracleSource,
     #[serde(deserialize_with = "config_struct")]
     pub config: MarketConfig,
 }
@@ -72,6 +73,54 @@ impl DeployConfig {
 fn pubkey<'de, D: Deserializer<'de>>(d: D) -> Result<Pubkey, D::Error> {
     let s = <String as Deserialize>::deserialize(d)?;
     Pubkey::from_str(&s).map_err(|e| serde::de::Error::custom(format!("invalid pubkey {s:?}: {e}")))
+}
+
+/// A Pyth feed as config and change files write it:
+/// `{ "kind": "price_update_v2", "feed_id": "0x<64 hex digits>", "shard_id": 0 }` (the
+/// push feed Pyth's price pushers keep fresh; its address is derived, `shard_id` defaults
+/// to 0, where Pyth sponsors the common feeds) or `{ "kind": "legacy", "address": "<base58>" }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FeedSpec {
+    PriceUpdateV2 {
+        feed_id: String,
+        #[serde(default)]
+        shard_id: u16,
+    },
+    Legacy {
+        address: String,
+    },
+}
+
+impl FeedSpec {
+    pub fn source(&self) -> Result<OracleSource, String> {
+        match self {
+            FeedSpec::PriceUpdateV2 { feed_id, shard_id } => {
+                Ok(OracleSource::push_feed(*shard_id, parse_feed_id(feed_id)?))
+            }
+            FeedSpec::Legacy { address } => Pubkey::from_str(address)
+                .map(OracleSource::legacy)
+                .map_err(|e| format!("invalid pubkey {address:?}: {e}")),
+        }
+    }
+}
+
+/// A Pyth feed id: 64 hex digits, with or without `0x`.
+pub fn parse_feed_id(hex: &str) -> Result<[u8; 32], String> {
+    let digits = hex.strip_prefix("0x").unwrap_or(hex);
+    let bad = || format!("feed id {hex:?}: expected 64 hex digits");
+    if digits.len() != 64 {
+        return Err(bad());
+    }
+    let mut id = [0u8; 32];
+    for (i, byte) in id.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(digits.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16).map_err(|_| bad())?;
+    }
+    Ok(id)
+}
+
+fn oracle<'de, D: Deserializer<'de>>(d: D) -> Result<OracleSource, D::Error> {
+    FeedSpec::deserialize(d)?.source().map_err(serde::de::Error::custom)
 }
 
 fn config_struct<'de, D: Deserializer<'de>, T: FromFields>(d: D) -> Result<T, D::Error> {

@@ -61,8 +61,8 @@ pub fn plan(config: &DeployConfig, admin: Pubkey, chain: &impl Chain, launched: 
             ));
         }
         steps.push(Step {
-            label: format!("add_market {} (mint {}, pyth {}) -> {market}", m.name, m.mint, m.pyth_feed),
-            instruction: ix::add_market(admin, m.mint, m.pyth_feed, m.config),
+            label: format!("add_market {} (mint {}, {}) -> {market}", m.name, m.mint, m.oracle),
+            instruction: ix::add_market(admin, m.mint, m.oracle, m.config),
         });
     }
     if config.launch && !launched {
@@ -114,9 +114,12 @@ mod tests {
         );
         assert_eq!(&steps[0].instruction.data[..8], ballast::instruction::InitializeProtocol::DISCRIMINATOR);
         for (step, m) in steps[1..].iter().zip(&config.markets) {
-            assert_eq!(step.instruction, ix::add_market(admin, m.mint, m.pyth_feed, m.config));
-            let expected = ballast::instruction::AddMarket { config: m.config }.data();
+            assert_eq!(step.instruction, ix::add_market(admin, m.mint, m.oracle, m.config));
+            let expected = ballast::instruction::AddMarket { config: m.config, oracle: m.oracle }.data();
             assert_eq!(step.instruction.data, expected);
+            // The example lists push feeds, which the program accepts as they are written.
+            assert_eq!(m.oracle.kind().unwrap(), ballast::OracleKind::PythPriceUpdateV2);
+            m.oracle.validate_for_listing().unwrap();
             assert!(step.label.contains(&m.name));
         }
     }

@@ -12,8 +12,15 @@
 //! { "set_protocol_config": { "timelock": { "delay_secs": 259200 } } }
 //! { "set_guardian": "<KEY>" }
 //! { "transfer_admin": "<NEW ADMIN, e.g. a Squads vault>" }
-//! { "list_market": { "name": "JUP", "mint": "<MINT>", "pyth_feed": "<FEED>", "config": { ...every field... } } }
+//! { "list_market": { "name": "JUP", "mint": "<MINT>", "oracle": <FEED>, "config": { ...every field... } } }
+//! { "set_market_oracle": { "mint": "<MINT>", "oracle": <FEED> } }
+//! { "set_native_oracle": <FEED> }
 //! ```
+//!
+//! where `<FEED>` is `{ "kind": "price_update_v2", "feed_id": "0x…", "shard_id": 0 }` or
+//! `{ "kind": "legacy", "address": "<ACCOUNT>" }` (`crate::config::FeedSpec`). A feed
+//! replacement always waits in the timelock; its transactions carry the new feed's
+//! account, which the program reads before accepting it.
 //!
 //! Config fields left out keep their current on-chain value (a listing has none, so it
 //! needs every field); unknown fields are refused.
@@ -23,13 +30,13 @@ use std::str::FromStr;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use ballast::governance::{FieldDiff, FieldValue};
-use ballast::{GovernanceAction, Market, MarketConfig, Proposal, ProposalStatus, Protocol};
+use ballast::{GovernanceAction, Market, MarketConfig, OracleSource, Proposal, ProposalStatus, Protocol};
 use ballast_risk::governance::{ChangeKind, Looser};
 use serde_json::{Map, Value};
 use solana_transaction::Hash;
 use solana_transaction::Transaction;
 
-use crate::config::{field_values, from_idl_fields, to_idl_fields, MarketEntry};
+use crate::config::{field_values, from_idl_fields, to_idl_fields, FeedSpec, MarketEntry};
 
 /// A change file, before the current on-chain values fill in what it leaves out.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +46,8 @@ pub enum ChangeFile {
     Guardian(Pubkey),
     Admin(Pubkey),
     ListMarket(MarketEntry),
+    MarketOracle { mint: Pubkey, oracle: OracleSource },
+    NativeOracle(OracleSource),
 }
 
 impl ChangeFile {
@@ -46,12 +55,16 @@ impl ChangeFile {
         let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
         let object = value.as_object().filter(|o| o.len() == 1).ok_or(
             "a change file is an object with one key: set_market_config, set_protocol_config, set_guardian, \
-             transfer_admin or list_market",
+             transfer_admin, list_market, set_market_oracle or set_native_oracle",
         )?;
         let (kind, body) = object.iter().next().unwrap();
         let key = |v: &Value, what: &str| -> Result<Pubkey, String> {
             let s = v.as_str().ok_or(format!("{kind}: `{what}` must be a base58 key"))?;
             Pubkey::from_str(s).map_err(|e| format!("{kind}: invalid pubkey {s:?}: {e}"))
+        };
+        let feed = |v: &Value| -> Result<OracleSource, String> {
+            let spec: FeedSpec = serde_json::from_value(v.clone()).map_err(|e| format!("{kind}: {e}"))?;
+            spec.source().map_err(|e| format!("{kind}: {e}"))
         };
         let fields = |v: Option<&Value>, what: &str| -> Result<Map<String, Value>, String> {
             v.and_then(Value::as_object).cloned().ok_or(format!("{kind}: `{what}` must be an object of config fields"))
@@ -71,6 +84,15 @@ impl ChangeFile {
             "list_market" => {
                 ChangeFile::ListMarket(serde_json::from_value(body.clone()).map_err(|e| format!("list_market: {e}"))?)
             }
+            "set_market_oracle" => {
+                let body = body.as_object().ok_or("set_market_oracle: expected { \"mint\", \"oracle\" }")?;
+                if let Some(extra) = body.keys().find(|k| *k != "mint" && *k != "oracle") {
+                    return Err(format!("set_market_oracle: unknown key `{extra}`"));
+                }
+                let mint = key(body.get("mint").unwrap_or(&Value::Null), "mint")?;
+                ChangeFile::MarketOracle { mint, oracle: feed(body.get("oracle").unwrap_or(&Value::Null))? }
+            }
+            "set_native_oracle" => ChangeFile::NativeOracle(feed(body)?),
             other => return Err(format!("unknown change `{other}`")),
         })
     }
@@ -78,7 +100,9 @@ impl ChangeFile {
     /// The market account whose current values the change needs.
     pub fn market(&self) -> Option<Pubkey> {
         match self {
-            ChangeFile::MarketConfig { mint, .. } => Some(ballast_client::ix::market_pda(mint)),
+            ChangeFile::MarketConfig { mint, .. } | ChangeFile::MarketOracle { mint, .. } => {
+                Some(ballast_client::ix::market_pda(mint))
+            }
             _ => None,
         }
     }
@@ -97,8 +121,13 @@ impl ChangeFile {
             ChangeFile::Guardian(guardian) => GovernanceAction::SetGuardian { guardian: *guardian },
             ChangeFile::Admin(new_admin) => GovernanceAction::TransferAdmin { new_admin: *new_admin },
             ChangeFile::ListMarket(m) => {
-                GovernanceAction::ListMarket { mint: m.mint, oracle: m.pyth_feed, config: m.config }
+                GovernanceAction::ListMarket { mint: m.mint, oracle: m.oracle, config: m.config }
             }
+            ChangeFile::MarketOracle { mint, oracle } => {
+                market.ok_or(format!("no market is listed for mint {mint}"))?;
+                GovernanceAction::SetMarketOracle { market: ballast_client::ix::market_pda(mint), oracle: *oracle }
+            }
+            ChangeFile::NativeOracle(oracle) => GovernanceAction::SetNativeOracle { oracle: *oracle },
         })
     }
 }
@@ -164,8 +193,12 @@ pub fn render_diff(action: &GovernanceAction, base: &GovernanceAction, protocol:
     let (diffs, kind) = classify(action, base)?;
     let mut out = match action {
         GovernanceAction::SetMarketConfig { market, .. } => format!("set_market_config on market {market}\n"),
+        GovernanceAction::SetMarketOracle { market, oracle } => {
+            format!("set_market_oracle on market {market}: new feed {oracle}\n")
+        }
+        GovernanceAction::SetNativeOracle { oracle } => format!("set_native_oracle: new feed {oracle}\n"),
         GovernanceAction::ListMarket { mint, oracle, config } => {
-            let mut s = format!("list_market: mint {mint}, Pyth feed {oracle}\n");
+            let mut s = format!("list_market: mint {mint}, {oracle}\n");
             for (name, value) in field_values("MarketConfig", config)? {
                 s.push_str(&format!("  + {name} = {value}\n"));
             }

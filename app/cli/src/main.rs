@@ -360,7 +360,7 @@ fn add_market(tx: &TxArgs, path: &Path, proposal: Option<u64>) -> Result<(), Str
     };
     let chain = Chain::new(&tx.rpc_url);
     let protocol = chain.protocol()?;
-    let action = GovernanceAction::ListMarket { mint: entry.mint, oracle: entry.pyth_feed, config: entry.config };
+    let action = GovernanceAction::ListMarket { mint: entry.mint, oracle: entry.oracle, config: entry.config };
     action.validate().map_err(|e| format!("out of bounds: {e}"))?;
     print!("{}", render_diff(&action, &action, &protocol)?);
     check_signer(tx, &protocol.admin, "protocol admin");
@@ -376,7 +376,7 @@ fn add_market(tx: &TxArgs, path: &Path, proposal: Option<u64>) -> Result<(), Str
         }
     }
     let instruction =
-        ix::add_market_with(tx.authority, entry.mint, entry.pyth_feed, entry.config, proposal.map(|(key, _)| key));
+        ix::add_market_with(tx.authority, entry.mint, entry.oracle, entry.config, proposal.map(|(key, _)| key));
     chain.print_transaction(tx, &format!("add_market {}", entry.name), instruction)
 }
 

@@ -5,7 +5,7 @@ use anchor_lang::solana_program::bpf_loader_upgradeable;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 use anchor_spl::token::spl_token;
-use ballast::{accounts, instruction, GovernanceAction, MarketConfig, ProtocolConfig};
+use ballast::{accounts, instruction, GovernanceAction, MarketConfig, OracleSource, ProtocolConfig};
 
 pub fn protocol_pda() -> Pubkey {
     Pubkey::find_program_address(&[ballast::PROTOCOL_SEED], &ballast::ID).0
@@ -55,7 +55,7 @@ fn ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction 
 pub fn initialize_protocol(
     admin: Pubkey,
     native_mint: Pubkey,
-    native_oracle: Pubkey,
+    native_oracle: OracleSource,
     config: ProtocolConfig,
 ) -> Instruction {
     ix(
@@ -63,19 +63,19 @@ pub fn initialize_protocol(
             admin,
             protocol: protocol_pda(),
             native_mint,
-            native_oracle,
+            native_oracle: native_oracle.address,
             stake_vault: stake_vault_pda(),
             reward_vault: reward_vault_pda(),
             program_data: program_data_address(),
             token_program: spl_token::ID,
             system_program: system_program::ID,
         },
-        instruction::InitializeProtocol { config },
+        instruction::InitializeProtocol { config, native_oracle },
     )
 }
 
 /// Lists a market during the setup phase (no proposal).
-pub fn add_market(admin: Pubkey, mint: Pubkey, oracle: Pubkey, config: MarketConfig) -> Instruction {
+pub fn add_market(admin: Pubkey, mint: Pubkey, oracle: OracleSource, config: MarketConfig) -> Instruction {
     add_market_with(admin, mint, oracle, config, None)
 }
 
@@ -83,7 +83,7 @@ pub fn add_market(admin: Pubkey, mint: Pubkey, oracle: Pubkey, config: MarketCon
 pub fn add_market_with(
     admin: Pubkey,
     mint: Pubkey,
-    oracle: Pubkey,
+    oracle: OracleSource,
     config: MarketConfig,
     proposal: Option<Pubkey>,
 ) -> Instruction {
@@ -95,19 +95,31 @@ pub fn add_market_with(
             mint,
             market,
             vault: vault_pda(&market),
-            oracle,
+            oracle: oracle.address,
             token_program: spl_token::ID,
             system_program: system_program::ID,
             proposal,
         },
-        instruction::AddMarket { config },
+        instruction::AddMarket { config, oracle },
     )
 }
 
 /// Applies a change at once (tightening, or anything before launch).
 pub fn apply_change(admin: Pubkey, action: GovernanceAction) -> Instruction {
     let accounts = accounts::ApplyChange { admin, protocol: protocol_pda(), market: action.market() };
-    ix(accounts, instruction::ApplyChange { action })
+    let feed = new_feed_metas(&action);
+    with_metas(ix(accounts, instruction::ApplyChange { action }), feed)
+}
+
+/// The account of the feed a change installs (`GovernanceAction::new_oracle`), which the
+/// program reads before writing it.
+fn new_feed_metas(action: &GovernanceAction) -> Vec<AccountMeta> {
+    action.new_oracle().map(|o| AccountMeta::new_readonly(o.address, false)).into_iter().collect()
+}
+
+fn with_metas(mut ix: Instruction, metas: Vec<AccountMeta>) -> Instruction {
+    ix.accounts.extend(metas);
+    ix
 }
 
 /// Queues a change as proposal `id`, which must be the protocol's current `proposal_count`.
@@ -119,12 +131,14 @@ pub fn propose_change(admin: Pubkey, id: u64, action: GovernanceAction) -> Instr
         market: action.market(),
         system_program: system_program::ID,
     };
-    ix(accounts, instruction::ProposeChange { id, action })
+    let feed = new_feed_metas(&action);
+    with_metas(ix(accounts, instruction::ProposeChange { id, action }), feed)
 }
 
-/// Executes `proposal`; `action` is what it holds (for the market it targets).
+/// Executes `proposal`; `action` is what it holds (for the market it targets and the
+/// feed it installs).
 pub fn execute_change(proposal: Pubkey, action: &GovernanceAction) -> Instruction {
-    execute_change_on(proposal, action.market())
+    with_metas(execute_change_on(proposal, action.market()), new_feed_metas(action))
 }
 
 /// Executes `proposal` with an explicit market account (or none).

@@ -169,11 +169,11 @@ impl Bot {
         let raw_markets = self.program_accounts(market_filters()).await?;
         let decoded: Vec<(Pubkey, Market)> =
             raw_markets.iter().filter_map(|(k, data)| Some((*k, *decode::market(data)?))).collect();
-        let oracle_keys: Vec<Pubkey> = decoded.iter().map(|(_, m)| m.oracle).collect();
+        let oracle_keys: Vec<Pubkey> = decoded.iter().map(|(_, m)| m.oracle.address).collect();
         let oracles = self.retry(|| self.rpc.get_multiple_accounts(&oracle_keys)).await?;
         for ((key, market), oracle) in decoded.into_iter().zip(oracles) {
             let Some(oracle) = oracle else { continue };
-            if let Ok(reading) = ballast::oracle::parse_pyth(&market.oracle, &oracle.owner, &oracle.data) {
+            if let Ok(reading) = ballast::oracle::parse_oracle(&market.oracle, &oracle.owner, &oracle.data) {
                 markets.push(MarketSnapshot { key, market, reading });
             }
         }
@@ -266,7 +266,7 @@ impl Bot {
             .ok_or_else(|| custom_error(format!("{protocol_key} is not a Ballast protocol account")))?;
         let markets = self.markets().await?;
         let keeper_native = associated_token_address(&self.payer.pubkey(), &protocol.native_mint);
-        let keys = [protocol.native_oracle, protocol.native_mint, keeper_native];
+        let keys = [protocol.native_oracle.address, protocol.native_mint, keeper_native];
         let fetched = self.retry(|| self.rpc.get_multiple_accounts(&keys)).await?;
         let account = |i: usize| fetched.get(i).and_then(Option::as_ref);
         let native = match (account(0), account(1)) {
@@ -315,9 +315,10 @@ impl Bot {
         let raw = self.retry(|| self.rpc.get_account(&protocol_key)).await?;
         let protocol = buyback::decode_protocol(&raw.data)
             .ok_or_else(|| custom_error(format!("{protocol_key} is not a Ballast protocol account")))?;
-        let oracle = self.retry(|| self.rpc.get_account(&protocol.native_oracle)).await?;
-        let reading = ballast::oracle::parse_pyth(&protocol.native_oracle, &oracle.owner, &oracle.data)
-            .map_err(|e| custom_error(format!("native oracle {}: {e}", protocol.native_oracle)))?;
+        let feed = protocol.native_oracle;
+        let oracle = self.retry(|| self.rpc.get_account(&feed.address)).await?;
+        let reading = ballast::oracle::parse_oracle(&feed, &oracle.owner, &oracle.data)
+            .map_err(|e| custom_error(format!("native oracle {}: {e}", feed.address)))?;
         let instruction = match volatility::plan_update(&protocol, &reading, unix_now()) {
             Ok(instruction) => instruction,
             Err(volatility::Wait::Until(at)) => return Ok(Some(at)),

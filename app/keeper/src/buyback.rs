@@ -289,9 +289,9 @@ pub fn buyback_instruction(
     let accounts = ix::BuybackFill {
         keeper,
         market: market.key,
-        oracle: market.market.oracle,
+        oracle: market.market.oracle.address,
         native_mint: protocol.native_mint,
-        native_oracle: protocol.native_oracle,
+        native_oracle: protocol.native_oracle.address,
         keeper_native,
         keeper_pool_token,
     };
@@ -310,7 +310,7 @@ pub fn native_feed(
     oracle_data: &[u8],
     mint_data: &[u8],
 ) -> Option<NativeFeed> {
-    let reading = ballast::oracle::parse_pyth(&protocol.native_oracle, oracle_owner, oracle_data).ok()?;
+    let reading = ballast::oracle::parse_oracle(&protocol.native_oracle, oracle_owner, oracle_data).ok()?;
     let decimals = spl_token::state::Mint::unpack(mint_data).ok()?.decimals;
     Some(NativeFeed { reading, decimals })
 }
@@ -334,7 +334,7 @@ mod tests {
     fn protocol() -> Protocol {
         let mut p: Protocol = bytemuck::Zeroable::zeroed();
         p.native_mint = Pubkey::new_unique();
-        p.native_oracle = Pubkey::new_unique();
+        p.native_oracle = ballast::OracleSource::legacy(Pubkey::new_unique());
         p.config = ProtocolConfig::standard();
         p
     }
@@ -352,7 +352,7 @@ mod tests {
     fn market(pool: u64) -> MarketSnapshot {
         let mut m: Market = bytemuck::Zeroable::zeroed();
         m.mint = Pubkey::new_unique();
-        m.oracle = Pubkey::new_unique();
+        m.oracle = ballast::OracleSource::legacy(Pubkey::new_unique());
         m.decimals = 6;
         m.config = MarketConfig::conservative(u64::MAX, u64::MAX);
         m.buyback_pool = pool;

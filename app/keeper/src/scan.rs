@@ -17,8 +17,10 @@ pub struct MarketSnapshot {
     pub reading: OracleReading,
 }
 
-/// Every market priced for liquidation at `now`; markets whose feed is not valid for
-/// liquidation are left out, and so are the accounts that hold them.
+/// Every market priced for liquidation at `now`, as the program prices it: a market
+/// whose feed is unusable is kept (its deposits count as zero, `unusable` says why) and
+/// is never picked to repay or seize; only one that cannot be priced at all is left out,
+/// and so are the accounts that hold it.
 pub fn price_markets(markets: &[MarketSnapshot], now: i64) -> Vec<PricedMarket> {
     markets.iter().filter_map(|m| m.market.price(&m.reading, OracleAction::Liquidation, now).ok()).collect()
 }
@@ -80,6 +82,9 @@ pub fn plan_liquidation(
     let mut best_asset: Option<(u128, u16, u128)> = None;
     for balance in account.active_balances() {
         let p = find(balance.market_index)?;
+        if p.unusable.is_some() {
+            continue;
+        }
         let debt = p.debt(balance.borrow_shares.get()).ok()?;
         let deposit = p.deposit(balance.deposit_shares.get()).ok()?;
         let (debt_value, deposit_value) = (debt.checked_mul(p.mid_down)?, deposit.checked_mul(p.mid_up)?);
@@ -130,7 +135,7 @@ pub fn liquidation_instruction(
     let asset = market_of(markets, plan.asset_market)?;
     let pairs = account
         .active_balances()
-        .map(|b| market_of(markets, b.market_index).map(|m| (m.key, m.market.oracle)))
+        .map(|b| market_of(markets, b.market_index).map(|m| (m.key, m.market.oracle.address)))
         .collect::<Option<Vec<_>>>()?;
     let liquidation = ix::Liquidation {
         liquidator,

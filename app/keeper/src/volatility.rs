@@ -33,10 +33,10 @@ pub fn plan_update(protocol: &Protocol, reading: &OracleReading, now: i64) -> Re
     if now < due {
         return Err(Wait::Until(due));
     }
-    oracle::validate(reading, &protocol.config.native_oracle_limits(), OracleAction::RiskIncreasing, now)
+    oracle::validate(reading, &protocol.config.native_oracle_limits(), OracleAction::VolatilitySample, now)
         .map_err(Wait::NativeOracle)?;
     let native_market = (protocol.native_market != Pubkey::default()).then_some(protocol.native_market);
-    Ok(ix::update_volatility(protocol.native_mint, protocol.native_oracle, native_market))
+    Ok(ix::update_volatility(protocol.native_mint, protocol.native_oracle.address, native_market))
 }
 
 #[cfg(test)]
@@ -50,7 +50,7 @@ mod tests {
         let mut p: Protocol = bytemuck::Zeroable::zeroed();
         p.config = ProtocolConfig::standard();
         p.native_mint = Pubkey::new_unique();
-        p.native_oracle = Pubkey::new_unique();
+        p.native_oracle = ballast::OracleSource::legacy(Pubkey::new_unique());
         p.native_market = native_market;
         p.volatility.last_sample_ts = last_sample_ts;
         p

@@ -74,7 +74,7 @@ pub async fn snapshot_markets(rt: &mut Runtime) -> Vec<MarketSnapshot> {
         let market_bytes = rt.raw_account(&handle.key).await.expect("market exists").data;
         let market = *decode::market(&market_bytes).expect("decodes");
         let oracle = rt.raw_account(&handle.oracle).await.expect("oracle exists");
-        if let Ok(reading) = ballast::oracle::parse_pyth(&handle.oracle, &oracle.owner, &oracle.data) {
+        if let Ok(reading) = ballast::oracle::parse_oracle(&market.oracle, &oracle.owner, &oracle.data) {
             out.push(MarketSnapshot { key: handle.key, market, reading });
         }
     }
@@ -156,7 +156,7 @@ pub async fn buyback_pass(rt: &mut Runtime, keeper: &Liquidator, policy: &Buybac
     let protocol = rt.protocol().await;
     let markets = snapshot_markets(rt).await;
     let (Some(oracle), Some(mint)) =
-        (rt.raw_account(&protocol.native_oracle).await, rt.raw_account(&protocol.native_mint).await)
+        (rt.raw_account(&protocol.native_oracle.address).await, rt.raw_account(&protocol.native_mint).await)
     else {
         return pass;
     };
@@ -195,8 +195,8 @@ pub async fn buyback_pass(rt: &mut Runtime, keeper: &Liquidator, policy: &Buybac
 /// refuse to sample (old, or too uncertain or far from its EMA after a fast move).
 pub async fn volatility_crank(rt: &mut Runtime) -> Result<Instruction, Wait> {
     let protocol = rt.protocol().await;
-    let oracle = rt.raw_account(&protocol.native_oracle).await.expect("the native feed exists");
-    let reading = ballast::oracle::parse_pyth(&protocol.native_oracle, &oracle.owner, &oracle.data)
+    let oracle = rt.raw_account(&protocol.native_oracle.address).await.expect("the native feed exists");
+    let reading = ballast::oracle::parse_oracle(&protocol.native_oracle, &oracle.owner, &oracle.data)
         .expect("the simulator publishes a valid Pyth account");
     volatility::plan_update(&protocol, &reading, rt.now)
 }

@@ -1,6 +1,12 @@
-//! Legacy Pyth price accounts, built with pyth-sdk-solana's own account type.
+//! Pyth price accounts as Pyth lays them out on Solana: `PriceUpdateV2` accounts of the
+//! receiver program, built with pyth-solana-receiver-sdk's own type, and legacy price
+//! accounts, built with pyth-sdk-solana's.
 
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::AccountSerialize;
+use ballast::{OracleKind, OracleSource};
 use pyth_sdk_solana::state::{AccountType, PriceStatus, PriceType, SolanaPriceAccount, MAGIC, VERSION_2};
+pub use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
 
 /// What a feed publishes, in its own units (`mantissa * 10^expo`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +24,47 @@ impl PythPrice {
     pub fn steady(price: i64, expo: i32, publish_time: i64) -> Self {
         PythPrice { price, conf: (price / 1_000).unsigned_abs(), ema_price: price, expo, publish_time, trading: true }
     }
+}
+
+/// Owner and raw bytes of `source`'s account publishing `p`, in its kind's format.
+pub fn feed_account(source: &OracleSource, p: &PythPrice) -> (Pubkey, Vec<u8>) {
+    match source.kind().expect("a known oracle kind") {
+        OracleKind::PythPriceUpdateV2 => (ballast::PYTH_RECEIVER_PROGRAM_ID, price_update_bytes(source.feed_id, p)),
+        OracleKind::PythLegacy => (ballast::PYTH_PROGRAM_ID, price_account_bytes(p)),
+    }
+}
+
+/// Raw bytes of the PriceUpdateV2 account of `feed_id` holding `p`, fully verified:
+/// what a price pusher keeps in a push-feed PDA.
+pub fn price_update_bytes(feed_id: [u8; 32], p: &PythPrice) -> Vec<u8> {
+    price_update_bytes_verified(feed_id, p, VerificationLevel::Full)
+}
+
+/// The same with any verification level. The account has the receiver's fixed size
+/// (`PriceUpdateV2::LEN`); a `Full` update leaves its last byte unused, as on chain.
+pub fn price_update_bytes_verified(feed_id: [u8; 32], p: &PythPrice, verification_level: VerificationLevel) -> Vec<u8> {
+    // A halted feed publishes nothing: its last update stays an hour old.
+    let publish_time = if p.trading { p.publish_time } else { p.publish_time - 3_600 };
+    let update = PriceUpdateV2 {
+        // The push oracle writes its feeds through the feed's own PDA.
+        write_authority: Pubkey::default(),
+        verification_level,
+        price_message: PriceFeedMessage {
+            feed_id,
+            price: p.price,
+            conf: p.conf,
+            exponent: p.expo,
+            publish_time,
+            prev_publish_time: publish_time - 1,
+            ema_price: p.ema_price,
+            ema_conf: p.conf,
+        },
+        posted_slot: 0,
+    };
+    let mut data = Vec::with_capacity(PriceUpdateV2::LEN);
+    update.try_serialize(&mut data).expect("PriceUpdateV2 serialises");
+    data.resize(PriceUpdateV2::LEN, 0);
+    data
 }
 
 /// Raw bytes of a legacy Pyth price account publishing `p`.

@@ -8,7 +8,7 @@ use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::Discriminator;
 use anchor_spl::token::spl_token;
-use ballast::{MarginAccount, Market, MarketConfig, Protocol, ProtocolConfig, StakeEscrow};
+use ballast::{MarginAccount, Market, MarketConfig, OracleKind, OracleSource, Protocol, ProtocolConfig, StakeEscrow};
 use solana_account::{Account, AccountSharedData};
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_keypair::Keypair;
@@ -16,9 +16,10 @@ use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestC
 use solana_signer::Signer;
 use solana_system_interface::instruction as system_instruction;
 use solana_transaction::Transaction;
+use std::collections::HashMap;
 
 use crate::ix::{self, health_metas};
-use crate::pyth::{price_account_bytes, PythPrice};
+use crate::pyth::{feed_account, PythPrice};
 
 /// Start of simulated time (2025-06-15).
 pub const GENESIS_TIME: i64 = 1_750_000_000;
@@ -83,6 +84,11 @@ pub struct Runtime {
     nonce: u64,
     /// Transactions sent so far, whether the program accepted them or not.
     pub transactions: u64,
+    /// Format of the feeds [`Runtime::new_feed`] makes: PriceUpdateV2 push feeds (what
+    /// Pyth publishes on Solana today) unless set to legacy.
+    pub oracle_kind: OracleKind,
+    /// Every feed made so far, by address.
+    feeds: HashMap<Pubkey, OracleSource>,
 }
 
 impl Runtime {
@@ -114,6 +120,8 @@ impl Runtime {
             rent,
             nonce: 0,
             transactions: 0,
+            oracle_kind: OracleKind::PythPriceUpdateV2,
+            feeds: HashMap::new(),
         };
         rt.set_time(GENESIS_TIME);
         rt
@@ -230,9 +238,33 @@ impl Runtime {
         spl_token::state::Mint::unpack(&acc.data).unwrap().supply
     }
 
-    /// Writes (or creates) a Pyth price account at `key`, owned by the Pyth program.
+    /// Makes a feed of `self.oracle_kind` publishing `price`: a push-feed PDA (shard 0)
+    /// of a fresh feed id, or a fresh legacy price account. Returns its address.
+    pub fn new_feed(&mut self, price: &PythPrice) -> Pubkey {
+        let unique = Pubkey::new_unique();
+        let source = match self.oracle_kind {
+            OracleKind::PythPriceUpdateV2 => OracleSource::push_feed(0, unique.to_bytes()),
+            OracleKind::PythLegacy => OracleSource::legacy(unique),
+        };
+        self.add_feed(source, price)
+    }
+
+    /// Makes the feed `source` publishing `price` (any kind, whatever `oracle_kind` says).
+    pub fn add_feed(&mut self, source: OracleSource, price: &PythPrice) -> Pubkey {
+        self.feeds.insert(source.address, source);
+        self.set_price(&source.address, price);
+        source.address
+    }
+
+    /// The feed made at `address`.
+    pub fn feed(&self, address: &Pubkey) -> OracleSource {
+        *self.feeds.get(address).unwrap_or_else(|| panic!("no feed at {address}: make it with new_feed"))
+    }
+
+    /// Publishes `price` on the feed at `key`, in its own format and owned by its program.
     pub fn set_price(&mut self, key: &Pubkey, price: &PythPrice) {
-        self.set_raw_account(key, ballast::PYTH_PROGRAM_ID, price_account_bytes(price));
+        let (owner, data) = feed_account(&self.feed(key), price);
+        self.set_raw_account(key, owner, data);
     }
 
     /// Writes any account, as a test fixture or an attacker's forgery.
@@ -279,7 +311,7 @@ impl Runtime {
 
     pub async fn initialize_protocol_with(&mut self, native_decimals: u8, config: ProtocolConfig) -> Pubkey {
         let native = self.create_native_token(native_decimals).await;
-        let ix = ix::initialize_protocol(self.admin.pubkey(), native.mint, native.oracle, config);
+        let ix = ix::initialize_protocol(self.admin.pubkey(), native.mint, self.feed(&native.oracle), config);
         let admin = self.admin.insecure_clone();
         self.send(&[ix], &[&admin]).await.unwrap();
         native.mint
@@ -301,8 +333,7 @@ impl Runtime {
         )
         .unwrap();
         self.send(&[to_protocol], &[]).await.unwrap();
-        let oracle = Pubkey::new_unique();
-        self.set_price(&oracle, &PythPrice::steady(NATIVE_PRICE, -8, self.now));
+        let oracle = self.new_feed(&PythPrice::steady(NATIVE_PRICE, -8, self.now));
         let native = NativeToken { mint, oracle, treasury, decimals };
         self.native = Some(native);
         native
@@ -314,9 +345,8 @@ impl Runtime {
 
     /// Lists a market for `mint` with a fresh Pyth feed publishing `price`.
     pub async fn list_market(&mut self, mint: Pubkey, price: PythPrice, config: MarketConfig) -> MarketHandle {
-        let oracle = Pubkey::new_unique();
-        self.set_price(&oracle, &price);
-        let ix = ix::add_market(self.admin.pubkey(), mint, oracle, config);
+        let oracle = self.new_feed(&price);
+        let ix = ix::add_market(self.admin.pubkey(), mint, self.feed(&oracle), config);
         let admin = self.admin.insecure_clone();
         self.send(&[ix], &[&admin]).await.unwrap();
         let key = ix::market_pda(&mint);

@@ -35,6 +35,7 @@
 //! | guardian limits, guardian key | either way | more power to a single key, or less protection |
 //! | timelock `delay_secs` | lower | a shorter wait for every later loosening |
 //! | timelock `grace_secs` | higher | old proposals stay executable longer |
+//! | a market's or the native token's feed (kind, account, feed id, shard) | always | a new feed is trusted with every price |
 //! | a new market, a new admin | always | (classify as [`Looser::EitherWay`] with any old != new) |
 //!
 //! A change of the timelock's own delay waits the delay in force when it was proposed.
@@ -135,6 +136,7 @@ pub mod direction {
     pub const TIMELOCK_DELAY: Looser = WhenLower;
     pub const TIMELOCK_GRACE: Looser = WhenHigher;
     pub const NEW_MARKET_OR_ADMIN: Looser = EitherWay;
+    pub const ORACLE_SOURCE: Looser = EitherWay;
     pub const BUYBACK_AND_AUCTION: Looser = EitherWay;
     pub const STAKING: Looser = EitherWay;
 }

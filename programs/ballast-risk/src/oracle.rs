@@ -3,8 +3,13 @@
 //! A price is judged against the action it is used for: a borrow or withdrawal
 //! (risk-increasing) demands a fresh, tight price close to its EMA; a liquidation
 //! accepts an older or wider price, because refusing to liquidate on a slightly stale
-//! feed is more dangerous than liquidating on it. Missing or absurd prices are refused
-//! for every action.
+//! feed is more dangerous than liquidating on it; a volatility sample needs a fresh,
+//! tight price but may be far from its (lagging) EMA, or a crash would go unseen.
+//! Missing or absurd prices are refused for every action.
+//!
+//! In a liquidation's health check a feed that is unusable even by the liquidation
+//! limits does not stop the check ([`liquidation_prices`]): its deposits count as worth
+//! nothing, so a dead side feed never shields a borrower.
 
 use crate::fixed::{apply_bps, mul_div, pow10, Rounding, BPS};
 use crate::{RiskError, RiskResult};
@@ -43,6 +48,9 @@ pub enum OracleAction {
     RiskIncreasing,
     /// Liquidation: older and wider prices pass; missing or absurd ones do not.
     Liquidation,
+    /// A volatility sample: fresh and tight as for risk-increasing actions, but any
+    /// distance from the EMA (a crash is exactly what the sample must see).
+    VolatilitySample,
 }
 
 /// Exponents the engine accepts from a feed: every real Pyth feed is within them.
@@ -69,7 +77,7 @@ pub fn validate(reading: &OracleReading, limits: &OracleLimits, action: OracleAc
         return Err(RiskError::OracleExponentOutOfRange);
     }
     let (max_age, max_conf_bps) = match action {
-        OracleAction::RiskIncreasing => (limits.max_age_secs, limits.max_conf_bps),
+        OracleAction::RiskIncreasing | OracleAction::VolatilitySample => (limits.max_age_secs, limits.max_conf_bps),
         OracleAction::Liquidation => (limits.liquidation_max_age_secs, limits.liquidation_max_conf_bps),
     };
     // A publish time slightly ahead of the validator clock counts as age zero.
@@ -108,6 +116,36 @@ pub fn valuation_prices(reading: &OracleReading, limits: &OracleLimits, decimals
         asset: mantissa_to_wad_per_unit(asset, reading.expo, decimals, Rounding::Down)?,
         liability: mantissa_to_wad_per_unit(liability, reading.expo, decimals, Rounding::Up)?,
     })
+}
+
+/// One market's prices in a liquidation's health check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiquidationPrices {
+    pub prices: ValuationPrices,
+    /// Why the feed is unusable for a liquidation, if it is: its market may then be
+    /// neither repaid nor seized.
+    pub unusable: Option<RiskError>,
+}
+
+/// Prices for a liquidation's health check. A feed valid for liquidation is valued as
+/// usual. One that is not (stale, too uncertain, non-positive, odd exponent) values
+/// deposits at zero, so that holding a little of an asset whose feed died cannot make
+/// an account unliquidatable, and debts at the conservative liability price of its last
+/// reading (a debt does not vanish because its feed stopped; zero only when even that
+/// reading cannot be converted).
+pub fn liquidation_prices(
+    reading: &OracleReading,
+    limits: &OracleLimits,
+    decimals: u8,
+    now: i64,
+) -> RiskResult<LiquidationPrices> {
+    match validate(reading, limits, OracleAction::Liquidation, now) {
+        Ok(()) => Ok(LiquidationPrices { prices: valuation_prices(reading, limits, decimals)?, unusable: None }),
+        Err(reason) => {
+            let liability = valuation_prices(reading, limits, decimals).map_or(0, |p| p.liability);
+            Ok(LiquidationPrices { prices: ValuationPrices { asset: 0, liability }, unusable: Some(reason) })
+        }
+    }
 }
 
 /// The feed's price per base unit in WAD, rounded as asked: the exchange rate used
@@ -197,6 +235,33 @@ mod tests {
     }
 
     #[test]
+    fn a_volatility_sample_may_be_far_from_the_ema_but_not_stale_or_wide() {
+        // 40% below its EMA: refused for borrowing, fine as a sample.
+        let crash = reading(60_0000_0000, 1_000_000, 100_0000_0000, 0);
+        assert_eq!(validate(&crash, &limits(), OracleAction::RiskIncreasing, NOW), Err(RiskError::OracleTooVolatile));
+        assert_eq!(validate(&crash, &limits(), OracleAction::VolatilitySample, NOW), Ok(()));
+        let stale = reading(60_0000_0000, 1_000_000, 100_0000_0000, 61);
+        assert_eq!(validate(&stale, &limits(), OracleAction::VolatilitySample, NOW), Err(RiskError::OracleStale));
+        let wide = reading(60_0000_0000, 3_0000_0000, 100_0000_0000, 0);
+        assert_eq!(validate(&wide, &limits(), OracleAction::VolatilitySample, NOW), Err(RiskError::OracleTooUncertain));
+    }
+
+    #[test]
+    fn an_unusable_feed_values_deposits_at_zero_and_debts_at_their_last_price() {
+        let dead = reading(100_0000_0000, 1_000_000, 100_0000_0000, 601);
+        let p = liquidation_prices(&dead, &limits(), 6, NOW).unwrap();
+        assert_eq!(p.unusable, Some(RiskError::OracleStale));
+        assert_eq!(p.prices.asset, 0);
+        assert_eq!(p.prices.liability, valuation_prices(&dead, &limits(), 6).unwrap().liability);
+        let fresh = reading(100_0000_0000, 1_000_000, 100_0000_0000, 0);
+        let p = liquidation_prices(&fresh, &limits(), 6, NOW).unwrap();
+        assert_eq!(p, LiquidationPrices { prices: valuation_prices(&fresh, &limits(), 6).unwrap(), unusable: None });
+        let negative = reading(-1, 0, 100_0000_0000, 0);
+        let p = liquidation_prices(&negative, &limits(), 6, NOW).unwrap();
+        assert_eq!((p.unusable, p.prices.asset, p.prices.liability), (Some(RiskError::OracleNonPositive), 0, 0));
+    }
+
+    #[test]
     fn non_positive_and_odd_exponents_are_refused() {
         for (p, ema) in [(0, 1), (-5, 1), (1, 0)] {
             let r = reading(p, 0, ema, 0);
@@ -245,10 +310,34 @@ mod tests {
         }
 
         #[test]
+        fn liquidation_prices_never_value_an_asset_above_a_usable_reading(
+            price in 1i64..1_000_000_0000_0000, conf in 0u64..1_000_0000_0000, ema in 1i64..1_000_000_0000_0000,
+            age in 0i64..2_000, decimals in 0u8..=12,
+        ) {
+            // Whatever the feed's state, an asset never counts for more than a valid reading
+            // of the same numbers would value it, and never above zero once unusable.
+            let r = OracleReading { price, conf, ema_price: ema, expo: -8, publish_time: NOW - age };
+            let p = liquidation_prices(&r, &limits(), decimals, NOW).unwrap();
+            match validate(&r, &limits(), OracleAction::Liquidation, NOW) {
+                Ok(()) => prop_assert_eq!(p.unusable, None),
+                Err(e) => {
+                    prop_assert_eq!(p.unusable, Some(e));
+                    prop_assert_eq!(p.prices.asset, 0);
+                }
+            }
+            if let Ok(v) = valuation_prices(&r, &limits(), decimals) {
+                prop_assert!(p.prices.asset <= v.asset);
+                prop_assert_eq!(p.prices.liability, v.liability);
+            }
+        }
+
+        #[test]
         fn validate_never_panics(price: i64, conf: u64, ema: i64, expo: i32, publish_time: i64, now: i64) {
             let r = OracleReading { price, conf, ema_price: ema, expo, publish_time };
             let _ = validate(&r, &limits(), OracleAction::RiskIncreasing, now);
             let _ = validate(&r, &limits(), OracleAction::Liquidation, now);
+            let _ = validate(&r, &limits(), OracleAction::VolatilitySample, now);
+            let _ = liquidation_prices(&r, &limits(), 9, now);
         }
     }
 }

@@ -2,8 +2,13 @@
 
 use anchor_lang::prelude::*;
 
-/// Legacy Pyth push-oracle program (mainnet-beta): price accounts must be owned by it.
+/// Legacy Pyth oracle program (mainnet-beta): legacy price accounts are owned by it.
 pub const PYTH_PROGRAM_ID: Pubkey = pubkey!("FsJ3A3u2vn5cTVofAjvy6y5kwABJAqYWpe4975bi2epH");
+/// Pyth Solana Receiver program: owns every `PriceUpdateV2` account (push feeds and
+/// posted updates alike).
+pub const PYTH_RECEIVER_PROGRAM_ID: Pubkey = pyth_solana_receiver_sdk::ID;
+/// Pyth push-oracle program: a push feed is its PDA `[shard_id (u16 LE), feed_id]`.
+pub const PYTH_PUSH_ORACLE_PROGRAM_ID: Pubkey = pyth_solana_receiver_sdk::PYTH_PUSH_ORACLE_ID;
 
 #[constant]
 pub const PROTOCOL_SEED: &[u8] = b"protocol";

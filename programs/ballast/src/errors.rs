@@ -200,6 +200,20 @@ pub enum BallastError {
     ProposalIdMismatch,
     #[msg("Turning emissions on needs the native mint as a remaining account")]
     NativeMintRequired,
+    #[msg("Oracle kind is not one Ballast reads (1: Pyth PriceUpdateV2, 2: legacy Pyth)")]
+    UnknownOracleKind,
+    #[msg("Oracle source malformed: a PriceUpdateV2 feed needs a feed id, a legacy feed has none")]
+    InvalidOracleSource,
+    #[msg("Price account is not owned by the program of its oracle kind")]
+    OracleWrongOwner,
+    #[msg("Price update carries a different Pyth feed id than the configured one")]
+    OracleFeedIdMismatch,
+    #[msg("Price update is only partially verified (Wormhole signatures): Full verification required")]
+    OraclePartiallyVerified,
+    #[msg("The new oracle account must be passed as a remaining account")]
+    OracleAccountRequired,
+    #[msg("PriceUpdateV2 account is not the Pyth push feed (PDA) of its shard and feed id")]
+    OracleNotPushFeed,
 }
 
 /// Engine errors, named in the program's own error codes.

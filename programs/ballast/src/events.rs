@@ -4,20 +4,21 @@
 use anchor_lang::prelude::*;
 
 use crate::governance::GovernanceAction;
+use crate::state::OracleSource;
 
 #[event]
 pub struct ProtocolInitialized {
     pub protocol: Pubkey,
     pub admin: Pubkey,
     pub native_mint: Pubkey,
-    pub native_oracle: Pubkey,
+    pub native_oracle: OracleSource,
 }
 
 #[event]
 pub struct MarketAdded {
     pub market: Pubkey,
     pub mint: Pubkey,
-    pub oracle: Pubkey,
+    pub oracle: OracleSource,
     pub market_index: u16,
 }
 

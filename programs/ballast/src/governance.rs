@@ -20,7 +20,7 @@ use ballast_risk::governance::{classify, direction, ChangeKind, FieldChange, Loo
 
 use crate::errors::BallastError;
 use crate::instructions::admin::add_market::validate_config;
-use crate::state::{Market, MarketConfig, Protocol, ProtocolConfig};
+use crate::state::{Market, MarketConfig, OracleSource, Protocol, ProtocolConfig};
 
 /// One governance change. Stored whole in a `Proposal` while it waits in the timelock.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
@@ -34,7 +34,12 @@ pub enum GovernanceAction {
     /// Proposes a new admin, who must then `accept_admin`.
     TransferAdmin { new_admin: Pubkey },
     /// Lists a market: consumed by `add_market` with the same mint, oracle and config.
-    ListMarket { mint: Pubkey, oracle: Pubkey, config: MarketConfig },
+    ListMarket { mint: Pubkey, oracle: OracleSource, config: MarketConfig },
+    /// Replaces a listed market's feed (kind, price account, feed id). The new account
+    /// is passed as a remaining account and must price the market sanely.
+    SetMarketOracle { market: Pubkey, oracle: OracleSource },
+    /// Replaces the native token's feed, passed likewise.
+    SetNativeOracle { oracle: OracleSource },
 }
 
 const fn largest(sizes: &[usize]) -> usize {
@@ -49,6 +54,7 @@ const fn largest(sizes: &[usize]) -> usize {
 }
 
 const KEY: usize = 32;
+const ORACLE: usize = core::mem::size_of::<OracleSource>();
 const MARKET_CONFIG: usize = core::mem::size_of::<MarketConfig>();
 const PROTOCOL_CONFIG: usize = core::mem::size_of::<ProtocolConfig>();
 
@@ -57,11 +63,13 @@ impl GovernanceAction {
     /// in declaration order. (The config structs are `Pod` with integer fields only, so
     /// their Borsh size is their size.)
     pub const MAX_LEN: usize = 1 + largest(&[
-        KEY + MARKET_CONFIG,       // SetMarketConfig
-        PROTOCOL_CONFIG,           // SetProtocolConfig
-        KEY,                       // SetGuardian
-        KEY,                       // TransferAdmin
-        KEY + KEY + MARKET_CONFIG, // ListMarket
+        KEY + MARKET_CONFIG,          // SetMarketConfig
+        PROTOCOL_CONFIG,              // SetProtocolConfig
+        KEY,                          // SetGuardian
+        KEY,                          // TransferAdmin
+        KEY + ORACLE + MARKET_CONFIG, // ListMarket
+        KEY + ORACLE,                 // SetMarketOracle
+        ORACLE,                       // SetNativeOracle
     ]);
 
     /// Short name, for logs and the CLI.
@@ -72,25 +80,46 @@ impl GovernanceAction {
             GovernanceAction::SetGuardian { .. } => "set_guardian",
             GovernanceAction::TransferAdmin { .. } => "transfer_admin",
             GovernanceAction::ListMarket { .. } => "list_market",
+            GovernanceAction::SetMarketOracle { .. } => "set_market_oracle",
+            GovernanceAction::SetNativeOracle { .. } => "set_native_oracle",
         }
     }
 
     /// The listed market the change writes to, which the instruction must be given.
     pub fn market(&self) -> Option<Pubkey> {
         match self {
-            GovernanceAction::SetMarketConfig { market, .. } => Some(*market),
+            GovernanceAction::SetMarketConfig { market, .. } | GovernanceAction::SetMarketOracle { market, .. } => {
+                Some(*market)
+            }
             GovernanceAction::SetProtocolConfig { .. }
             | GovernanceAction::SetGuardian { .. }
             | GovernanceAction::TransferAdmin { .. }
-            | GovernanceAction::ListMarket { .. } => None,
+            | GovernanceAction::ListMarket { .. }
+            | GovernanceAction::SetNativeOracle { .. } => None,
+        }
+    }
+
+    /// The feed this change writes, whose account the instruction must be given (and
+    /// reads, so that no unparsable or insane feed is ever written).
+    pub fn new_oracle(&self) -> Option<&OracleSource> {
+        match self {
+            GovernanceAction::ListMarket { oracle, .. }
+            | GovernanceAction::SetMarketOracle { oracle, .. }
+            | GovernanceAction::SetNativeOracle { oracle } => Some(oracle),
+            _ => None,
         }
     }
 
     /// Every new value within its bounds, with the error of its group.
     pub fn validate(&self) -> Result<()> {
         match self {
-            GovernanceAction::SetMarketConfig { config, .. } | GovernanceAction::ListMarket { config, .. } => {
-                validate_config(config)
+            GovernanceAction::ListMarket { config, oracle, .. } => {
+                validate_config(config)?;
+                oracle.validate_for_listing()
+            }
+            GovernanceAction::SetMarketConfig { config, .. } => validate_config(config),
+            GovernanceAction::SetMarketOracle { oracle, .. } | GovernanceAction::SetNativeOracle { oracle } => {
+                oracle.validate_for_listing()
             }
             GovernanceAction::SetProtocolConfig { config } => config.validate(),
             GovernanceAction::SetGuardian { .. } => Ok(()),
@@ -117,6 +146,13 @@ impl GovernanceAction {
             GovernanceAction::TransferAdmin { .. } => GovernanceAction::TransferAdmin { new_admin: protocol.admin },
             // Nothing listed yet to compare with: `add_market` refuses an existing market.
             GovernanceAction::ListMarket { .. } => self.clone(),
+            GovernanceAction::SetMarketOracle { market: key, .. } => {
+                let market = market.ok_or(BallastError::MarketAccountRequired)?;
+                GovernanceAction::SetMarketOracle { market: *key, oracle: market.oracle }
+            }
+            GovernanceAction::SetNativeOracle { .. } => {
+                GovernanceAction::SetNativeOracle { oracle: protocol.native_oracle }
+            }
         })
     }
 
@@ -141,6 +177,10 @@ impl GovernanceAction {
             (A::ListMarket { .. }, A::ListMarket { .. }) => {
                 // A new market is loosening whatever its parameters.
                 out.push(FieldDiff::int("listed", 0, 1, direction::NEW_MARKET_OR_ADMIN))
+            }
+            (A::SetMarketOracle { oracle: old, .. }, A::SetMarketOracle { oracle: new, .. })
+            | (A::SetNativeOracle { oracle: old }, A::SetNativeOracle { oracle: new }) => {
+                oracle_changes(old, new, &mut out)
             }
             _ => return err!(BallastError::ProposalStale),
         }
@@ -174,16 +214,22 @@ impl GovernanceAction {
             // Two steps: the new key becomes admin when it accepts.
             GovernanceAction::TransferAdmin { new_admin } => protocol.pending_admin = *new_admin,
             GovernanceAction::ListMarket { .. } => return err!(BallastError::ListingThroughAddMarket),
+            GovernanceAction::SetMarketOracle { oracle, .. } => {
+                market.ok_or(BallastError::MarketAccountRequired)?.oracle = *oracle
+            }
+            GovernanceAction::SetNativeOracle { oracle } => protocol.native_oracle = *oracle,
         }
         Ok(())
     }
 }
 
-/// A field's value: an integer, or a key (which is only ever "same" or "different").
+/// A field's value: an integer, or a key or a Pyth feed id (which are only ever "same"
+/// or "different").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FieldValue {
     Int(u64),
     Key(Pubkey),
+    FeedId([u8; 32]),
 }
 
 impl core::fmt::Display for FieldValue {
@@ -191,6 +237,10 @@ impl core::fmt::Display for FieldValue {
         match self {
             FieldValue::Int(v) => write!(f, "{v}"),
             FieldValue::Key(k) => write!(f, "{k}"),
+            FieldValue::FeedId(id) => {
+                f.write_str("0x")?;
+                id.iter().try_for_each(|b| write!(f, "{b:02x}"))
+            }
         }
     }
 }
@@ -241,6 +291,24 @@ fn key_change(out: &mut Vec<FieldDiff>, name: &'static str, old: Pubkey, new: Pu
     if old != new {
         out.push(FieldDiff { name, old: FieldValue::Key(old), new: FieldValue::Key(new), looser });
     }
+}
+
+/// A feed replacement: any difference waits in the timelock (a new feed is trusted
+/// with every price the market uses).
+fn oracle_changes(old: &OracleSource, new: &OracleSource, out: &mut Vec<FieldDiff>) {
+    use direction::ORACLE_SOURCE as O;
+    int_change(out, "oracle.kind", old.kind, new.kind, O);
+    key_change(out, "oracle.address", old.address, new.address, O);
+    if old.feed_id != new.feed_id {
+        out.push(FieldDiff {
+            name: "oracle.feed_id",
+            old: FieldValue::FeedId(old.feed_id),
+            new: FieldValue::FeedId(new.feed_id),
+            looser: O,
+        });
+    }
+    int_change(out, "oracle.shard_id", old.shard_id, new.shard_id, O);
+    unclassified(out, old, new);
 }
 
 /// A field left out of the tables below must not slip through as "no change": any other
@@ -623,9 +691,29 @@ mod tests {
         assert_eq!((d[0].old, d[0].new), (FieldValue::Key(a), FieldValue::Key(b)));
         let admin = |k| GovernanceAction::TransferAdmin { new_admin: k };
         assert_eq!(admin(b).classify(&admin(a)).unwrap(), ChangeKind::Loosening);
-        let list = GovernanceAction::ListMarket { mint: a, oracle: b, config: market_cfg() };
+        let list = GovernanceAction::ListMarket { mint: a, oracle: OracleSource::legacy(b), config: market_cfg() };
         assert_eq!(list.classify(&list).unwrap(), ChangeKind::Loosening);
         assert!(guardian(a).classify(&admin(a)).is_err());
+    }
+
+    #[test]
+    fn any_feed_replacement_waits_in_the_timelock() {
+        let market = Pubkey::new_from_array([7; 32]);
+        let v2 = OracleSource::push_feed(0, [3; 32]);
+        let set = |oracle| GovernanceAction::SetMarketOracle { market, oracle };
+        assert_eq!(set(v2).classify(&set(v2)).unwrap(), ChangeKind::NoChange);
+        for new in
+            [OracleSource::push_feed(1, [3; 32]), OracleSource::push_feed(0, [4; 32]), OracleSource::legacy(v2.address)]
+        {
+            assert_eq!(set(new).classify(&set(v2)).unwrap(), ChangeKind::Loosening, "{new:?}");
+        }
+        let d = diffs_of(&set(v2), &set(OracleSource::push_feed(0, [4; 32])));
+        let names: Vec<_> = d.iter().map(|d| d.name).collect();
+        assert_eq!(names, ["oracle.address", "oracle.feed_id"]);
+        assert_eq!(d[1].new.to_string(), format!("0x{}", "04".repeat(32)));
+        let native = |oracle| GovernanceAction::SetNativeOracle { oracle };
+        assert_eq!(native(OracleSource::legacy(market)).classify(&native(v2)).unwrap(), ChangeKind::Loosening);
+        assert!(native(v2).classify(&set(v2)).is_err());
     }
 
     #[test]
@@ -636,7 +724,9 @@ mod tests {
             GovernanceAction::SetProtocolConfig { config: ProtocolConfig::standard() },
             GovernanceAction::SetGuardian { guardian: k },
             GovernanceAction::TransferAdmin { new_admin: k },
-            GovernanceAction::ListMarket { mint: k, oracle: k, config: market_cfg() },
+            GovernanceAction::ListMarket { mint: k, oracle: OracleSource::legacy(k), config: market_cfg() },
+            GovernanceAction::SetMarketOracle { market: k, oracle: OracleSource::push_feed(0, [3; 32]) },
+            GovernanceAction::SetNativeOracle { oracle: OracleSource::push_feed(0, [3; 32]) },
         ];
         let longest = all.iter().map(|a| borsh::to_vec(a).unwrap().len()).max().unwrap();
         assert_eq!(longest, GovernanceAction::MAX_LEN);

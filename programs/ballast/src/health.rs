@@ -8,11 +8,12 @@ use ballast_risk::interest::MarketIndices;
 use ballast_risk::liquidation::LiquidationInput;
 use ballast_risk::oracle::{OracleAction, ValuationPrices};
 use ballast_risk::shares::{debt_amount, deposit_amount};
+use ballast_risk::RiskError;
 use core::cell::Ref;
 
 use crate::constants::LIQUIDATION_DUST_VALUE;
 use crate::errors::{BallastError, OrBallast};
-use crate::oracle::read_pyth;
+use crate::oracle::read_oracle;
 use crate::state::{MarginAccount, Market, MarketConfig, MARKET_SIZE};
 
 /// Borrows a market account's data after checking its owner and discriminator.
@@ -43,9 +44,21 @@ pub struct PricedMarket {
     pub mid_down: u128,
     pub mid_up: u128,
     pub weights: Weights,
+    /// Why the feed is unusable, in a liquidation's check (which then values this
+    /// market's deposits at zero); always `None` in a risk-increasing check.
+    pub unusable: Option<RiskError>,
 }
 
 impl PricedMarket {
+    /// Fails with the feed's own error unless it may be used to move tokens: a
+    /// liquidation repays and seizes only in markets priced by a usable feed.
+    pub fn require_usable(&self) -> Result<&PricedMarket> {
+        match self.unusable {
+            None => Ok(self),
+            Some(reason) => Err(reason).or_ballast(),
+        }
+    }
+
     pub fn deposit(&self, shares: u128) -> Result<u128> {
         deposit_amount(shares, self.indices.deposit_index).or_ballast()
     }
@@ -55,7 +68,8 @@ impl PricedMarket {
     }
 }
 
-/// Reads and validates the (market, oracle) pair of every active balance of `account`.
+/// Reads the (market, oracle) pair of every active balance of `account` and prices it
+/// for `action` (see [`Market::price`]).
 pub fn price_markets(
     account: &MarginAccount,
     remaining: &[AccountInfo],
@@ -69,7 +83,7 @@ pub fn price_markets(
         let market = load_market(&pair[0])?;
         require_keys_eq!(market.protocol, account.protocol, BallastError::WrongProtocol);
         require_eq!(market.market_index, balance.market_index, BallastError::HealthAccountsMismatch);
-        let reading = read_pyth(&pair[1], &market.oracle)?;
+        let reading = read_oracle(&pair[1], &market.oracle)?;
         priced.push(market.price(&reading, action, now)?);
     }
     Ok(priced)

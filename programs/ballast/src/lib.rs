@@ -44,14 +44,19 @@ pub mod ballast {
 
     /// Creates the protocol root and the staking vaults. Signed by the program's
     /// upgrade authority, who becomes the admin.
-    pub fn initialize_protocol(ctx: Context<InitializeProtocol>, config: ProtocolConfig) -> Result<()> {
-        admin::initialize_protocol::handler(ctx, config)
+    pub fn initialize_protocol(
+        ctx: Context<InitializeProtocol>,
+        config: ProtocolConfig,
+        native_oracle: OracleSource,
+    ) -> Result<()> {
+        admin::initialize_protocol::handler(ctx, config, native_oracle)
     }
 
-    /// Lists a market for `mint` priced by the Pyth feed `oracle` (admin only). After
-    /// launch it consumes a ready `ListMarket` proposal with the same mint, oracle and config.
-    pub fn add_market(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {
-        admin::add_market::handler(ctx, config)
+    /// Lists a market for `mint` priced by the Pyth feed `oracle` (its account passed as
+    /// the `oracle` account; admin only). After launch it consumes a ready `ListMarket`
+    /// proposal with the same mint, oracle and config.
+    pub fn add_market(ctx: Context<AddMarket>, config: MarketConfig, oracle: OracleSource) -> Result<()> {
+        admin::add_market::handler(ctx, config, oracle)
     }
 
     /// Applies a change at once: a tightening one, or any during the setup phase (admin).

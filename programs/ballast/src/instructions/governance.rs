@@ -4,10 +4,14 @@ use anchor_lang::prelude::*;
 use anchor_lang::solana_program::program_option::COption;
 use anchor_spl::token::{Mint, Token};
 
-use crate::errors::BallastError;
+use ballast_risk::oracle::OracleAction;
+
+use crate::errors::{BallastError, OrBallast};
 use crate::events::AdminTransferProposed;
 use crate::governance::GovernanceAction;
-use crate::state::{Market, Protocol};
+use crate::instructions::admin::add_market::check_market_feed;
+use crate::oracle::read_oracle;
+use crate::state::{Market, OracleSource, Protocol};
 
 /// The market account a change needs: the one it targets, or none if it targets none
 /// (a market passed to a protocol-wide change is ignored).
@@ -37,6 +41,35 @@ pub fn check_emission_authority(
     require_keys_eq!(*info.owner, Token::id(), BallastError::WrongMint);
     let mint = Mint::try_deserialize(&mut &info.try_borrow_data()?[..])?;
     require!(mint.mint_authority == COption::Some(*protocol_key), BallastError::EmissionAuthority);
+    Ok(())
+}
+
+/// A change that replaces a feed needs the new feed's account among `remaining`: it must
+/// parse as its kind (owner, layout, feed id, full verification) and price the asset
+/// sanely under the limits in force, as `add_market` checks a new market's feed.
+pub fn check_new_oracle(
+    action: &GovernanceAction,
+    protocol: &Protocol,
+    market: Option<&Market>,
+    remaining: &[AccountInfo],
+    now: i64,
+) -> Result<()> {
+    let find = |source: &OracleSource| {
+        remaining.iter().find(|a| *a.key == source.address).ok_or(error!(BallastError::OracleAccountRequired))
+    };
+    match action {
+        GovernanceAction::SetMarketOracle { oracle, .. } => {
+            let market = market.ok_or(BallastError::MarketAccountRequired)?;
+            check_market_feed(find(oracle)?, oracle, &market.config, market.decimals, now)?;
+        }
+        GovernanceAction::SetNativeOracle { oracle } => {
+            oracle.validate_for_listing()?;
+            let reading = read_oracle(find(oracle)?, oracle)?;
+            let limits = protocol.config.native_oracle_limits();
+            ballast_risk::oracle::validate(&reading, &limits, OracleAction::Liquidation, now).or_ballast()?;
+        }
+        _ => {}
+    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use ballast_risk::ramp::{scale_weight, Ramp};
 use ballast_risk::regime::Regime;
 use ballast_risk::{RiskError, RiskResult, Rounding, BPS};
 
+use super::oracle_source::OracleSource;
 use super::pod::PodU128;
 use super::protocol::ProtocolConfig;
 use crate::errors::{to_u64, BallastError, OrBallast};
@@ -190,8 +191,8 @@ pub struct Market {
     pub mint: Pubkey,
     /// Token account (PDA `["vault", market]`, owned by this market) holding the asset.
     pub vault: Pubkey,
-    /// Pyth price account of the asset.
-    pub oracle: Pubkey,
+    /// The asset's Pyth feed: format, pinned price account and feed id.
+    pub oracle: OracleSource,
     /// Tokens per deposit share (WAD), grows with interest.
     pub deposit_index: PodU128,
     /// Tokens per debt share (WAD), grows with interest.
@@ -339,13 +340,13 @@ impl WeightRamp {
     }
 }
 
-pub const MARKET_SIZE: usize = 8 + 4 * 32 + 4 * 16 + 14 * 8 + 4 + 2 + 3 + 7 + 120 + 48 + 24 + 12 * 8;
+pub const MARKET_SIZE: usize = 8 + 3 * 32 + 72 + 4 * 16 + 14 * 8 + 4 + 2 + 3 + 7 + 120 + 48 + 24 + 12 * 8;
 const _: () = assert!(core::mem::size_of::<WeightRamp>() == 24);
 const _: () = assert!(8 + core::mem::size_of::<Market>() == MARKET_SIZE);
 const _: () = assert!(core::mem::size_of::<MarketConfig>() == 120);
 const _: () = assert!(core::mem::size_of::<BreakerConfig>() == 32);
 const _: () = assert!(core::mem::size_of::<MarketBreakers>() == 48);
-const _: () = assert!(MARKET_SIZE == 616);
+const _: () = assert!(MARKET_SIZE == 656);
 
 impl Market {
     pub fn indices(&self) -> MarketIndices {
@@ -374,11 +375,27 @@ impl Market {
         accrue(&self.indices(), &self.config.rate_curve(), self.config.protocol_fee_bps, elapsed).or_ballast()
     }
 
-    /// This market as a health check sees it at `now`, priced by `reading` if the feed
-    /// is valid for `action`. Pure: the keeper calls it on decoded bytes too.
+    /// This market as a health check for `action` sees it at `now`, priced by `reading`.
+    /// A risk-increasing check needs the feed valid; a liquidation's check never fails
+    /// on the feed's state (see `ballast_risk::oracle::liquidation_prices`): an unusable
+    /// feed is recorded in `unusable`. Pure: the keeper calls it on decoded bytes too.
     pub fn price(&self, reading: &OracleReading, action: OracleAction, now: i64) -> Result<PricedMarket> {
         let limits = self.config.oracle_limits();
-        oracle::validate(reading, &limits, action, now).or_ballast()?;
+        let (prices, unusable) = if action == OracleAction::Liquidation {
+            let p = oracle::liquidation_prices(reading, &limits, self.decimals, now).or_ballast()?;
+            (p.prices, p.unusable)
+        } else {
+            oracle::validate(reading, &limits, action, now).or_ballast()?;
+            (oracle::valuation_prices(reading, &limits, self.decimals).or_ballast()?, None)
+        };
+        // The exchange rate of a liquidation: only ever used with a usable feed.
+        let (mid_down, mid_up) = match unusable {
+            None => (
+                oracle::mid_price(reading, self.decimals, Rounding::Down).or_ballast()?,
+                oracle::mid_price(reading, self.decimals, Rounding::Up).or_ballast()?,
+            ),
+            Some(_) => (0, 0),
+        };
         let accrual = self.accrual_at(now)?;
         Ok(PricedMarket {
             market_index: self.market_index,
@@ -387,10 +404,11 @@ impl Market {
                 borrow_index: accrual.borrow_index,
                 ..self.indices()
             },
-            prices: oracle::valuation_prices(reading, &limits, self.decimals).or_ballast()?,
-            mid_down: oracle::mid_price(reading, self.decimals, Rounding::Down).or_ballast()?,
-            mid_up: oracle::mid_price(reading, self.decimals, Rounding::Up).or_ballast()?,
+            prices,
+            mid_down,
+            mid_up,
             weights: self.weights_at(now),
+            unusable,
         })
     }
 

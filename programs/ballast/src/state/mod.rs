@@ -2,6 +2,7 @@
 
 pub mod margin_account;
 pub mod market;
+pub mod oracle_source;
 pub mod pod;
 pub mod proposal;
 pub mod protocol;
@@ -9,6 +10,7 @@ pub mod stake_escrow;
 
 pub use margin_account::*;
 pub use market::*;
+pub use oracle_source::*;
 pub use pod::*;
 pub use proposal::*;
 pub use protocol::*;

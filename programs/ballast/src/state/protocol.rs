@@ -12,6 +12,7 @@ use ballast_risk::staking::{Drip, LockParams, MAX_COOLDOWN_SECS, MAX_DRIP_SECS};
 use ballast_risk::volatility::{validate_volatility_params, VolatilityParams, VolatilityState};
 use ballast_risk::BPS;
 
+use super::oracle_source::OracleSource;
 use super::pod::PodU128;
 use crate::constants::{PROTOCOL_SEED, REWARD_STREAMS};
 use crate::errors::{param_error, BallastError, OrBallast};
@@ -393,8 +394,8 @@ pub struct Protocol {
     pub guardian: Pubkey,
     /// The native token whose value Ballast protects.
     pub native_mint: Pubkey,
-    /// Pyth price account of the native token (buyback pricing).
-    pub native_oracle: Pubkey,
+    /// The native token's Pyth feed (volatility samples, buyback pricing).
+    pub native_oracle: OracleSource,
     /// Native token account (PDA `["stake_vault", protocol]`) holding staked tokens.
     pub stake_vault: Pubkey,
     /// Native token account (PDA `["reward_vault", protocol]`) holding native rewards.
@@ -548,7 +549,7 @@ impl GovernanceState {
 }
 
 pub const PROTOCOL_SIZE: usize =
-    8 + 7 * 32 + 256 + 8 + 16 + 8 + 3 * 8 + REWARD_STREAMS * 40 + 8 + 80 + 32 + 40 + 24 + 20 * 8;
+    8 + 6 * 32 + 72 + 256 + 8 + 16 + 8 + 3 * 8 + REWARD_STREAMS * 40 + 8 + 80 + 32 + 40 + 24 + 20 * 8;
 const _: () = assert!(core::mem::size_of::<VolatilityConfig>() == 72);
 const _: () = assert!(core::mem::size_of::<RegimeRow>() == 24);
 const _: () = assert!(core::mem::size_of::<GuardianConfig>() == 16);
@@ -559,7 +560,7 @@ const _: () = assert!(core::mem::size_of::<GovernanceState>() == 24);
 const _: () = assert!(core::mem::size_of::<TimelockConfig>() == 8);
 const _: () = assert!(core::mem::size_of::<RewardStream>() == 40);
 const _: () = assert!(8 + core::mem::size_of::<Protocol>() == PROTOCOL_SIZE);
-const _: () = assert!(PROTOCOL_SIZE == 1568);
+const _: () = assert!(PROTOCOL_SIZE == 1608);
 
 impl Protocol {
     pub fn signer_seeds(&self) -> [&[u8]; 2] {

@@ -1,15 +1,15 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 use ballast_risk::governance::check_executable;
-use ballast_risk::oracle::{self, OracleAction, MAX_DECIMALS};
+use ballast_risk::oracle::{self, OracleAction, OracleReading, MAX_DECIMALS};
 use ballast_risk::{params, Rounding, WAD};
 
 use crate::constants::{MARKET_SEED, MAX_MARKETS, VAULT_SEED};
 use crate::errors::{BallastError, OrBallast};
 use crate::events::{ChangeExecuted, MarketAdded};
 use crate::governance::GovernanceAction;
-use crate::oracle::read_pyth_unchecked_key;
-use crate::state::{Market, MarketConfig, Proposal, ProposalStatus, Protocol, WeightRamp, MARKET_SIZE};
+use crate::oracle::read_oracle;
+use crate::state::{Market, MarketConfig, OracleSource, Proposal, ProposalStatus, Protocol, WeightRamp, MARKET_SIZE};
 
 #[derive(Accounts)]
 pub struct AddMarket<'info> {
@@ -35,11 +35,12 @@ pub struct AddMarket<'info> {
         token::authority = market,
     )]
     pub vault: Box<Account<'info, TokenAccount>>,
-    /// CHECK: must be a Pyth price account with a sane price; checked in the handler.
+    /// CHECK: must be `oracle.address`, a feed of its declared kind (and feed id) with a
+    /// sane price; checked in the handler.
     pub oracle: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
     pub system_program: Program<'info, System>,
-    /// A ready `ListMarket` proposal for this mint, oracle and config: required after
+    /// A ready `ListMarket` proposal for this mint, oracle source and config: required after
     /// launch (and consumed), optional during the setup phase.
     #[account(mut, has_one = protocol @ BallastError::WrongProtocol)]
     pub proposal: Option<Box<Account<'info, Proposal>>>,
@@ -61,21 +62,33 @@ pub fn validate_config(config: &MarketConfig) -> Result<()> {
     config.breakers.validate()
 }
 
-pub fn handler(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {
+/// Reads a feed about to be written into a market (listing or replacement): `source`
+/// well formed, `info` its account, parsable as its kind, and pricing a token of
+/// `decimals` sanely under `config`'s limits (absurd or ancient prices are refused).
+pub fn check_market_feed(
+    info: &AccountInfo,
+    source: &OracleSource,
+    config: &MarketConfig,
+    decimals: u8,
+    now: i64,
+) -> Result<OracleReading> {
+    source.validate_for_listing()?;
+    let reading = read_oracle(info, source)?;
+    oracle::validate(&reading, &config.oracle_limits(), OracleAction::Liquidation, now).or_ballast()?;
+    oracle::valuation_prices(&reading, &config.oracle_limits(), decimals).or_ballast()?;
+    Ok(reading)
+}
+
+pub fn handler(ctx: Context<AddMarket>, config: MarketConfig, oracle: OracleSource) -> Result<()> {
     validate_config(&config)?;
     let decimals = ctx.accounts.mint.decimals;
     require_gte!(MAX_DECIMALS, decimals, BallastError::UnsupportedMint);
-
-    // The feed must already price the asset sanely: absurd or ancient prices are refused.
     let now = Clock::get()?.unix_timestamp;
-    let reading = read_pyth_unchecked_key(&ctx.accounts.oracle)?;
-    oracle::validate(&reading, &config.oracle_limits(), OracleAction::Liquidation, now).or_ballast()?;
-    oracle::valuation_prices(&reading, &config.oracle_limits(), decimals).or_ballast()?;
+    let reading = check_market_feed(&ctx.accounts.oracle, &oracle, &config, decimals, now)?;
 
     let (market_index, weight_multiplier) = {
         let mut protocol = ctx.accounts.protocol.load_mut()?;
-        let listing =
-            GovernanceAction::ListMarket { mint: ctx.accounts.mint.key(), oracle: ctx.accounts.oracle.key(), config };
+        let listing = GovernanceAction::ListMarket { mint: ctx.accounts.mint.key(), oracle, config };
         match ctx.accounts.proposal.as_deref_mut() {
             Some(proposal) => consume_listing(proposal, &listing, now)?,
             None => require!(!protocol.governance.is_launched(), BallastError::ListingNeedsProposal),
@@ -98,7 +111,7 @@ pub fn handler(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {
     market.protocol = ctx.accounts.protocol.key();
     market.mint = ctx.accounts.mint.key();
     market.vault = ctx.accounts.vault.key();
-    market.oracle = ctx.accounts.oracle.key();
+    market.oracle = oracle;
     market.deposit_index = WAD.into();
     market.borrow_index = WAD.into();
     market.last_accrual_ts = now;
@@ -113,7 +126,7 @@ pub fn handler(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {
     market.observe_price(ctx.accounts.market.key(), price, now)?;
     market.breakers.outflow_updated_ts = now;
 
-    emit!(MarketAdded { market: ctx.accounts.market.key(), mint: market.mint, oracle: market.oracle, market_index });
+    emit!(MarketAdded { market: ctx.accounts.market.key(), mint: market.mint, oracle, market_index });
     Ok(())
 }
 

@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::errors::BallastError;
 use crate::events::ChangeApplied;
 use crate::governance::GovernanceAction;
-use crate::instructions::governance::{check_emission_authority, target_market, write_change};
+use crate::instructions::governance::{check_emission_authority, check_new_oracle, target_market, write_change};
 use crate::state::{Market, Protocol};
 use ballast_risk::governance::ChangeKind;
 
@@ -19,7 +19,8 @@ pub struct ApplyChange<'info> {
 
 /// Applies a change at once: only a tightening one after launch (a loosening one must go
 /// through `propose_change`), any change during the setup phase. Remaining accounts: the
-/// native mint, when the change turns emissions on.
+/// native mint, when the change turns emissions on; the new feed's account, when it
+/// replaces a feed.
 pub fn handler(ctx: Context<ApplyChange>, action: GovernanceAction) -> Result<()> {
     action.validate()?;
     let market = target_market(&action, &ctx.accounts.market)?;
@@ -31,6 +32,8 @@ pub fn handler(ctx: Context<ApplyChange>, action: GovernanceAction) -> Result<()
     require!(kind != ChangeKind::NoChange, BallastError::NoChange);
     require!(!kind.needs_timelock() || !protocol.governance.is_launched(), BallastError::ChangeNeedsTimelock);
     check_emission_authority(&action, &base, (&ctx.accounts.protocol.key(), &protocol), ctx.remaining_accounts)?;
+    let now = Clock::get()?.unix_timestamp;
+    check_new_oracle(&action, &protocol, market.as_deref(), ctx.remaining_accounts, now)?;
     write_change(&action, &mut protocol, market.as_deref_mut())?;
     emit!(ChangeApplied { admin: protocol.admin, action, loosening: kind.needs_timelock() });
     Ok(())

@@ -7,8 +7,8 @@ use ballast_risk::oracle::MAX_DECIMALS;
 use crate::constants::{PROTOCOL_SEED, REWARD_VAULT_SEED, STAKE_VAULT_SEED};
 use crate::errors::BallastError;
 use crate::events::ProtocolInitialized;
-use crate::oracle::read_pyth_unchecked_key;
-use crate::state::{Protocol, ProtocolConfig, PROTOCOL_SIZE};
+use crate::oracle::read_oracle;
+use crate::state::{OracleSource, Protocol, ProtocolConfig, PROTOCOL_SIZE};
 
 #[derive(Accounts)]
 pub struct InitializeProtocol<'info> {
@@ -19,7 +19,8 @@ pub struct InitializeProtocol<'info> {
     #[account(init, payer = admin, space = PROTOCOL_SIZE, seeds = [PROTOCOL_SEED], bump)]
     pub protocol: AccountLoader<'info, Protocol>,
     pub native_mint: Box<Account<'info, Mint>>,
-    /// CHECK: must be a Pyth price account; checked in the handler.
+    /// CHECK: must be `native_oracle.address`, a feed of its declared kind; checked in
+    /// the handler.
     pub native_oracle: UncheckedAccount<'info>,
     #[account(
         init,
@@ -50,7 +51,7 @@ pub struct InitializeProtocol<'info> {
     pub system_program: Program<'info, System>,
 }
 
-pub fn handler(ctx: Context<InitializeProtocol>, config: ProtocolConfig) -> Result<()> {
+pub fn handler(ctx: Context<InitializeProtocol>, config: ProtocolConfig, native_oracle: OracleSource) -> Result<()> {
     config.validate()?;
     let mint = &ctx.accounts.native_mint;
     require_gte!(MAX_DECIMALS, mint.decimals, BallastError::UnsupportedMint);
@@ -59,13 +60,14 @@ pub fn handler(ctx: Context<InitializeProtocol>, config: ProtocolConfig) -> Resu
         !config.emits() || mint.mint_authority == COption::Some(ctx.accounts.protocol.key()),
         BallastError::EmissionAuthority
     );
-    read_pyth_unchecked_key(&ctx.accounts.native_oracle)?;
+    native_oracle.validate_for_listing()?;
+    read_oracle(&ctx.accounts.native_oracle, &native_oracle)?;
 
     let now = Clock::get()?.unix_timestamp;
     let mut protocol = ctx.accounts.protocol.load_init()?;
     protocol.admin = ctx.accounts.admin.key();
     protocol.native_mint = mint.key();
-    protocol.native_oracle = ctx.accounts.native_oracle.key();
+    protocol.native_oracle = native_oracle;
     protocol.stake_vault = ctx.accounts.stake_vault.key();
     protocol.reward_vault = ctx.accounts.reward_vault.key();
     protocol.config = config;

@@ -5,7 +5,7 @@ use crate::constants::PROPOSAL_SEED;
 use crate::errors::{BallastError, OrBallast};
 use crate::events::ChangeProposed;
 use crate::governance::GovernanceAction;
-use crate::instructions::governance::{check_emission_authority, target_market};
+use crate::instructions::governance::{check_emission_authority, check_new_oracle, target_market};
 use crate::state::{Market, Proposal, ProposalStatus, Protocol, PROPOSAL_SIZE};
 
 #[derive(Accounts)]
@@ -31,7 +31,8 @@ pub struct ProposeChange<'info> {
 
 /// Queues a change in the timelock as proposal `id` (the protocol's next proposal id):
 /// executable by anyone from `delay_secs` after now, for `grace_secs` (both as configured now).
-/// Remaining accounts: the native mint, when the change turns emissions on.
+/// Remaining accounts: the native mint, when the change turns emissions on; the new feed's account, when it
+/// replaces a feed.
 pub fn handler(ctx: Context<ProposeChange>, id: u64, action: GovernanceAction) -> Result<()> {
     action.validate()?;
     let market = target_market(&action, &ctx.accounts.market)?;
@@ -40,8 +41,9 @@ pub fn handler(ctx: Context<ProposeChange>, id: u64, action: GovernanceAction) -
     let base = action.current(&protocol, market.as_deref())?;
     require!(action.classify(&base)? != ChangeKind::NoChange, BallastError::NoChange);
     check_emission_authority(&action, &base, (&ctx.accounts.protocol.key(), &protocol), ctx.remaining_accounts)?;
-
     let now = Clock::get()?.unix_timestamp;
+    check_new_oracle(&action, &protocol, market.as_deref(), ctx.remaining_accounts, now)?;
+
     let timelock = protocol.config.timelock;
     let ready = ready_at(now, timelock.delay_secs).or_ballast()?;
     let expires = ready_at(ready, timelock.grace_secs).or_ballast()?;

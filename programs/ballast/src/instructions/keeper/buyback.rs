@@ -9,7 +9,7 @@ use ballast_risk::Rounding;
 use crate::constants::NATIVE_STREAM;
 use crate::errors::{to_u64, BallastError, OrBallast};
 use crate::events::BuybackFilled;
-use crate::oracle::read_pyth;
+use crate::oracle::read_oracle;
 use crate::staking;
 use crate::state::{Market, Protocol};
 
@@ -26,9 +26,9 @@ pub struct Buyback<'info> {
     pub market: AccountLoader<'info, Market>,
     #[account(mut)]
     pub vault: Box<Account<'info, TokenAccount>>,
-    /// CHECK: must be the market's Pyth feed; checked by `read_pyth`.
+    /// CHECK: must be the market's Pyth feed; checked by `read_oracle`.
     pub oracle: UncheckedAccount<'info>,
-    /// CHECK: must be the native token's Pyth feed; checked by `read_pyth`.
+    /// CHECK: must be the native token's Pyth feed; checked by `read_oracle`.
     pub native_oracle: UncheckedAccount<'info>,
     #[account(mut)]
     pub native_mint: Box<Account<'info, Mint>>,
@@ -60,12 +60,12 @@ pub fn handler(ctx: Context<Buyback>, max_native_in: u64, min_pool_out: u64) -> 
     // Both prices must be fit for a risk-increasing action; each is taken on the side
     // that makes the protocol pay less.
     let native_limits = cfg.native_oracle_limits();
-    let native_reading = read_pyth(&accounts.native_oracle, &protocol.native_oracle)?;
+    let native_reading = read_oracle(&accounts.native_oracle, &protocol.native_oracle)?;
     oracle::validate(&native_reading, &native_limits, OracleAction::RiskIncreasing, now).or_ballast()?;
     let native_price =
         oracle::valuation_prices(&native_reading, &native_limits, accounts.native_mint.decimals).or_ballast()?.asset;
     let pool_limits = market.config.oracle_limits();
-    let pool_reading = read_pyth(&accounts.oracle, &market.oracle)?;
+    let pool_reading = read_oracle(&accounts.oracle, &market.oracle)?;
     oracle::validate(&pool_reading, &pool_limits, OracleAction::RiskIncreasing, now).or_ballast()?;
     let pool_price = oracle::valuation_prices(&pool_reading, &pool_limits, market.decimals).or_ballast()?.liability;
     // The pool token's price feeds its market's guard (a trip does not stop the auction:

@@ -3,7 +3,7 @@ use ballast_risk::governance::check_executable;
 
 use crate::errors::{BallastError, OrBallast};
 use crate::events::ChangeExecuted;
-use crate::instructions::governance::{check_emission_authority, target_market, write_change};
+use crate::instructions::governance::{check_emission_authority, check_new_oracle, target_market, write_change};
 use crate::state::{Market, Proposal, ProposalStatus, Protocol};
 
 #[derive(Accounts)]
@@ -19,7 +19,8 @@ pub struct ExecuteChange<'info> {
 
 /// Executes a ready proposal. Permissionless (like Compound's timelock): its content was
 /// fixed and public for the whole delay, so who sends it does not matter. Remaining
-/// accounts: the native mint, when the change turns emissions on.
+/// accounts: the native mint, when the change turns emissions on; the new feed's account, when it
+/// replaces a feed.
 pub fn handler(ctx: Context<ExecuteChange>) -> Result<()> {
     let proposal = &mut ctx.accounts.proposal;
     require!(proposal.status == ProposalStatus::Queued, BallastError::ProposalNotQueued);
@@ -38,7 +39,7 @@ pub fn handler(ctx: Context<ExecuteChange>) -> Result<()> {
         (&ctx.accounts.protocol.key(), &protocol),
         ctx.remaining_accounts,
     )?;
-
+    check_new_oracle(&action, &protocol, market.as_deref(), ctx.remaining_accounts, now)?;
     write_change(&action, &mut protocol, market.as_deref_mut())?;
     proposal.status = ProposalStatus::Executed;
     proposal.closed_at = now;

@@ -37,8 +37,10 @@ pub struct Liquidate<'info> {
 /// pays the liquidator the account's collateral in `asset_market` plus a bonus; an
 /// insurance fee from the same collateral goes to the asset market's insurance fund.
 /// Remaining accounts: (market, oracle) for every balance the account holds now.
-/// Prices only need to be valid for liquidation (older, wider than for borrowing); they
-/// feed both markets' price guards. Not an outflow: the liquidator pays the debt in at
+/// Prices only need to be valid for liquidation (older, wider than for borrowing), and
+/// only in the two markets it moves: a deposit elsewhere whose feed is unusable counts
+/// as worth nothing, so a dead side feed never shields a borrower. They feed both
+/// markets' price guards. Not an outflow: the liquidator pays the debt in at
 /// the oracle price for the collateral it takes out, and liquidations must never wait.
 /// Liability and asset markets must differ: Anchor refuses the same mutable account
 /// twice (`ConstraintDuplicateMutableAccount`).
@@ -57,8 +59,8 @@ pub fn handler(ctx: Context<Liquidate>, max_repay: u64) -> Result<()> {
     let maint_before = before.maint().or_ballast()?;
     require!(maint_before < 0, BallastError::AccountHealthy);
 
-    let liability = *find_priced(&priced, liability_index)?;
-    let asset = *find_priced(&priced, asset_index)?;
+    let liability = *find_priced(&priced, liability_index)?.require_usable()?;
+    let asset = *find_priced(&priced, asset_index)?.require_usable()?;
     let debt_shares = account.find_balance_mut(liability_index).map_or(0, |b| b.borrow_shares.get());
     require!(debt_shares > 0, BallastError::LiabilityNotHeld);
     let deposit_shares = account.find_balance_mut(asset_index).map_or(0, |b| b.deposit_shares.get());

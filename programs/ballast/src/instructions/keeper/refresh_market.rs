@@ -4,14 +4,14 @@ use ballast_risk::Rounding;
 
 use crate::errors::{to_u64, OrBallast};
 use crate::events::MarketRefreshed;
-use crate::oracle::read_pyth;
+use crate::oracle::read_oracle;
 use crate::state::Market;
 
 #[derive(Accounts)]
 pub struct RefreshMarket<'info> {
     #[account(mut)]
     pub market: AccountLoader<'info, Market>,
-    /// CHECK: must be the market's Pyth feed; checked by `read_pyth`.
+    /// CHECK: must be the market's Pyth feed; checked by `read_oracle`.
     pub oracle: UncheckedAccount<'info>,
 }
 
@@ -26,7 +26,7 @@ pub fn handler(ctx: Context<RefreshMarket>) -> Result<()> {
     let elapsed = market.seconds_since_accrual(now);
     let accrual = market.accrue_interest(now)?;
 
-    let reading = read_pyth(&ctx.accounts.oracle, &market.oracle)?;
+    let reading = read_oracle(&ctx.accounts.oracle, &market.oracle)?;
     let limits = market.config.oracle_limits();
     let oracle_ok = oracle::validate(&reading, &limits, OracleAction::RiskIncreasing, now).is_ok();
     market.last_price = reading.price;

@@ -7,7 +7,7 @@ use ballast_risk::Rounding;
 use crate::errors::{BallastError, OrBallast};
 use crate::events::{RegimeChanged, VolatilitySampled};
 use crate::instructions::trader::stake_accounts::*;
-use crate::oracle::read_pyth;
+use crate::oracle::read_oracle;
 use crate::state::Market;
 
 #[derive(Accounts)]
@@ -15,7 +15,7 @@ pub struct UpdateVolatility<'info> {
     /// The staking pool: emissions up to now are minted at the old regime's rate
     /// before the regime may change it.
     pub pool: StakePool<'info>,
-    /// CHECK: must be the native token's Pyth feed; checked by `read_pyth`.
+    /// CHECK: must be the native token's Pyth feed; checked by `read_oracle`.
     pub native_oracle: UncheckedAccount<'info>,
     /// The native token's own market, required once it is listed: its collateral
     /// multiplier follows the regime.
@@ -34,10 +34,11 @@ pub fn handler(ctx: Context<UpdateVolatility>) -> Result<()> {
 
     let mut protocol = pool.protocol.load_mut()?;
     let cfg = protocol.config;
-    // Only a price fit for a risk-increasing action is sampled: a stale or uncertain
-    // feed would teach the estimate noise.
-    let reading = read_pyth(&ctx.accounts.native_oracle, &protocol.native_oracle)?;
-    oracle::validate(&reading, &cfg.native_oracle_limits(), OracleAction::RiskIncreasing, now).or_ballast()?;
+    // Only a fresh, tight price is sampled (a stale or uncertain feed would teach the
+    // estimate noise), however far from its EMA: refusing those would hide a crash from
+    // the estimate. Each sample's return is capped by `ballast_risk::volatility`.
+    let reading = read_oracle(&ctx.accounts.native_oracle, &protocol.native_oracle)?;
+    oracle::validate(&reading, &cfg.native_oracle_limits(), OracleAction::VolatilitySample, now).or_ballast()?;
     let price_wad = oracle::mid_price(&reading, 0, Rounding::Down).or_ballast()?;
 
     let vol = sample(&protocol.volatility.state(), price_wad, now, &cfg.volatility.params()).or_ballast()?;
