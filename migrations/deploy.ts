@@ -22,9 +22,13 @@ import {
   getInitializeProtocolInstructionAsync,
   getLaunchInstruction,
   kit,
+  legacySource,
   marketPda,
+  parseFeedId,
   protocolPda,
+  pushFeedSource,
   type MarketConfigArgs,
+  type OracleSourceArgs,
   type ProtocolConfigArgs,
 } from '../app/client-ts/src/index.ts';
 
@@ -37,14 +41,47 @@ export type DeployConfig = {
   websocket?: string;
   admin_keypair: string;
   native_mint: string;
-  /** Pyth price account of the native token (buyback pricing). */
-  native_oracle: string;
+  /** The native token's Pyth feed (volatility samples, buyback pricing). */
+  native_oracle: FeedSpec;
   /** ProtocolConfig fields (snake_case, as in the IDL; nested structs as objects). */
   protocol_config: Record<string, unknown>;
-  markets: { name: string; mint: string; pyth_feed: string; config: Record<string, unknown> }[];
+  markets: { name: string; mint: string; oracle: FeedSpec; config: Record<string, unknown> }[];
   /** End the setup phase once every market is listed (default false; one-way). */
   launch?: boolean;
 };
+
+/**
+ * A Pyth feed: a push feed (PriceUpdateV2, address derived from the shard and feed id;
+ * shard 0 by default, where Pyth sponsors the common feeds) or a legacy price account.
+ */
+export type FeedSpec =
+  | { kind: 'price_update_v2'; feed_id: string; shard_id?: number }
+  | { kind: 'legacy'; address: string };
+
+/** The on-chain `OracleSource` of a feed spec; unknown kinds and keys are refused. */
+export async function oracleSource(spec: FeedSpec, where: string): Promise<OracleSourceArgs> {
+  const keys = (allowed: string[]) => {
+    const extra = Object.keys(spec).filter((k) => !allowed.includes(k));
+    if (extra.length > 0) throw new Error(`${where}: unknown feed fields ${extra.join(', ')}`);
+  };
+  switch (spec?.kind) {
+    case 'price_update_v2': {
+      keys(['kind', 'feed_id', 'shard_id']);
+      const shard = spec.shard_id ?? 0;
+      if (!Number.isInteger(shard) || shard < 0 || shard > 0xffff) throw new Error(`${where}.shard_id: expected 0..=65535`);
+      try {
+        return await pushFeedSource(shard, parseFeedId(spec.feed_id));
+      } catch (e) {
+        throw new Error(`${where}.feed_id: ${e instanceof Error ? e.message : e}`);
+      }
+    }
+    case 'legacy':
+      keys(['kind', 'address']);
+      return legacySource(kit.address(spec.address));
+    default:
+      throw new Error(`${where}: expected { "kind": "price_update_v2", "feed_id": ... } or { "kind": "legacy", "address": ... }`);
+  }
+}
 
 // Config structs' fields and types, in order, from the IDL: a field added to the program
 // needs no change here (the Rust CLI reads the same lists).
@@ -144,27 +181,42 @@ async function main() {
     launched = existing.data.governance.launched !== 0;
   } else {
     const nativeMint = config.native_mint as Address;
-    const nativeOracle = config.native_oracle as Address;
+    const source = await oracleSource(config.native_oracle, 'native_oracle');
     const cfg = protocolConfig(config.protocol_config, 'protocol_config');
-    const ix = await getInitializeProtocolInstructionAsync({ admin, nativeMint, nativeOracle, config: cfg });
+    const ix = await getInitializeProtocolInstructionAsync({
+      admin,
+      nativeMint,
+      nativeOracle: source.address,
+      config: cfg,
+      nativeOracleSource: source,
+    });
     await send('initialize_protocol', ix);
   }
 
   for (const [i, m] of config.markets.entries()) {
     const where = `markets[${i}] (${m.name})`;
     const cfg = marketConfig(m.config, where);
+    const source = await oracleSource(m.oracle, `${where}.oracle`);
     const mint = m.mint as Address;
     const market = await marketPda(mint);
     const listed = await fetchMaybeMarket(rpc, market);
     if (listed.exists) {
       console.log(`${where}: market ${market} exists (index ${listed.data.marketIndex}); skipping`);
-      if (listed.data.oracle !== m.pyth_feed) console.warn(`${where}: listed with oracle ${listed.data.oracle}, config says ${m.pyth_feed}`);
+      const feed = listed.data.oracle.address;
+      if (feed !== source.address) console.warn(`${where}: listed with feed ${feed}, config says ${source.address}`);
       continue;
     }
     if (launched) {
       throw new Error(`${where}: the protocol is launched; list it through a ListMarket proposal (ballast-cli propose-change)`);
     }
-    const ix = await getAddMarketInstructionAsync({ admin, protocol, mint, oracle: m.pyth_feed as Address, config: cfg });
+    const ix = await getAddMarketInstructionAsync({
+      admin,
+      protocol,
+      mint,
+      oracle: source.address,
+      config: cfg,
+      oracleSource: source,
+    });
     await send(`add_market ${m.name} -> ${market}`, ix);
   }
 

@@ -606,7 +606,10 @@ async fn feeds_are_replaced_only_through_the_timelock() {
     let legacy_with_id = OracleSource { feed_id: [1; 32], ..OracleSource::legacy(sol.oracle) };
     let action = GovernanceAction::SetMarketOracle { market: sol.key, oracle: legacy_with_id };
     assert_error(try_propose(&mut fx, action, |_| {}).await, BallastError::InvalidOracleSource);
-    let missing = try_propose(&mut fx, replace.clone(), |ix| drop(ix.accounts.pop())).await;
+    let missing = try_propose(&mut fx, replace.clone(), |ix| {
+        ix.accounts.pop();
+    })
+    .await;
     assert_error(missing, BallastError::OracleAccountRequired);
     let other_feed = ballast_sim::pyth::price_update_bytes([0x77; 32], &PythPrice::steady(90 * USD, EXPO, now));
     fx.rt.set_raw_account(&new_feed.address, ballast::PYTH_RECEIVER_PROGRAM_ID, other_feed);

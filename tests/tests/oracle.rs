@@ -202,7 +202,7 @@ async fn price_update_v2_is_refused_for_each_defect() {
     // Liquidation refuses the same defects of identity and verification.
     publish_update(&mut fx, feed_id, &good, VerificationLevel::Partial { num_signatures: 13 });
     let refresh = ix::refresh_market(fx.sol.key, oracle);
-    assert_error(fx.rt.send(&[refresh.clone()], &[]).await, BallastError::OraclePartiallyVerified);
+    assert_error(fx.rt.send(std::slice::from_ref(&refresh), &[]).await, BallastError::OraclePartiallyVerified);
 
     publish_update(&mut fx, feed_id, &good, full);
     fx.rt.send(&[refresh], &[]).await.unwrap();

@@ -21,7 +21,9 @@ use ballast::{
 use ballast_risk::gates;
 use ballast_risk::oracle::{OracleAction, OracleReading};
 use ballast_sim::ix::{self, health_metas, BuybackFill, Liquidation, MarketTransfer, Staker};
-use ballast_sim::pyth::PythPrice;
+use ballast_sim::pyth::{
+    price_account_bytes, price_update_bytes, price_update_bytes_verified, PythPrice, VerificationLevel,
+};
 use ballast_sim::runtime::{standard_config, BalanceChange, MarketHandle, Runtime, GENESIS_TIME};
 use ballast_tests::{EXPO, SOL, SOL_PRICE, USD, USDC};
 use serde_json::{json, Value};
@@ -125,10 +127,10 @@ fn instructions() -> Vec<Value> {
         (
             ix::initialize_protocol(admin, native_mint, native_feed, protocol_config),
             json!({
-                "nativeOracle.address": native_oracle.to_string(),
-                "nativeOracle.feedId": hex32(&native_feed.feed_id),
-                "nativeOracle.shardId": "2",
-                "nativeOracle.kind": "1",
+                "nativeOracleSource.address": native_oracle.to_string(),
+                "nativeOracleSource.feedId": hex32(&native_feed.feed_id),
+                "nativeOracleSource.shardId": "2",
+                "nativeOracleSource.kind": "1",
                 "config.feeInsuranceBps": protocol_config.fee_insurance_bps.to_string(),
                 "config.auctionStartDiscountBps": protocol_config.auction_start_discount_bps.to_string(),
                 "config.rewardDripSecs": protocol_config.reward_drip_secs.to_string(),
@@ -143,9 +145,9 @@ fn instructions() -> Vec<Value> {
         (
             ix::add_market(admin, mint, feed, config),
             json!({
-                "oracle.address": oracle.to_string(),
-                "oracle.feedId": hex32(&feed.feed_id),
-                "oracle.kind": "1",
+                "oracleSource.address": oracle.to_string(),
+                "oracleSource.feedId": hex32(&feed.feed_id),
+                "oracleSource.kind": "1",
                 "config.initAssetWeightBps": config.init_asset_weight_bps.to_string(),
                 "config.maintLiabilityWeightBps": config.maint_liability_weight_bps.to_string(),
                 "config.liquidationBonusBps": config.liquidation_bonus_bps.to_string(),
@@ -407,7 +409,10 @@ async fn accounts() -> (Vec<Value>, Value) {
         "expect": {
             "admin": protocol.admin.to_string(), "nativeMint": protocol.native_mint.to_string(),
             "pendingAdmin": protocol.pending_admin.to_string(), "marketCount": protocol.market_count.to_string(),
-            "bump": protocol.bump.to_string(), "nativeOracle": protocol.native_oracle.to_string(),
+            "bump": protocol.bump.to_string(),
+            "nativeOracle.address": protocol.native_oracle.address.to_string(),
+            "nativeOracle.feedId": hex32(&protocol.native_oracle.feed_id),
+            "nativeOracle.kind": protocol.native_oracle.kind.to_string(),
             "stakeVault": protocol.stake_vault.to_string(), "totalStaked": protocol.total_staked.to_string(),
             "totalWeight": protocol.total_weight().to_string(),
             "config.regimes.2.exitPenaltyBps": protocol.config.regimes[2].exit_penalty_bps.to_string(),
@@ -461,7 +466,8 @@ async fn accounts() -> (Vec<Value>, Value) {
             "data": raw(rt.raw_account(&handle.key).await.unwrap()),
             "expect": {
                 "protocol": m.protocol.to_string(), "mint": m.mint.to_string(), "vault": m.vault.to_string(),
-                "oracle": m.oracle.to_string(), "marketIndex": m.market_index.to_string(),
+                "oracle.address": m.oracle.address.to_string(), "oracle.feedId": hex32(&m.oracle.feed_id),
+                "oracle.shardId": m.oracle.shard_id.to_string(), "marketIndex": m.market_index.to_string(),
                 "decimals": m.decimals.to_string(), "depositIndex": m.deposit_index.get().to_string(),
                 "borrowIndex": m.borrow_index.get().to_string(),
                 "totalDepositShares": m.total_deposit_shares.get().to_string(),
@@ -523,6 +529,64 @@ async fn accounts() -> (Vec<Value>, Value) {
     (out, health_case)
 }
 
+/// Feed accounts in both Pyth formats, as the program parses them (`parse_oracle`): the
+/// reading it takes, or the error it refuses the account with.
+fn oracles() -> Vec<Value> {
+    let v2 = OracleSource::push_feed(0, [0xEF; 32]);
+    let v2_shard = OracleSource::push_feed(513, [0x0A; 32]);
+    let legacy = OracleSource::legacy(key(40));
+    let price = PythPrice {
+        conf: 2_500_000,
+        ema_price: 14_912_345_678,
+        ..PythPrice::steady(15_012_345_678, EXPO, 1_750_000_123)
+    };
+    let halted = PythPrice { trading: false, ..price };
+    let partial = VerificationLevel::Partial { num_signatures: 5 };
+    let negative = PythPrice { price: -7, ..price };
+    let cases: Vec<(&str, OracleSource, Pubkey, Vec<u8>)> = vec![
+        ("price update v2", v2, ballast::PYTH_RECEIVER_PROGRAM_ID, price_update_bytes(v2.feed_id, &price)),
+        (
+            "push feed on shard 513",
+            v2_shard,
+            ballast::PYTH_RECEIVER_PROGRAM_ID,
+            price_update_bytes(v2_shard.feed_id, &negative),
+        ),
+        ("legacy, trading", legacy, ballast::PYTH_PROGRAM_ID, price_account_bytes(&price)),
+        ("legacy, halted: the previous price", legacy, ballast::PYTH_PROGRAM_ID, price_account_bytes(&halted)),
+        ("wrong owner", v2, ballast::PYTH_PROGRAM_ID, price_update_bytes(v2.feed_id, &price)),
+        ("legacy under the receiver", legacy, ballast::PYTH_RECEIVER_PROGRAM_ID, price_account_bytes(&price)),
+        ("another feed's update", v2, ballast::PYTH_RECEIVER_PROGRAM_ID, price_update_bytes([0xEE; 32], &price)),
+        (
+            "partially verified",
+            v2,
+            ballast::PYTH_RECEIVER_PROGRAM_ID,
+            price_update_bytes_verified(v2.feed_id, &price, partial),
+        ),
+        ("not a price update", v2, ballast::PYTH_RECEIVER_PROGRAM_ID, vec![9; 134]),
+        ("unknown kind", OracleSource { kind: 9, ..v2 }, ballast::PYTH_RECEIVER_PROGRAM_ID, vec![]),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, source, owner, data)| {
+            let expect = match ballast::oracle::parse_oracle(&source, &owner, &data) {
+                Ok(r) => json!({ "price": r.price.to_string(), "conf": r.conf.to_string(),
+                                 "emaPrice": r.ema_price.to_string(), "expo": r.expo,
+                                 "publishTime": r.publish_time.to_string() }),
+                Err(anchor_lang::error::Error::AnchorError(e)) => json!({ "error": e.error_name }),
+                Err(e) => panic!("{name}: {e:?}"),
+            };
+            json!({
+                "name": name,
+                "source": { "address": source.address.to_string(), "feedId": hex32(&source.feed_id),
+                            "shardId": source.shard_id, "kind": source.kind },
+                "owner": owner.to_string(),
+                "data": hex(&data),
+                "expect": expect,
+            })
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn write_cross_language_vectors() {
     assert_eq!(GENESIS_TIME, 1_750_000_000, "vectors assume the runtime's genesis time");
@@ -533,6 +597,7 @@ async fn write_cross_language_vectors() {
         "instructions": instructions(),
         "accounts": accounts,
         "health": health,
+        "oracles": oracles(),
     });
     let covered: std::collections::BTreeSet<&str> =
         vectors["instructions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();

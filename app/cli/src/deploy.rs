@@ -115,13 +115,16 @@ mod tests {
         assert_eq!(&steps[0].instruction.data[..8], ballast::instruction::InitializeProtocol::DISCRIMINATOR);
         for (step, m) in steps[1..].iter().zip(&config.markets) {
             assert_eq!(step.instruction, ix::add_market(admin, m.mint, m.oracle, m.config));
-            let expected = ballast::instruction::AddMarket { config: m.config, oracle: m.oracle }.data();
+            let expected = ballast::instruction::AddMarket { config: m.config, oracle_source: m.oracle }.data();
             assert_eq!(step.instruction.data, expected);
             // The example lists push feeds, which the program accepts as they are written.
             assert_eq!(m.oracle.kind().unwrap(), ballast::OracleKind::PythPriceUpdateV2);
             m.oracle.validate_for_listing().unwrap();
             assert!(step.label.contains(&m.name));
         }
+        // Pyth's sponsored SOL/USD push feed (shard 0), as a price pusher keeps it fresh.
+        let sol = config.markets.iter().find(|m| m.name == "SOL").unwrap();
+        assert_eq!(sol.oracle.address.to_string(), "7UVimffxr9ow1uXYxsr4LHAcV58mLzhmwaeKvJ1pjLiE");
     }
 
     #[test]

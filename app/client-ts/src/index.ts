@@ -3,4 +3,5 @@
 export * from './generated/index.ts';
 export * from './pda.ts';
 export * from './health.ts';
+export * from './oracle.ts';
 export * as kit from '@solana/kit';

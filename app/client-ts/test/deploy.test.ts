@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { type DeployConfig, marketConfig, protocolConfig } from '../../../migrations/deploy.ts';
-import { getMarketConfigEncoder, getProtocolConfigEncoder } from '../src/index.ts';
+import { type DeployConfig, marketConfig, oracleSource, protocolConfig } from '../../../migrations/deploy.ts';
+import { getMarketConfigEncoder, getOracleSourceEncoder, getProtocolConfigEncoder, ORACLE_KIND_PYTH_PRICE_UPDATE_V2 } from '../src/index.ts';
 
 const example: DeployConfig = JSON.parse(readFileSync(new URL('../../../migrations/deploy.example.json', import.meta.url), 'utf8'));
 
@@ -51,4 +51,19 @@ test('bad configs are refused with the field named', () => {
   assert.throws(() => withBreakers(7), /m.breakers: expected an object of BreakerConfig fields/);
   const { outflow_window_secs: __, ...noWindow } = breakers;
   assert.throws(() => withBreakers(noWindow), /m.breakers.outflow_window_secs/);
+});
+
+test('feeds are push feeds by feed id (or legacy accounts), with the address derived', async () => {
+  const sol = await oracleSource(example.markets[1].oracle, 'sol');
+  assert.equal(sol.kind, ORACLE_KIND_PYTH_PRICE_UPDATE_V2);
+  assert.equal(sol.shardId, 0);
+  assert.equal(Buffer.from(sol.feedId).toString('hex'), 'ef0d8b6fda2ceba41da15d4095d1da392a0d2f8ed0c6c7bc0f4cfac8c280b56d');
+  // Pyth's sponsored SOL/USD push feed on shard 0.
+  assert.equal(sol.address, '7UVimffxr9ow1uXYxsr4LHAcV58mLzhmwaeKvJ1pjLiE');
+  assert.equal(getOracleSourceEncoder().encode(sol).length, 72);
+  const legacy = await oracleSource({ kind: 'legacy', address: '11111111111111111111111111111111' }, 'l');
+  assert.equal(legacy.kind, 2);
+  await assert.rejects(oracleSource({ kind: 'price_update_v2', feed_id: '0x12' }, 'm.oracle'), /m.oracle.feed_id: feed id "0x12"/);
+  await assert.rejects(oracleSource({ kind: 'pull' } as never, 'm.oracle'), /m.oracle: expected/);
+  await assert.rejects(oracleSource({ kind: 'legacy', address: 'x', feed_id: '' } as never, 'm'), /unknown feed fields feed_id/);
 });

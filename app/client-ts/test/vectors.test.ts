@@ -15,7 +15,12 @@ import {
   healthOf,
   marginAccountPda,
   marketPda,
+  OracleError,
+  ORACLE_KIND_PYTH_PRICE_UPDATE_V2,
+  parseFeedId,
   priceMarket,
+  pushFeedAddress,
+  readFeed,
   proposalPda,
   protocolPda,
   vaultPda,
@@ -28,6 +33,13 @@ type Vectors = {
   pdas: Record<string, string | number>[];
   instructions: { name: string; data: string; accounts: Meta[]; remaining: Meta[]; expect: Record<string, string> }[];
   accounts: { type: string; address: string; data: string; expect: Record<string, string> }[];
+  oracles: {
+    name: string;
+    source: { address: string; feedId: string; shardId: number; kind: number };
+    owner: string;
+    data: string;
+    expect: { error: string } | { price: string; conf: string; emaPrice: string; expo: number; publishTime: string };
+  }[];
   health: {
     marginAccount: string;
     markets: string[];
@@ -43,9 +55,10 @@ const camel = (snake: string) => snake.replace(/_([a-z])/g, (_, c: string) => c.
 // Generated functions looked up by the IDL's names, so new instructions and accounts are covered.
 const api = gen as unknown as Record<string, (...args: unknown[]) => any>;
 
-/** A decoded field as the string Rust wrote: numbers and booleans as decimals, 128-bit pods as either sign. */
+/** A decoded field as the string Rust wrote: numbers and booleans as decimals, 128-bit pods as either sign, 32-byte arrays (feed ids) as 0x-hex. */
 function matches(value: unknown, expected: string): boolean {
   if (isPod(value)) return u128(value).toString() === expected || i128(value).toString() === expected;
+  if (value instanceof Uint8Array && value.length === 32) return `0x${Buffer.from(value).toString('hex')}` === expected;
   return String(value) === expected;
 }
 
@@ -168,5 +181,28 @@ test('health matches the program', () => {
   const health = healthOf(account, priced);
   for (const [k, v] of Object.entries(vectors.health.health)) {
     assert.equal(health[k as keyof typeof health].toString(), v, k);
+  }
+});
+
+describe('Pyth feeds', () => {
+  for (const c of vectors.oracles) {
+    test(c.name, async () => {
+      const source = { ...c.source, feedId: parseFeedId(c.source.feedId) };
+      if (source.kind === ORACLE_KIND_PYTH_PRICE_UPDATE_V2) {
+        assert.equal(await pushFeedAddress(source.shardId, source.feedId), c.source.address, 'push feed PDA');
+      }
+      const read = () => readFeed(source, c.owner as Address, bytes(c.data));
+      if ('error' in c.expect) {
+        const code = c.expect.error;
+        assert.throws(read, (e: unknown) => e instanceof OracleError && e.code === code);
+      } else {
+        const r = read();
+        const e = c.expect;
+        assert.deepEqual(
+          [r.price.toString(), r.conf.toString(), r.emaPrice.toString(), r.expo, r.publishTime.toString()],
+          [e.price, e.conf, e.emaPrice, e.expo, e.publishTime],
+        );
+      }
+    });
   }
 });

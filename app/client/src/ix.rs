@@ -70,7 +70,7 @@ pub fn initialize_protocol(
             token_program: spl_token::ID,
             system_program: system_program::ID,
         },
-        instruction::InitializeProtocol { config, native_oracle },
+        instruction::InitializeProtocol { config, native_oracle_source: native_oracle },
     )
 }
 
@@ -100,7 +100,7 @@ pub fn add_market_with(
             system_program: system_program::ID,
             proposal,
         },
-        instruction::AddMarket { config, oracle },
+        instruction::AddMarket { config, oracle_source: oracle },
     )
 }
 

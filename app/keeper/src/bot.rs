@@ -13,8 +13,9 @@ use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 
 use anchor_lang::Discriminator;
 use anchor_spl::token::spl_token;
-use ballast::{MarginAccount, Market, MARGIN_ACCOUNT_SIZE, MARKET_SIZE};
+use ballast::{MarginAccount, Market, OracleSource, MARGIN_ACCOUNT_SIZE, MARKET_SIZE};
 use ballast_client::{decode, ix};
+use ballast_risk::oracle::OracleReading;
 use solana_account_decoder_client_types::UiAccountEncoding;
 use solana_commitment_config::CommitmentConfig;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
@@ -28,6 +29,7 @@ use solana_transaction::Transaction;
 
 use crate::buyback::{self, BuybackPlan, BuybackPolicy, Skip};
 use crate::config::Config;
+use crate::feeds::FeedStatus;
 use crate::fees::{backoff_ms, is_transient, priority_fee};
 use crate::metrics::{unix_now, Metrics};
 use crate::scan::{self, MarketSnapshot};
@@ -163,21 +165,41 @@ impl Bot {
         Ok(Snapshot { markets, accounts })
     }
 
-    /// Every market whose oracle reads, with its reading.
+    /// Every market whose oracle reads, with its reading. Records every feed's age (the
+    /// native token's included) in the metrics on the way.
     pub async fn markets(&self) -> Result<Vec<MarketSnapshot>, ClientError> {
-        let mut markets = Vec::new();
         let raw_markets = self.program_accounts(market_filters()).await?;
         let decoded: Vec<(Pubkey, Market)> =
             raw_markets.iter().filter_map(|(k, data)| Some((*k, *decode::market(data)?))).collect();
-        let oracle_keys: Vec<Pubkey> = decoded.iter().map(|(_, m)| m.oracle.address).collect();
-        let oracles = self.retry(|| self.rpc.get_multiple_accounts(&oracle_keys)).await?;
-        for ((key, market), oracle) in decoded.into_iter().zip(oracles) {
-            let Some(oracle) = oracle else { continue };
-            if let Ok(reading) = ballast::oracle::parse_oracle(&market.oracle, &oracle.owner, &oracle.data) {
-                markets.push(MarketSnapshot { key, market, reading });
-            }
-        }
-        Ok(markets)
+        let protocol_key = ix::protocol_pda();
+        let protocol = self.retry(|| self.rpc.get_account(&protocol_key)).await?;
+        let protocol = buyback::decode_protocol(&protocol.data)
+            .ok_or_else(|| custom_error(format!("{protocol_key} is not a Ballast protocol account")))?;
+        let sources: Vec<OracleSource> =
+            decoded.iter().map(|(_, m)| m.oracle).chain([protocol.native_oracle]).collect();
+        let keys: Vec<Pubkey> = sources.iter().map(|s| s.address).collect();
+        let oracles = self.retry(|| self.rpc.get_multiple_accounts(&keys)).await?;
+        let readings: Vec<Option<OracleReading>> = sources
+            .iter()
+            .zip(&oracles)
+            .map(|(source, account)| {
+                let account = account.as_ref()?;
+                ballast::oracle::parse_oracle(source, &account.owner, &account.data).ok()
+            })
+            .collect();
+        let now = unix_now();
+        let mut feeds: Vec<FeedStatus> = decoded
+            .iter()
+            .zip(&readings)
+            .map(|((key, market), reading)| FeedStatus::of_market(key, market, reading.as_ref(), now))
+            .collect();
+        feeds.push(FeedStatus::of_native(&protocol, readings.last().and_then(Option::as_ref), now));
+        self.metrics.record_feeds(feeds);
+        Ok(decoded
+            .into_iter()
+            .zip(readings)
+            .filter_map(|((key, market), reading)| Some(MarketSnapshot { key, market, reading: reading? }))
+            .collect())
     }
 
     /// One pass: scan, then liquidate every unhealthy account worth the minimum profit.

@@ -2,11 +2,13 @@
 //! accounts, compute health with the program's own code, rank unhealthy accounts by
 //! shortfall and size each liquidation; [`buyback`] plans fills of the buyback auction
 //! the same way, [`volatility`] and [`sweep`] decide when to crank `update_volatility`
-//! and `sweep_fees`. [`bot`] wraps them in a real RPC client.
+//! and `sweep_fees`, [`feeds`] judges every feed's age for `/healthz`. [`bot`] wraps them
+//! in a real RPC client.
 
 pub mod bot;
 pub mod buyback;
 pub mod config;
+pub mod feeds;
 pub mod fees;
 pub mod metrics;
 pub mod scan;

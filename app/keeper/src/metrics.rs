@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+use crate::feeds::FeedStatus;
+
 #[derive(Debug, Default)]
 pub struct Metrics {
     pub scans: AtomicU64,
@@ -27,6 +29,8 @@ pub struct Metrics {
     /// mints do not add up.
     pub buyback_pool_received: Mutex<BTreeMap<String, u64>>,
     pub sweeps_sent: AtomicU64,
+    /// Every feed the protocol depends on, as the last scan saw it.
+    pub feeds: Mutex<Vec<FeedStatus>>,
 }
 
 impl Metrics {
@@ -96,7 +100,30 @@ impl Metrics {
         for (mint, units) in received.iter() {
             out.push_str(&format!("{name}{{mint=\"{mint}\"}} {units}\n"));
         }
+        let feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
+        let (age, max) = ("ballast_keeper_feed_age_seconds", "ballast_keeper_feed_max_age_seconds");
+        out.push_str(&format!(
+            "# HELP {age} Age of each feed's price at the last scan (-1: the account does not read)\n\
+             # TYPE {age} gauge\n"
+        ));
+        for f in feeds.iter() {
+            out.push_str(&format!(
+                "{age}{{feed=\"{}\",address=\"{}\"}} {}\n",
+                f.label,
+                f.address,
+                f.age_secs.unwrap_or(-1)
+            ));
+        }
+        out.push_str(&format!("# HELP {max} Oldest price a liquidation accepts from each feed\n# TYPE {max} gauge\n"));
+        for f in feeds.iter() {
+            out.push_str(&format!("{max}{{feed=\"{}\",address=\"{}\"}} {}\n", f.label, f.address, f.max_age_secs));
+        }
         out
+    }
+
+    /// Stores the feeds' statuses from a scan.
+    pub fn record_feeds(&self, statuses: Vec<FeedStatus>) {
+        *self.feeds.lock().unwrap_or_else(|e| e.into_inner()) = statuses;
     }
 
     /// Counts a confirmed buyback fill of `pool_out` units of `mint` for `native_in`.
@@ -108,10 +135,20 @@ impl Metrics {
         *units = units.saturating_add(pool_out);
     }
 
-    /// Healthy while the last scan finished within `max_age_secs` of `now`.
-    pub fn healthy(&self, now: i64, max_age_secs: i64) -> bool {
+    /// Healthy while the last scan finished within `max_age_secs` of `now` and saw every
+    /// feed fit for a liquidation; otherwise why not, one line a reason.
+    pub fn health(&self, now: i64, max_age_secs: i64) -> Result<(), String> {
         let last = self.last_scan_unix.load(Ordering::Relaxed);
-        last > 0 && now - last <= max_age_secs
+        if last == 0 || now - last > max_age_secs {
+            return Err("no recent scan\n".to_string());
+        }
+        let feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
+        let stale: String = feeds.iter().filter(|f| f.is_stale()).map(|f| f.describe() + "\n").collect();
+        if stale.is_empty() {
+            Ok(())
+        } else {
+            Err(stale)
+        }
     }
 }
 
@@ -128,8 +165,10 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, max_scan_age_se
             let now = unix_now();
             let (status, body) = match path {
                 "/metrics" => ("200 OK", metrics.render()),
-                "/healthz" if metrics.healthy(now, max_scan_age_secs) => ("200 OK", "ok\n".to_string()),
-                "/healthz" => ("503 Service Unavailable", "no recent scan\n".to_string()),
+                "/healthz" => match metrics.health(now, max_scan_age_secs) {
+                    Ok(()) => ("200 OK", "ok\n".to_string()),
+                    Err(why) => ("503 Service Unavailable", why),
+                },
                 _ => ("404 Not Found", "not found\n".to_string()),
             };
             let response = format!(
@@ -191,7 +230,28 @@ mod tests {
     fn stale_scans_are_unhealthy() {
         let m = Metrics::default();
         m.last_scan_unix.store(1_000, Ordering::Relaxed);
-        assert!(m.healthy(1_050, 60));
-        assert!(!m.healthy(1_061, 60));
+        assert!(m.health(1_050, 60).is_ok());
+        assert_eq!(m.health(1_061, 60), Err("no recent scan\n".to_string()));
+    }
+
+    #[test]
+    fn a_stale_or_unreadable_feed_is_unhealthy_and_every_feed_age_is_exported() {
+        let m = Metrics::default();
+        m.last_scan_unix.store(1_000, Ordering::Relaxed);
+        let feed = |label: &str, age_secs| FeedStatus {
+            label: label.into(),
+            address: anchor_lang::prelude::Pubkey::new_from_array([1; 32]),
+            age_secs,
+            max_age_secs: 600,
+        };
+        m.record_feeds(vec![feed("native", Some(12)), feed("Mkt", Some(600))]);
+        assert!(m.health(1_000, 60).is_ok());
+        let body = m.render();
+        assert!(body.contains("ballast_keeper_feed_age_seconds{feed=\"native\",address=\"4vJ9JU1bJJE96FWSJKvHsmmFADCg4gpZQff4P3bkLKi\"} 12"), "{body}");
+        assert!(body.contains("ballast_keeper_feed_max_age_seconds{feed=\"Mkt\""), "{body}");
+        m.record_feeds(vec![feed("native", Some(12)), feed("Mkt", Some(601)), feed("Dead", None)]);
+        let why = m.health(1_000, 60).unwrap_err();
+        assert!(why.contains("feed Mkt") && why.contains("601 s old") && why.contains("feed Dead"), "{why}");
+        assert!(m.render().contains("{feed=\"Dead\",address=\"4vJ9JU1bJJE96FWSJKvHsmmFADCg4gpZQff4P3bkLKi\"} -1"));
     }
 }

@@ -47,16 +47,16 @@ pub mod ballast {
     pub fn initialize_protocol(
         ctx: Context<InitializeProtocol>,
         config: ProtocolConfig,
-        native_oracle: OracleSource,
+        native_oracle_source: OracleSource,
     ) -> Result<()> {
-        admin::initialize_protocol::handler(ctx, config, native_oracle)
+        admin::initialize_protocol::handler(ctx, config, native_oracle_source)
     }
 
-    /// Lists a market for `mint` priced by the Pyth feed `oracle` (its account passed as
-    /// the `oracle` account; admin only). After launch it consumes a ready `ListMarket`
-    /// proposal with the same mint, oracle and config.
-    pub fn add_market(ctx: Context<AddMarket>, config: MarketConfig, oracle: OracleSource) -> Result<()> {
-        admin::add_market::handler(ctx, config, oracle)
+    /// Lists a market for `mint` priced by the Pyth feed `oracle_source` (its price
+    /// account passed as `oracle`; admin only). After launch it consumes a ready
+    /// `ListMarket` proposal with the same mint, oracle and config.
+    pub fn add_market(ctx: Context<AddMarket>, config: MarketConfig, oracle_source: OracleSource) -> Result<()> {
+        admin::add_market::handler(ctx, config, oracle_source)
     }
 
     /// Applies a change at once: a tightening one, or any during the setup phase (admin).

@@ -51,6 +51,8 @@ import {
   getMarketBreakersEncoder,
   getMarketConfigDecoder,
   getMarketConfigEncoder,
+  getOracleSourceDecoder,
+  getOracleSourceEncoder,
   getPodU128Decoder,
   getPodU128Encoder,
   getWeightRampDecoder,
@@ -59,6 +61,8 @@ import {
   type MarketBreakersArgs,
   type MarketConfig,
   type MarketConfigArgs,
+  type OracleSource,
+  type OracleSourceArgs,
   type PodU128,
   type PodU128Args,
   type WeightRamp,
@@ -79,8 +83,8 @@ export type Market = {
   mint: Address;
   /** Token account (PDA `["vault", market]`, owned by this market) holding the asset. */
   vault: Address;
-  /** Pyth price account of the asset. */
-  oracle: Address;
+  /** The asset's Pyth feed: format, pinned price account and feed id. */
+  oracle: OracleSource;
   /** Tokens per deposit share (WAD), grows with interest. */
   depositIndex: PodU128;
   /** Tokens per debt share (WAD), grows with interest. */
@@ -136,8 +140,8 @@ export type MarketArgs = {
   mint: Address;
   /** Token account (PDA `["vault", market]`, owned by this market) holding the asset. */
   vault: Address;
-  /** Pyth price account of the asset. */
-  oracle: Address;
+  /** The asset's Pyth feed: format, pinned price account and feed id. */
+  oracle: OracleSourceArgs;
   /** Tokens per deposit share (WAD), grows with interest. */
   depositIndex: PodU128Args;
   /** Tokens per debt share (WAD), grows with interest. */
@@ -194,7 +198,7 @@ export function getMarketEncoder(): FixedSizeEncoder<MarketArgs> {
       ['protocol', getAddressEncoder()],
       ['mint', getAddressEncoder()],
       ['vault', getAddressEncoder()],
-      ['oracle', getAddressEncoder()],
+      ['oracle', getOracleSourceEncoder()],
       ['depositIndex', getPodU128Encoder()],
       ['borrowIndex', getPodU128Encoder()],
       ['totalDepositShares', getPodU128Encoder()],
@@ -235,7 +239,7 @@ export function getMarketDecoder(): FixedSizeDecoder<Market> {
     ['protocol', getAddressDecoder()],
     ['mint', getAddressDecoder()],
     ['vault', getAddressDecoder()],
-    ['oracle', getAddressDecoder()],
+    ['oracle', getOracleSourceDecoder()],
     ['depositIndex', getPodU128Decoder()],
     ['borrowIndex', getPodU128Decoder()],
     ['totalDepositShares', getPodU128Decoder()],
@@ -323,5 +327,5 @@ export async function fetchAllMaybeMarket(
 }
 
 export function getMarketSize(): number {
-  return 616;
+  return 656;
 }

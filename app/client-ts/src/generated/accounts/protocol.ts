@@ -47,6 +47,8 @@ import {
 import {
   getGovernanceStateDecoder,
   getGovernanceStateEncoder,
+  getOracleSourceDecoder,
+  getOracleSourceEncoder,
   getPodU128Decoder,
   getPodU128Encoder,
   getProtocolBreakersDecoder,
@@ -59,6 +61,8 @@ import {
   getVolatilityRecordEncoder,
   type GovernanceState,
   type GovernanceStateArgs,
+  type OracleSource,
+  type OracleSourceArgs,
   type PodU128,
   type PodU128Args,
   type ProtocolBreakers,
@@ -87,8 +91,8 @@ export type Protocol = {
   guardian: Address;
   /** The native token whose value Ballast protects. */
   nativeMint: Address;
-  /** Pyth price account of the native token (buyback pricing). */
-  nativeOracle: Address;
+  /** The native token's Pyth feed (volatility samples, buyback pricing). */
+  nativeOracle: OracleSource;
   /** Native token account (PDA `["stake_vault", protocol]`) holding staked tokens. */
   stakeVault: Address;
   /** Native token account (PDA `["reward_vault", protocol]`) holding native rewards. */
@@ -138,8 +142,8 @@ export type ProtocolArgs = {
   guardian: Address;
   /** The native token whose value Ballast protects. */
   nativeMint: Address;
-  /** Pyth price account of the native token (buyback pricing). */
-  nativeOracle: Address;
+  /** The native token's Pyth feed (volatility samples, buyback pricing). */
+  nativeOracle: OracleSourceArgs;
   /** Native token account (PDA `["stake_vault", protocol]`) holding staked tokens. */
   stakeVault: Address;
   /** Native token account (PDA `["reward_vault", protocol]`) holding native rewards. */
@@ -189,7 +193,7 @@ export function getProtocolEncoder(): FixedSizeEncoder<ProtocolArgs> {
       ['pendingAdmin', getAddressEncoder()],
       ['guardian', getAddressEncoder()],
       ['nativeMint', getAddressEncoder()],
-      ['nativeOracle', getAddressEncoder()],
+      ['nativeOracle', getOracleSourceEncoder()],
       ['stakeVault', getAddressEncoder()],
       ['rewardVault', getAddressEncoder()],
       ['config', getProtocolConfigEncoder()],
@@ -223,7 +227,7 @@ export function getProtocolDecoder(): FixedSizeDecoder<Protocol> {
     ['pendingAdmin', getAddressDecoder()],
     ['guardian', getAddressDecoder()],
     ['nativeMint', getAddressDecoder()],
-    ['nativeOracle', getAddressDecoder()],
+    ['nativeOracle', getOracleSourceDecoder()],
     ['stakeVault', getAddressDecoder()],
     ['rewardVault', getAddressDecoder()],
     ['config', getProtocolConfigDecoder()],
@@ -303,5 +307,5 @@ export async function fetchAllMaybeProtocol(
 }
 
 export function getProtocolSize(): number {
-  return 1568;
+  return 1608;
 }

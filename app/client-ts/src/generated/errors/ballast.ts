@@ -208,6 +208,20 @@ export const BALLAST_ERROR__INVALID_ADMIN = 0x17ce; // 6094
 export const BALLAST_ERROR__PROPOSAL_ID_MISMATCH = 0x17cf; // 6095
 /** NativeMintRequired: Turning emissions on needs the native mint as a remaining account */
 export const BALLAST_ERROR__NATIVE_MINT_REQUIRED = 0x17d0; // 6096
+/** UnknownOracleKind: Oracle kind is not one Ballast reads (1: Pyth PriceUpdateV2, 2: legacy Pyth) */
+export const BALLAST_ERROR__UNKNOWN_ORACLE_KIND = 0x17d1; // 6097
+/** InvalidOracleSource: Oracle source malformed: a PriceUpdateV2 feed needs a feed id, a legacy feed has none */
+export const BALLAST_ERROR__INVALID_ORACLE_SOURCE = 0x17d2; // 6098
+/** OracleWrongOwner: Price account is not owned by the program of its oracle kind */
+export const BALLAST_ERROR__ORACLE_WRONG_OWNER = 0x17d3; // 6099
+/** OracleFeedIdMismatch: Price update carries a different Pyth feed id than the configured one */
+export const BALLAST_ERROR__ORACLE_FEED_ID_MISMATCH = 0x17d4; // 6100
+/** OraclePartiallyVerified: Price update is only partially verified (Wormhole signatures): Full verification required */
+export const BALLAST_ERROR__ORACLE_PARTIALLY_VERIFIED = 0x17d5; // 6101
+/** OracleAccountRequired: The new oracle account must be passed as a remaining account */
+export const BALLAST_ERROR__ORACLE_ACCOUNT_REQUIRED = 0x17d6; // 6102
+/** OracleNotPushFeed: PriceUpdateV2 account is not the Pyth push feed (PDA) of its shard and feed id */
+export const BALLAST_ERROR__ORACLE_NOT_PUSH_FEED = 0x17d7; // 6103
 
 export type BallastError =
   | typeof BALLAST_ERROR__ACCOUNT_HAS_COLLATERAL
@@ -240,6 +254,7 @@ export type BallastError =
   | typeof BALLAST_ERROR__INVALID_LIQUIDATION_PARAMS
   | typeof BALLAST_ERROR__INVALID_ORACLE_ACCOUNT
   | typeof BALLAST_ERROR__INVALID_ORACLE_LIMITS
+  | typeof BALLAST_ERROR__INVALID_ORACLE_SOURCE
   | typeof BALLAST_ERROR__INVALID_OUTFLOW_PARAMS
   | typeof BALLAST_ERROR__INVALID_PRICE_GUARD_PARAMS
   | typeof BALLAST_ERROR__INVALID_PROTOCOL_FEE
@@ -279,11 +294,16 @@ export type BallastError =
   | typeof BALLAST_ERROR__NOT_STAKE_OWNER
   | typeof BALLAST_ERROR__NOT_UPGRADE_AUTHORITY
   | typeof BALLAST_ERROR__NO_UNSTAKE_PENDING
+  | typeof BALLAST_ERROR__ORACLE_ACCOUNT_REQUIRED
   | typeof BALLAST_ERROR__ORACLE_EXPONENT_OUT_OF_RANGE
+  | typeof BALLAST_ERROR__ORACLE_FEED_ID_MISMATCH
   | typeof BALLAST_ERROR__ORACLE_NON_POSITIVE
+  | typeof BALLAST_ERROR__ORACLE_NOT_PUSH_FEED
+  | typeof BALLAST_ERROR__ORACLE_PARTIALLY_VERIFIED
   | typeof BALLAST_ERROR__ORACLE_STALE
   | typeof BALLAST_ERROR__ORACLE_TOO_UNCERTAIN
   | typeof BALLAST_ERROR__ORACLE_TOO_VOLATILE
+  | typeof BALLAST_ERROR__ORACLE_WRONG_OWNER
   | typeof BALLAST_ERROR__OUTFLOW_LIMIT_EXCEEDED
   | typeof BALLAST_ERROR__POSITION_NOT_FOUND
   | typeof BALLAST_ERROR__PROPOSAL_ID_MISMATCH
@@ -299,6 +319,7 @@ export type BallastError =
   | typeof BALLAST_ERROR__TOO_MANY_POSITIONS
   | typeof BALLAST_ERROR__UNAUTHORIZED
   | typeof BALLAST_ERROR__UNCLAIMED_REWARDS
+  | typeof BALLAST_ERROR__UNKNOWN_ORACLE_KIND
   | typeof BALLAST_ERROR__UNKNOWN_REWARD_STREAM
   | typeof BALLAST_ERROR__UNSTAKE_PENDING
   | typeof BALLAST_ERROR__UNSUPPORTED_MINT
@@ -341,6 +362,7 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__INVALID_LIQUIDATION_PARAMS]: `Liquidation bonus or insurance fee out of bounds`,
     [BALLAST_ERROR__INVALID_ORACLE_ACCOUNT]: `Price account is not a valid Pyth price account`,
     [BALLAST_ERROR__INVALID_ORACLE_LIMITS]: `Oracle limits out of bounds`,
+    [BALLAST_ERROR__INVALID_ORACLE_SOURCE]: `Oracle source malformed: a PriceUpdateV2 feed needs a feed id, a legacy feed has none`,
     [BALLAST_ERROR__INVALID_OUTFLOW_PARAMS]: `Outflow limiter parameters out of bounds`,
     [BALLAST_ERROR__INVALID_PRICE_GUARD_PARAMS]: `Price move guard parameters out of bounds`,
     [BALLAST_ERROR__INVALID_PROTOCOL_FEE]: `Protocol fee share out of bounds`,
@@ -380,11 +402,16 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__NOT_STAKE_OWNER]: `Signer does not own this stake escrow`,
     [BALLAST_ERROR__NOT_UPGRADE_AUTHORITY]: `Signer is not the program's upgrade authority`,
     [BALLAST_ERROR__NO_UNSTAKE_PENDING]: `No unstake was requested`,
+    [BALLAST_ERROR__ORACLE_ACCOUNT_REQUIRED]: `The new oracle account must be passed as a remaining account`,
     [BALLAST_ERROR__ORACLE_EXPONENT_OUT_OF_RANGE]: `Oracle exponent or token decimals out of the supported range`,
+    [BALLAST_ERROR__ORACLE_FEED_ID_MISMATCH]: `Price update carries a different Pyth feed id than the configured one`,
     [BALLAST_ERROR__ORACLE_NON_POSITIVE]: `Oracle price is zero or negative`,
+    [BALLAST_ERROR__ORACLE_NOT_PUSH_FEED]: `PriceUpdateV2 account is not the Pyth push feed (PDA) of its shard and feed id`,
+    [BALLAST_ERROR__ORACLE_PARTIALLY_VERIFIED]: `Price update is only partially verified (Wormhole signatures): Full verification required`,
     [BALLAST_ERROR__ORACLE_STALE]: `Oracle price is too old for this action`,
     [BALLAST_ERROR__ORACLE_TOO_UNCERTAIN]: `Oracle confidence interval is too wide for this action`,
     [BALLAST_ERROR__ORACLE_TOO_VOLATILE]: `Oracle price is too far from its EMA for this action`,
+    [BALLAST_ERROR__ORACLE_WRONG_OWNER]: `Price account is not owned by the program of its oracle kind`,
     [BALLAST_ERROR__OUTFLOW_LIMIT_EXCEEDED]: `Net outflow limit of this market reached: wait for the window to free capacity`,
     [BALLAST_ERROR__POSITION_NOT_FOUND]: `Account holds no position in this market`,
     [BALLAST_ERROR__PROPOSAL_ID_MISMATCH]: `Proposal id is not the protocol's next proposal id`,
@@ -400,6 +427,7 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__TOO_MANY_POSITIONS]: `Account has no free balance slot`,
     [BALLAST_ERROR__UNAUTHORIZED]: `Signer is not the protocol admin`,
     [BALLAST_ERROR__UNCLAIMED_REWARDS]: `Claim every reward stream before leaving`,
+    [BALLAST_ERROR__UNKNOWN_ORACLE_KIND]: `Oracle kind is not one Ballast reads (1: Pyth PriceUpdateV2, 2: legacy Pyth)`,
     [BALLAST_ERROR__UNKNOWN_REWARD_STREAM]: `Market is not listed in a reward stream`,
     [BALLAST_ERROR__UNSTAKE_PENDING]: `Stake is cooling down: no changes until it is withdrawn`,
     [BALLAST_ERROR__UNSUPPORTED_MINT]: `Mint has more decimals than the risk engine supports (18)`,

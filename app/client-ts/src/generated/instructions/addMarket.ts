@@ -33,7 +33,16 @@ import {
 import { findMarketPda, findVaultPda } from '../pdas';
 import { BALLAST_PROGRAM_ADDRESS } from '../programs';
 import { expectAddress, getAccountMetaFactory, type ResolvedAccount } from '../shared';
-import { getMarketConfigDecoder, getMarketConfigEncoder, type MarketConfig, type MarketConfigArgs } from '../types';
+import {
+  getMarketConfigDecoder,
+  getMarketConfigEncoder,
+  getOracleSourceDecoder,
+  getOracleSourceEncoder,
+  type MarketConfig,
+  type MarketConfigArgs,
+  type OracleSource,
+  type OracleSourceArgs,
+} from '../types';
 
 export const ADD_MARKET_DISCRIMINATOR = new Uint8Array([41, 137, 185, 126, 69, 139, 254, 55]);
 
@@ -72,15 +81,20 @@ export type AddMarketInstruction<
     ]
   >;
 
-export type AddMarketInstructionData = { discriminator: ReadonlyUint8Array; config: MarketConfig };
+export type AddMarketInstructionData = {
+  discriminator: ReadonlyUint8Array;
+  config: MarketConfig;
+  oracleSource: OracleSource;
+};
 
-export type AddMarketInstructionDataArgs = { config: MarketConfigArgs };
+export type AddMarketInstructionDataArgs = { config: MarketConfigArgs; oracleSource: OracleSourceArgs };
 
 export function getAddMarketInstructionDataEncoder(): FixedSizeEncoder<AddMarketInstructionDataArgs> {
   return transformEncoder(
     getStructEncoder([
       ['discriminator', fixEncoderSize(getBytesEncoder(), 8)],
       ['config', getMarketConfigEncoder()],
+      ['oracleSource', getOracleSourceEncoder()],
     ]),
     (value) => ({ ...value, discriminator: ADD_MARKET_DISCRIMINATOR }),
   );
@@ -90,6 +104,7 @@ export function getAddMarketInstructionDataDecoder(): FixedSizeDecoder<AddMarket
   return getStructDecoder([
     ['discriminator', fixDecoderSize(getBytesDecoder(), 8)],
     ['config', getMarketConfigDecoder()],
+    ['oracleSource', getOracleSourceDecoder()],
   ]);
 }
 
@@ -116,15 +131,17 @@ export type AddMarketAsyncInput<
   mint: Address<TAccountMint>;
   market?: Address<TAccountMarket>;
   vault?: Address<TAccountVault>;
+  /** sane price; checked in the handler. */
   oracle: Address<TAccountOracle>;
   tokenProgram?: Address<TAccountTokenProgram>;
   systemProgram?: Address<TAccountSystemProgram>;
   /**
-   * A ready `ListMarket` proposal for this mint, oracle and config: required after
+   * A ready `ListMarket` proposal for this mint, oracle source and config: required after
    * launch (and consumed), optional during the setup phase.
    */
   proposal?: Address<TAccountProposal>;
   config: AddMarketInstructionDataArgs['config'];
+  oracleSource: AddMarketInstructionDataArgs['oracleSource'];
 };
 
 export async function getAddMarketInstructionAsync<
@@ -248,15 +265,17 @@ export type AddMarketInput<
   mint: Address<TAccountMint>;
   market: Address<TAccountMarket>;
   vault: Address<TAccountVault>;
+  /** sane price; checked in the handler. */
   oracle: Address<TAccountOracle>;
   tokenProgram?: Address<TAccountTokenProgram>;
   systemProgram?: Address<TAccountSystemProgram>;
   /**
-   * A ready `ListMarket` proposal for this mint, oracle and config: required after
+   * A ready `ListMarket` proposal for this mint, oracle source and config: required after
    * launch (and consumed), optional during the setup phase.
    */
   proposal?: Address<TAccountProposal>;
   config: AddMarketInstructionDataArgs['config'];
+  oracleSource: AddMarketInstructionDataArgs['oracleSource'];
 };
 
 export function getAddMarketInstruction<
@@ -364,11 +383,12 @@ export type ParsedAddMarketInstruction<
     mint: TAccountMetas[2];
     market: TAccountMetas[3];
     vault: TAccountMetas[4];
+    /** sane price; checked in the handler. */
     oracle: TAccountMetas[5];
     tokenProgram: TAccountMetas[6];
     systemProgram: TAccountMetas[7];
     /**
-     * A ready `ListMarket` proposal for this mint, oracle and config: required after
+     * A ready `ListMarket` proposal for this mint, oracle source and config: required after
      * launch (and consumed), optional during the setup phase.
      */
     proposal?: TAccountMetas[8] | undefined;

@@ -35,8 +35,12 @@ import { findProtocolPda, findRewardVaultPda, findStakeVaultPda } from '../pdas'
 import { BALLAST_PROGRAM_ADDRESS } from '../programs';
 import { expectAddress, getAccountMetaFactory, type ResolvedAccount } from '../shared';
 import {
+  getOracleSourceDecoder,
+  getOracleSourceEncoder,
   getProtocolConfigDecoder,
   getProtocolConfigEncoder,
+  type OracleSource,
+  type OracleSourceArgs,
   type ProtocolConfig,
   type ProtocolConfigArgs,
 } from '../types';
@@ -78,15 +82,23 @@ export type InitializeProtocolInstruction<
     ]
   >;
 
-export type InitializeProtocolInstructionData = { discriminator: ReadonlyUint8Array; config: ProtocolConfig };
+export type InitializeProtocolInstructionData = {
+  discriminator: ReadonlyUint8Array;
+  config: ProtocolConfig;
+  nativeOracleSource: OracleSource;
+};
 
-export type InitializeProtocolInstructionDataArgs = { config: ProtocolConfigArgs };
+export type InitializeProtocolInstructionDataArgs = {
+  config: ProtocolConfigArgs;
+  nativeOracleSource: OracleSourceArgs;
+};
 
 export function getInitializeProtocolInstructionDataEncoder(): FixedSizeEncoder<InitializeProtocolInstructionDataArgs> {
   return transformEncoder(
     getStructEncoder([
       ['discriminator', fixEncoderSize(getBytesEncoder(), 8)],
       ['config', getProtocolConfigEncoder()],
+      ['nativeOracleSource', getOracleSourceEncoder()],
     ]),
     (value) => ({ ...value, discriminator: INITIALIZE_PROTOCOL_DISCRIMINATOR }),
   );
@@ -96,6 +108,7 @@ export function getInitializeProtocolInstructionDataDecoder(): FixedSizeDecoder<
   return getStructDecoder([
     ['discriminator', fixDecoderSize(getBytesDecoder(), 8)],
     ['config', getProtocolConfigDecoder()],
+    ['nativeOracleSource', getOracleSourceDecoder()],
   ]);
 }
 
@@ -124,6 +137,7 @@ export type InitializeProtocolAsyncInput<
   admin: TransactionSigner<TAccountAdmin>;
   protocol?: Address<TAccountProtocol>;
   nativeMint: Address<TAccountNativeMint>;
+  /** the handler. */
   nativeOracle: Address<TAccountNativeOracle>;
   stakeVault?: Address<TAccountStakeVault>;
   rewardVault?: Address<TAccountRewardVault>;
@@ -131,6 +145,7 @@ export type InitializeProtocolAsyncInput<
   tokenProgram?: Address<TAccountTokenProgram>;
   systemProgram?: Address<TAccountSystemProgram>;
   config: InitializeProtocolInstructionDataArgs['config'];
+  nativeOracleSource: InitializeProtocolInstructionDataArgs['nativeOracleSource'];
 };
 
 export async function getInitializeProtocolInstructionAsync<
@@ -270,6 +285,7 @@ export type InitializeProtocolInput<
   admin: TransactionSigner<TAccountAdmin>;
   protocol: Address<TAccountProtocol>;
   nativeMint: Address<TAccountNativeMint>;
+  /** the handler. */
   nativeOracle: Address<TAccountNativeOracle>;
   stakeVault: Address<TAccountStakeVault>;
   rewardVault: Address<TAccountRewardVault>;
@@ -277,6 +293,7 @@ export type InitializeProtocolInput<
   tokenProgram?: Address<TAccountTokenProgram>;
   systemProgram?: Address<TAccountSystemProgram>;
   config: InitializeProtocolInstructionDataArgs['config'];
+  nativeOracleSource: InitializeProtocolInstructionDataArgs['nativeOracleSource'];
 };
 
 export function getInitializeProtocolInstruction<
@@ -386,6 +403,7 @@ export type ParsedInitializeProtocolInstruction<
     admin: TAccountMetas[0];
     protocol: TAccountMetas[1];
     nativeMint: TAccountMetas[2];
+    /** the handler. */
     nativeOracle: TAccountMetas[3];
     stakeVault: TAccountMetas[4];
     rewardVault: TAccountMetas[5];

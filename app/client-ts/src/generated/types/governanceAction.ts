@@ -24,10 +24,14 @@ import {
 import {
   getMarketConfigDecoder,
   getMarketConfigEncoder,
+  getOracleSourceDecoder,
+  getOracleSourceEncoder,
   getProtocolConfigDecoder,
   getProtocolConfigEncoder,
   type MarketConfig,
   type MarketConfigArgs,
+  type OracleSource,
+  type OracleSourceArgs,
   type ProtocolConfig,
   type ProtocolConfigArgs,
 } from '.';
@@ -38,14 +42,18 @@ export type GovernanceAction =
   | { __kind: 'SetProtocolConfig'; config: ProtocolConfig }
   | { __kind: 'SetGuardian'; guardian: Address }
   | { __kind: 'TransferAdmin'; newAdmin: Address }
-  | { __kind: 'ListMarket'; mint: Address; oracle: Address; config: MarketConfig };
+  | { __kind: 'ListMarket'; mint: Address; oracle: OracleSource; config: MarketConfig }
+  | { __kind: 'SetMarketOracle'; market: Address; oracle: OracleSource }
+  | { __kind: 'SetNativeOracle'; oracle: OracleSource };
 
 export type GovernanceActionArgs =
   | { __kind: 'SetMarketConfig'; market: Address; config: MarketConfigArgs }
   | { __kind: 'SetProtocolConfig'; config: ProtocolConfigArgs }
   | { __kind: 'SetGuardian'; guardian: Address }
   | { __kind: 'TransferAdmin'; newAdmin: Address }
-  | { __kind: 'ListMarket'; mint: Address; oracle: Address; config: MarketConfigArgs };
+  | { __kind: 'ListMarket'; mint: Address; oracle: OracleSourceArgs; config: MarketConfigArgs }
+  | { __kind: 'SetMarketOracle'; market: Address; oracle: OracleSourceArgs }
+  | { __kind: 'SetNativeOracle'; oracle: OracleSourceArgs };
 
 export function getGovernanceActionEncoder(): Encoder<GovernanceActionArgs> {
   return getDiscriminatedUnionEncoder([
@@ -63,10 +71,18 @@ export function getGovernanceActionEncoder(): Encoder<GovernanceActionArgs> {
       'ListMarket',
       getStructEncoder([
         ['mint', getAddressEncoder()],
-        ['oracle', getAddressEncoder()],
+        ['oracle', getOracleSourceEncoder()],
         ['config', getMarketConfigEncoder()],
       ]),
     ],
+    [
+      'SetMarketOracle',
+      getStructEncoder([
+        ['market', getAddressEncoder()],
+        ['oracle', getOracleSourceEncoder()],
+      ]),
+    ],
+    ['SetNativeOracle', getStructEncoder([['oracle', getOracleSourceEncoder()]])],
   ]);
 }
 
@@ -86,10 +102,18 @@ export function getGovernanceActionDecoder(): Decoder<GovernanceAction> {
       'ListMarket',
       getStructDecoder([
         ['mint', getAddressDecoder()],
-        ['oracle', getAddressDecoder()],
+        ['oracle', getOracleSourceDecoder()],
         ['config', getMarketConfigDecoder()],
       ]),
     ],
+    [
+      'SetMarketOracle',
+      getStructDecoder([
+        ['market', getAddressDecoder()],
+        ['oracle', getOracleSourceDecoder()],
+      ]),
+    ],
+    ['SetNativeOracle', getStructDecoder([['oracle', getOracleSourceDecoder()]])],
   ]);
 }
 
@@ -118,6 +142,14 @@ export function governanceAction(
   kind: 'ListMarket',
   data: GetDiscriminatedUnionVariantContent<GovernanceActionArgs, '__kind', 'ListMarket'>,
 ): GetDiscriminatedUnionVariant<GovernanceActionArgs, '__kind', 'ListMarket'>;
+export function governanceAction(
+  kind: 'SetMarketOracle',
+  data: GetDiscriminatedUnionVariantContent<GovernanceActionArgs, '__kind', 'SetMarketOracle'>,
+): GetDiscriminatedUnionVariant<GovernanceActionArgs, '__kind', 'SetMarketOracle'>;
+export function governanceAction(
+  kind: 'SetNativeOracle',
+  data: GetDiscriminatedUnionVariantContent<GovernanceActionArgs, '__kind', 'SetNativeOracle'>,
+): GetDiscriminatedUnionVariant<GovernanceActionArgs, '__kind', 'SetNativeOracle'>;
 export function governanceAction<K extends GovernanceActionArgs['__kind'], Data>(kind: K, data?: Data) {
   return Array.isArray(data) ? { __kind: kind, fields: data } : { __kind: kind, ...(data ?? {}) };
 }

@@ -14,6 +14,7 @@ export * from './governanceState';
 export * from './guardianConfig';
 export * from './marketBreakers';
 export * from './marketConfig';
+export * from './oracleSource';
 export * from './podI128';
 export * from './podU128';
 export * from './proposalStatus';

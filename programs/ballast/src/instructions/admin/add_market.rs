@@ -35,7 +35,7 @@ pub struct AddMarket<'info> {
         token::authority = market,
     )]
     pub vault: Box<Account<'info, TokenAccount>>,
-    /// CHECK: must be `oracle.address`, a feed of its declared kind (and feed id) with a
+    /// CHECK: must be `oracle_source.address`, a feed of its declared kind (and feed id) with a
     /// sane price; checked in the handler.
     pub oracle: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
