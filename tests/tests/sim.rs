@@ -2,6 +2,7 @@
 //! oracle outage, recovery) keeps its books, liquidates on the crash, refuses
 //! risk-increasing actions on the stale oracle, and writes every report file.
 
+use ballast::OracleKind;
 use ballast_sim::paths;
 use ballast_sim::report::{self, PLOTS};
 use ballast_sim::stress::{self, ProgressBar, SimConfig};
@@ -11,8 +12,10 @@ async fn small_stress_run_balances_liquidates_and_reports() {
     let path = paths::default_stress(3, 7);
     let crash_start = path.steps() * 35 / 100;
     let outage = path.outages[0].clone();
-    let config = SimConfig { path, seed: 7, agents: 40 };
+    let config = SimConfig { path, seed: 7, agents: 40, oracle_kind: OracleKind::PythPriceUpdateV2 };
     let outcome = stress::run(config, &ProgressBar::hidden()).await.expect("the simulation runs");
+    assert_eq!(outcome.protocol.native_oracle.kind().unwrap(), OracleKind::PythPriceUpdateV2);
+    assert!(outcome.markets.iter().all(|(_, m, _)| m.oracle.kind().unwrap() == OracleKind::PythPriceUpdateV2));
 
     assert!(outcome.violations.is_empty(), "invariants broke: {:?}", outcome.violations);
     assert_eq!(outcome.tally.failed_total(), 0, "unexpected failures: {:?}", outcome.tally.failed);
@@ -59,6 +62,7 @@ async fn small_stress_run_balances_liquidates_and_reports() {
     }
     let summary = std::fs::read_to_string(dir.join("summary.md")).expect("summary exists");
     assert!(summary.contains("Invariants held") && summary.contains("tx/s"));
+    assert!(summary.contains("Pyth feeds (PriceUpdateV2 push feeds"), "the default run's feeds are mainnet's format");
     for (file, _) in PLOTS {
         assert!(summary.contains(file), "summary links {file}");
     }
@@ -115,8 +119,10 @@ async fn the_volatility_keeper_and_the_breakers_follow_a_crash() {
         (1..48).map(|h| if h == JUMP { 0.75f64.ln() } else { 0.002 * (-1f64).powi(h as i32) }).collect();
     let outage = 30..34;
     let path = PricePath::from_log_returns("one -25% hour".into(), 100.0, &returns, vec![outage.clone()]);
-    let config = SimConfig { path, seed: 5, agents: 40 };
+    // Legacy feeds stay selectable: this run prices with them.
+    let config = SimConfig { path, seed: 5, agents: 40, oracle_kind: OracleKind::PythLegacy };
     let outcome = stress::run(config, &ProgressBar::hidden()).await.expect("the simulation runs");
+    assert!(outcome.markets.iter().all(|(_, m, _)| m.oracle.kind().unwrap() == OracleKind::PythLegacy));
     assert_eq!(outcome.tally.failed_total(), 0, "unexpected failures: {:?}", outcome.tally.failed);
     assert!(outcome.violations.is_empty(), "{:?}", outcome.violations);
 
@@ -149,6 +155,7 @@ async fn the_volatility_keeper_and_the_breakers_follow_a_crash() {
     report::write(&dir, &outcome).expect("the report is written");
     let read = |file: &str| std::fs::read_to_string(dir.join(file)).expect("written");
     assert!(read("summary.md").contains(&format!("{worst:?} from day")));
+    assert!(read("summary.md").contains("Pyth feeds (legacy price accounts)"));
     assert!(read("summary.md").contains("SOL price-move guard 1 × (first on day 1.0)"));
     assert!(read("volatility.svg").contains("SOL price-move guard"));
     assert!(read("timeline.csv").lines().nth(1).unwrap().contains(",Calm,"));

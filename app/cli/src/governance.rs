@@ -389,6 +389,39 @@ mod tests {
     }
 
     #[test]
+    fn feed_replacements_name_the_new_feed_and_always_wait() {
+        let (p, mut m) = (protocol(true), market());
+        m.oracle = OracleSource::legacy(Pubkey::new_from_array([5; 32]));
+        let sol = "ef0d8b6fda2ceba41da15d4095d1da392a0d2f8ed0c6c7bc0f4cfac8c280b56d";
+        let file = format!(
+            r#"{{ "set_market_oracle": {{ "mint": "{}", "oracle": {{ "kind": "price_update_v2", "feed_id": "0x{sol}" }} }} }}"#,
+            mint()
+        );
+        let (action, base) = action_of(&file, &p, &m);
+        let GovernanceAction::SetMarketOracle { oracle, .. } = &action else { panic!("{action:?}") };
+        assert_eq!(oracle.address.to_string(), "7UVimffxr9ow1uXYxsr4LHAcV58mLzhmwaeKvJ1pjLiE");
+        let text = render_diff(&action, &base, &p).unwrap();
+        assert!(text.contains(&format!("new feed PriceUpdateV2 feed 0x{sol} (shard 0)")), "{text}");
+        let kind = text.lines().find(|l| l.trim_start().starts_with("oracle.kind")).unwrap();
+        assert!(kind.ends_with(" 2 -> 1  LOOSEN (any change)"), "{text}");
+        assert!(text.contains(&format!("oracle.feed_id  0x{} -> 0x{sol}", "00".repeat(32))), "{text}");
+        assert!(text.contains("needs the timelock"), "{text}");
+        // The transaction carries the new feed's account for the program to read.
+        let propose = ix::propose_change(p.admin, 0, action.clone());
+        assert_eq!(propose.accounts.last().map(|a| a.pubkey), Some(oracle.address));
+
+        let legacy = Pubkey::new_from_array([9; 32]);
+        let file = format!(r#"{{ "set_native_oracle": {{ "kind": "legacy", "address": "{legacy}" }} }}"#);
+        let (action, _) = action_of(&file, &p, &m);
+        assert_eq!(action, GovernanceAction::SetNativeOracle { oracle: OracleSource::legacy(legacy) });
+        let bad = |file: &str| ChangeFile::parse(file).unwrap_err();
+        assert!(bad(r#"{ "set_native_oracle": { "kind": "pull" } }"#).contains("unknown variant `pull`"));
+        assert!(bad(r#"{ "set_native_oracle": { "kind": "price_update_v2", "feed_id": "0x1" } }"#).contains("64 hex"));
+        let extra = format!(r#"{{ "set_market_oracle": {{ "mint": "{}", "feed": 1 }} }}"#, mint());
+        assert!(bad(&extra).contains("unknown key `feed`"));
+    }
+
+    #[test]
     fn change_file_mistakes_are_named() {
         let (p, m) = (protocol(true), market());
         let err = |file: &str| match ChangeFile::parse(file) {

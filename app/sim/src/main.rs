@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use ballast::OracleKind;
 use ballast_sim::paths::{self, PricePath, DEFAULT_DAYS, MAX_DAYS, MIN_DAYS};
 use ballast_sim::stress::{self, SimConfig, MIN_AGENTS};
 use clap::Parser;
@@ -39,6 +40,25 @@ struct Cli {
     /// Directory the report is written to.
     #[arg(long, default_value = "sim-report")]
     out: PathBuf,
+    /// Format of the Pyth feeds: PriceUpdateV2 push feeds (what Pyth publishes on Solana
+    /// today) or legacy price accounts.
+    #[arg(long, value_enum, default_value_t = OracleFormat::PriceUpdateV2)]
+    oracle: OracleFormat,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum OracleFormat {
+    PriceUpdateV2,
+    Legacy,
+}
+
+impl OracleFormat {
+    fn kind(self) -> OracleKind {
+        match self {
+            OracleFormat::PriceUpdateV2 => OracleKind::PythPriceUpdateV2,
+            OracleFormat::Legacy => OracleKind::PythLegacy,
+        }
+    }
 }
 
 fn price_path(cli: &Cli) -> Result<PricePath, String> {
@@ -81,7 +101,7 @@ async fn main() -> ExitCode {
             .expect("valid template")
             .progress_chars("=> "),
     );
-    let config = SimConfig { path, seed: cli.seed, agents: cli.agents as usize };
+    let config = SimConfig { path, seed: cli.seed, agents: cli.agents as usize, oracle_kind: cli.oracle.kind() };
     let muted = MutedStdout::new();
     let outcome = stress::run(config, &progress).await;
     drop(muted);

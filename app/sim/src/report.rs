@@ -497,6 +497,15 @@ fn whole(units: u128, decimals: u8) -> f64 {
     units as f64 / 10f64.powi(i32::from(decimals))
 }
 
+/// The feeds' format as the summary names it.
+fn feed_format(protocol: &ballast::Protocol) -> &'static str {
+    match protocol.native_oracle.kind() {
+        Ok(ballast::OracleKind::PythPriceUpdateV2) => "PriceUpdateV2 push feeds, as Pyth publishes on Solana today",
+        Ok(ballast::OracleKind::PythLegacy) => "legacy price accounts",
+        Err(_) => "unknown format",
+    }
+}
+
 pub fn summary_markdown(o: &SimOutcome) -> String {
     let t = &o.timeline;
     let mut s = String::new();
@@ -507,8 +516,9 @@ pub fn summary_markdown(o: &SimOutcome) -> String {
     let _ = writeln!(
         s,
         "The real program (compiled for the host) on solana-program-test: a native token (BAL), a quote \
-         stablecoin (USDC) and a collateral market (SOL), Pyth feeds, {agents} agents ({}) and {} keepers, \
+         stablecoin (USDC) and a collateral market (SOL), Pyth feeds ({}), {agents} agents ({}) and {} keepers, \
          {} hourly steps ({days:.1} days).\n",
+        feed_format(&o.protocol),
         roles.join(", "),
         o.keepers,
         o.path.steps()

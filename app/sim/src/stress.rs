@@ -31,7 +31,7 @@ use anchor_lang::solana_program::instruction::Instruction;
 use ballast::errors::BallastError;
 use ballast::governance::GovernanceAction;
 use ballast::health::{find_priced, PricedMarket};
-use ballast::{MarginAccount, Market, Protocol, ProtocolConfig, StakeEscrow};
+use ballast::{MarginAccount, Market, OracleKind, Protocol, ProtocolConfig, StakeEscrow};
 use ballast_client::decode;
 use ballast_keeper::buyback::BuybackPolicy;
 use ballast_keeper::scan::{self, MarketSnapshot};
@@ -106,6 +106,8 @@ pub struct SimConfig {
     pub seed: u64,
     /// Lenders, traders and stakers (keepers come on top).
     pub agents: usize,
+    /// The feeds' format: PriceUpdateV2 push feeds (mainnet's), or legacy price accounts.
+    pub oracle_kind: OracleKind,
 }
 
 /// Transactions by action and outcome.
@@ -377,7 +379,7 @@ pub async fn run(config: SimConfig, progress: &ProgressBar) -> Result<SimOutcome
         return Err("the price path needs at least two steps".into());
     }
     let started = Instant::now();
-    let mut sim = Sim::start(config.path, config.seed).await;
+    let mut sim = Sim::start(config.path, config.seed, config.oracle_kind).await;
     let mut rng = Rng::new(config.seed).fork(3);
     let profiles = agents::roster(config.agents, &mut rng);
     progress.set_length(profiles.len() as u64);
@@ -415,8 +417,9 @@ pub async fn run(config: SimConfig, progress: &ProgressBar) -> Result<SimOutcome
 }
 
 impl Sim {
-    async fn start(path: PricePath, seed: u64) -> Sim {
+    async fn start(path: PricePath, seed: u64, oracle_kind: OracleKind) -> Sim {
         let mut rt = Runtime::start().await;
+        rt.oracle_kind = oracle_kind;
         // Emissions fall as the regime worsens (Calm, Elevated, Stressed, Crisis).
         let mut config = ProtocolConfig::standard();
         for (row, tenths) in config.regimes.iter_mut().zip([10, 6, 2, 0]) {
