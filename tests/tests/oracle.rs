@@ -214,7 +214,7 @@ async fn price_update_v2_is_refused_for_each_defect() {
 #[tokio::test]
 async fn both_pyth_formats_are_priced_end_to_end() {
     for kind in [OracleKind::PythPriceUpdateV2, OracleKind::PythLegacy] {
-        let mut fx = Fixture::with_oracle_kind(kind).await;
+        let (mut fx, b) = setup_with(kind).await;
         let (usdc, sol) = (fx.usdc, fx.sol);
         let protocol = fx.rt.protocol().await;
         assert_eq!(protocol.native_oracle.kind().unwrap(), kind);
@@ -226,14 +226,9 @@ async fn both_pyth_formats_are_priced_end_to_end() {
         };
         assert_eq!(owner, expected_owner, "{kind:?}");
 
-        // A year of fees at the USDC kink, swept into the buyback pool.
+        // Borrowing at the USDC kink: a year of fees for the buyback pool below.
         fx.borrow_usdc_at_the_kink().await;
-        let lender = fx.trader(10_000 * USDC, 0).await;
-        fx.rt.send(&[ix::deposit(&lender.on(&usdc), 10_000 * USDC)], &[&lender.key]).await.unwrap();
-        let b = fx.trader(0, 10 * SOL).await;
-        fx.rt.send(&[ix::deposit(&b.on(&sol), 10 * SOL)], &[&b.key]).await.unwrap();
-        let health = fx.rt.health_accounts(&b.margin_account, BalanceChange::Opens(usdc.key)).await;
-        fx.rt.send(&[ix::borrow(&b.on(&usdc), 600 * USDC, &health)], &[&b.key]).await.unwrap();
+        borrow_usdc(&mut fx, &b, 600 * USDC).await.unwrap();
         let health = fx.rt.health_accounts(&b.margin_account, BalanceChange::None).await;
         fx.rt.send(&[ix::withdraw(&b.on(&sol), SOL / 10, false, &health)], &[&b.key]).await.unwrap();
 
