@@ -94,3 +94,52 @@ async fn keeper_sweeps_exactly_the_markets_with_fees() {
     assert!(plan_sweeps(&snapshot_markets(&mut fx.rt).await, fx.rt.now).is_empty());
     fx.assert_books(&usdc, 10).await;
 }
+
+/// The keeper's feed health on the accounts as they lie on chain, in both Pyth formats:
+/// fresh feeds pass, a market feed past its liquidation age (or a native feed past its
+/// age) fails `/healthz` and names itself, a feed that no longer reads counts as dead.
+#[tokio::test]
+async fn keeper_feed_health_follows_the_feeds_on_chain() {
+    use ballast::OracleKind;
+    use ballast_keeper::metrics::Metrics;
+
+    for kind in [OracleKind::PythPriceUpdateV2, OracleKind::PythLegacy] {
+        let mut fx = Fixture::with_oracle_kind(kind).await;
+        let metrics = Metrics::default();
+        metrics.last_scan_unix.store(fx.rt.now, std::sync::atomic::Ordering::Relaxed);
+        metrics.record_feeds(feed_statuses(&mut fx).await);
+        assert!(metrics.health(fx.rt.now, 60).is_ok(), "{kind:?}");
+
+        // 61 s later the native feed (60 s) is too old; the markets' (600 s) are not.
+        fx.rt.advance(61);
+        metrics.last_scan_unix.store(fx.rt.now, std::sync::atomic::Ordering::Relaxed);
+        metrics.record_feeds(feed_statuses(&mut fx).await);
+        let why = metrics.health(fx.rt.now, 60).unwrap_err();
+        assert!(why.contains("feed native") && !why.contains(&fx.sol.key.to_string()), "{why}");
+        // The native feed is pushed again; SOL's account is closed and rewritten by another program.
+        fx.set_native_price(NATIVE_PRICE);
+        let sol_oracle = fx.sol.oracle;
+        fx.rt.set_raw_account(&sol_oracle, anchor_lang::prelude::Pubkey::new_unique(), vec![0; 8]);
+        metrics.record_feeds(feed_statuses(&mut fx).await);
+        let why = metrics.health(fx.rt.now, 60).unwrap_err();
+        assert_eq!(why, format!("feed {} ({sol_oracle}) does not read\n", fx.sol.key), "{kind:?}");
+    }
+}
+
+/// Every feed's status at the runtime's clock, judged as the bot judges what it fetches.
+async fn feed_statuses(fx: &mut Fixture) -> Vec<ballast_keeper::feeds::FeedStatus> {
+    use ballast_keeper::feeds::FeedStatus;
+    let now = fx.rt.now;
+    let mut out = Vec::new();
+    for m in fx.rt.markets.clone() {
+        let market = fx.rt.market(&m.key).await;
+        let account = fx.rt.raw_account(&m.oracle).await.unwrap();
+        let reading = ballast::oracle::parse_oracle(&market.oracle, &account.owner, &account.data).ok();
+        out.push(FeedStatus::of_market(&m.key, &market, reading.as_ref(), now));
+    }
+    let protocol = fx.rt.protocol().await;
+    let account = fx.rt.raw_account(&protocol.native_oracle.address).await.unwrap();
+    let reading = ballast::oracle::parse_oracle(&protocol.native_oracle, &account.owner, &account.data).ok();
+    out.push(FeedStatus::of_native(&protocol, reading.as_ref(), now));
+    out
+}
