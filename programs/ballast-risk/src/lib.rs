@@ -27,6 +27,7 @@ pub mod price_guard;
 pub mod ramp;
 pub mod regime;
 pub mod shares;
+pub mod stable_price;
 pub mod staking;
 pub mod volatility;
 
