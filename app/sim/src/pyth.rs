@@ -34,8 +34,8 @@ pub fn feed_account(source: &OracleSource, p: &PythPrice) -> (Pubkey, Vec<u8>) {
     }
 }
 
-/// Raw bytes of the PriceUpdateV2 account of `feed_id` holding `p`, fully verified:
-/// what a price pusher keeps in a push-feed PDA.
+/// Raw bytes of the shard-0 push feed of `feed_id` holding `p`, fully verified: what a
+/// price pusher keeps there.
 pub fn price_update_bytes(feed_id: [u8; 32], p: &PythPrice) -> Vec<u8> {
     price_update_bytes_verified(feed_id, p, VerificationLevel::Full)
 }
@@ -46,8 +46,9 @@ pub fn price_update_bytes_verified(feed_id: [u8; 32], p: &PythPrice, verificatio
     // A halted feed publishes nothing: its last update stays an hour old.
     let publish_time = if p.trading { p.publish_time } else { p.publish_time - 3_600 };
     let update = PriceUpdateV2 {
-        // The push oracle writes its feeds through the feed's own PDA.
-        write_authority: Pubkey::default(),
+        // The push oracle posts through the feed's own PDA, its write authority (Ballast
+        // does not read it).
+        write_authority: ballast::push_feed_address(0, &feed_id),
         verification_level,
         price_message: PriceFeedMessage {
             feed_id,
