@@ -735,6 +735,11 @@ impl Sim {
             let i = self.by_margin[&u.key];
             for _ in 0..MAX_LIQUIDATION_ROUNDS {
                 let Some(account) = self.agents[i].account else { break };
+                // Underwater with nothing a liquidation may repay or seize (every feed it
+                // needs dead): no keeper acts, and none is drawn.
+                if scan::plan_liquidation(&account, &priced, &self.snapshots, u64::MAX, 0).is_none() {
+                    break;
+                }
                 let keeper = &self.liquidators[self.rng.below(LIQUIDATORS)];
                 let result =
                     liquidate_account(&mut self.rt, keeper, u.key, &account, &self.snapshots, &priced, 0).await;
