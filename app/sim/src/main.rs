@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ballast::OracleKind;
-use ballast_sim::paths::{self, PricePath, DEFAULT_DAYS, MAX_DAYS, MIN_DAYS};
+use ballast_sim::paths::{self, CsvOptions, PricePath, DEFAULT_DAYS, MAX_DAYS, MIN_DAYS};
 use ballast_sim::stress::{self, SimConfig, MIN_AGENTS};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -19,9 +19,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 #[command(
     name = "sim",
     version,
-    after_help = "CSV files hold `timestamp,price` rows: unix seconds (strictly \
-increasing) and a positive USD price, with an optional `timestamp,price` header. Rows are interpolated \
-hourly; gaps over 6 hours between rows are oracle outages."
+    after_help = "CSV files hold `timestamp,price[,published]` rows: unix seconds or milliseconds, or \
+ISO-8601 UTC (strictly increasing), a positive USD price and, optionally, whether the feed published (1/0), \
+with an optional header naming the columns (timestamp|time|date, price|close, published). Rows are \
+interpolated hourly. Outages come from the data: where `published` is 0, else gaps between rows longer than \
+--outage-gap (default: three times the file's median row spacing, at least 6 hours)."
 )]
 struct Cli {
     /// Price path: `default` (calm, a crash of more than 50% with an oracle outage,
@@ -40,6 +42,10 @@ struct Cli {
     /// Directory the report is written to.
     #[arg(long, default_value = "sim-report")]
     out: PathBuf,
+    /// For a CSV without a `published` column: a gap between rows longer than this many
+    /// hours is an oracle outage [default: three times the median row spacing, at least 6].
+    #[arg(long, value_name = "HOURS", value_parser = clap::value_parser!(u32).range(1..=87_840))]
+    outage_gap: Option<u32>,
     /// Format of the Pyth feeds: PriceUpdateV2 push feeds (what Pyth publishes on Solana
     /// today) or legacy price accounts.
     #[arg(long, value_enum, default_value_t = OracleFormat::PriceUpdateV2)]
@@ -70,7 +76,8 @@ fn price_path(cli: &Cli) -> Result<PricePath, String> {
             let Some(file) = other.strip_prefix("csv:").filter(|f| !f.is_empty()) else {
                 return Err(format!("unknown scenario {other:?}: expected default, synthetic or csv:PATH"));
             };
-            let mut path = paths::load_csv(file.as_ref()).map_err(|e| format!("{file}: {e}"))?;
+            let options = CsvOptions { outage_gap_secs: cli.outage_gap.map(|h| i64::from(h) * 3_600) };
+            let mut path = paths::load_csv(file.as_ref(), &options).map_err(|e| format!("{file}: {e}"))?;
             if let Some(days) = cli.days {
                 path.truncate(days as usize * 24);
             }

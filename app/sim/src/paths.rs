@@ -16,8 +16,8 @@ pub const DEFAULT_DAYS: u32 = 30;
 /// whatever a CSV's timestamps say).
 pub const MIN_DAYS: u32 = 2;
 pub const MAX_DAYS: u32 = 3_660;
-/// CSV rows further apart than this are an oracle outage: the feed does not publish
-/// between them.
+/// The least gap between CSV rows that can make an oracle outage (see
+/// [`default_outage_gap`]).
 pub const CSV_OUTAGE_GAP_SECS: i64 = 6 * 3_600;
 /// Prices a CSV may hold (USD): the feeds publish 8 decimals, and token amounts sized in
 /// USD must fit in `u64` base units.
@@ -38,6 +38,12 @@ pub struct PricePath {
 impl PricePath {
     pub fn steps(&self) -> usize {
         self.prices.len()
+    }
+
+    /// The share of steps in an outage (`None` for an empty path).
+    pub fn outage_share(&self) -> Option<f64> {
+        let out: usize = self.outages.iter().map(|o| o.len()).sum();
+        (self.steps() > 0).then(|| out as f64 / self.steps() as f64)
     }
 
     pub fn in_outage(&self, step: usize) -> bool {
@@ -180,9 +186,11 @@ pub fn synthetic(days: u32, seed: u64) -> PricePath {
 pub enum CsvError {
     Io { path: String, message: String },
     Empty,
-    Fields { line: usize, found: usize },
+    Header { line: usize, name: String },
+    Fields { line: usize, expected: usize, found: usize },
     Timestamp { line: usize, value: String },
     Price { line: usize, value: String },
+    Published { line: usize, value: String },
     NonPositivePrice { line: usize, value: String },
     PriceOutOfRange { line: usize, value: String },
     NotIncreasing { line: usize, timestamp: i64, previous: i64 },
@@ -196,13 +204,23 @@ impl fmt::Display for CsvError {
         match self {
             CsvError::Io { path, message } => write!(f, "cannot read {path}: {message}"),
             CsvError::Empty => write!(f, "the file has no rows (expected `timestamp,price` lines)"),
-            CsvError::Fields { line, found } => {
-                write!(f, "line {line}: expected 2 comma-separated fields (timestamp,price), found {found}")
+            CsvError::Header { line, name } => write!(
+                f,
+                "line {line}: unknown column {name:?} (timestamp: timestamp, time or date; price: price or close; \
+                 optional published: published)"
+            ),
+            CsvError::Fields { line, expected, found } => {
+                write!(f, "line {line}: expected {expected} comma-separated fields, found {found}")
             }
-            CsvError::Timestamp { line, value } => {
-                write!(f, "line {line}: timestamp {value:?} is not a whole number of seconds (unix time)")
-            }
+            CsvError::Timestamp { line, value } => write!(
+                f,
+                "line {line}: timestamp {value:?} is neither unix time (seconds or milliseconds) nor ISO-8601 UTC \
+                 (2025-06-15, 2025-06-15T13:00Z)"
+            ),
             CsvError::Price { line, value } => write!(f, "line {line}: price {value:?} is not a number"),
+            CsvError::Published { line, value } => {
+                write!(f, "line {line}: published {value:?} is not 1/0, true/false or yes/no")
+            }
             CsvError::NonPositivePrice { line, value } => {
                 write!(f, "line {line}: price {value} is not positive")
             }
@@ -223,23 +241,141 @@ impl fmt::Display for CsvError {
 
 impl std::error::Error for CsvError {}
 
+/// How a CSV file's outages are found when it has no `published` column.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// A gap between rows longer than this is an outage; default: [`default_outage_gap`].
+    pub outage_gap_secs: Option<i64>,
+}
+
 /// Reads a price path from a CSV file (see [`parse_csv`]).
-pub fn load_csv(path: &Path) -> Result<PricePath, CsvError> {
+pub fn load_csv(path: &Path, options: &CsvOptions) -> Result<PricePath, CsvError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CsvError::Io { path: path.display().to_string(), message: e.to_string() })?;
-    let mut parsed = parse_csv(&text)?;
+    let mut parsed = parse_csv(&text, options)?;
     parsed.label = format!("{} ({})", path.display(), parsed.label);
     Ok(parsed)
 }
 
-/// Parses `timestamp,price` rows: unix seconds (strictly increasing) and a positive USD
-/// price (from [`MIN_CSV_PRICE`] to [`MAX_CSV_PRICE`]). An optional first line `timestamp,price` is a header; blank lines are
-/// skipped. The rows are interpolated linearly onto the hourly grid from the first
-/// timestamp; gaps longer than [`CSV_OUTAGE_GAP_SECS`] between rows are oracle outages.
-pub fn parse_csv(text: &str) -> Result<PricePath, CsvError> {
-    let mut rows: Vec<(i64, f64)> = Vec::new();
+/// Which field of a row holds what.
+#[derive(Debug, Clone, Copy)]
+struct Columns {
+    timestamp: usize,
+    price: usize,
+    published: Option<usize>,
+    count: usize,
+}
+
+impl Columns {
+    const PLAIN: Columns = Columns { timestamp: 0, price: 1, published: None, count: 2 };
+
+    /// The columns a header names, or `None` if the line is data (its first field does
+    /// not start with a letter).
+    fn from_header(fields: &[&str], line: usize) -> Result<Option<Columns>, CsvError> {
+        if !fields[0].starts_with(|c: char| c.is_ascii_alphabetic()) {
+            return Ok(None);
+        }
+        let (mut timestamp, mut price, mut published) = (None, None, None);
+        for (i, name) in fields.iter().enumerate() {
+            let slot = match name.to_ascii_lowercase().as_str() {
+                "timestamp" | "time" | "date" => &mut timestamp,
+                "price" | "close" => &mut price,
+                "published" => &mut published,
+                _ => return Err(CsvError::Header { line, name: name.to_string() }),
+            };
+            *slot = Some(i);
+        }
+        match (timestamp, price) {
+            (Some(timestamp), Some(price)) => Ok(Some(Columns { timestamp, price, published, count: fields.len() })),
+            _ => Err(CsvError::Header { line, name: fields.join(",") }),
+        }
+    }
+}
+
+/// Unix seconds from unix seconds, unix milliseconds (13 digits and more) or ISO-8601 UTC
+/// (`2025-06-15`, `2025-06-15T13:00`, `2025-06-15 13:00:05Z`).
+fn parse_timestamp(value: &str) -> Option<i64> {
+    if let Ok(n) = value.parse::<i64>() {
+        return Some(if n.unsigned_abs() >= 100_000_000_000 { n.div_euclid(1_000) } else { n });
+    }
+    let value = value.strip_suffix('Z').unwrap_or(value);
+    let (date, time) = match value.split_once(['T', ' ']) {
+        Some((date, time)) => (date, Some(time)),
+        None => (value, None),
+    };
+    let mut ymd = date.splitn(3, '-');
+    let (y, m, d): (i64, u32, u32) = (ymd.next()?.parse().ok()?, ymd.next()?.parse().ok()?, ymd.next()?.parse().ok()?);
+    if !(1..=12).contains(&m) || !(1..=days_in_month(y, m)).contains(&d) {
+        return None;
+    }
+    let seconds = match time {
+        None => 0,
+        Some(time) => {
+            let mut hms = time.splitn(3, ':');
+            let (h, min): (i64, i64) = (hms.next()?.parse().ok()?, hms.next()?.parse().ok()?);
+            let sec: i64 = match hms.next() {
+                Some(s) => s.split('.').next()?.parse().ok()?,
+                None => 0,
+            };
+            if !(0..24).contains(&h) || !(0..60).contains(&min) || !(0..60).contains(&sec) {
+                return None;
+            }
+            h * 3_600 + min * 60 + sec
+        }
+    };
+    Some(days_from_civil(y, m, d) * 86_400 + seconds)
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn parse_published(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" => Some(true),
+        "0" | "false" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// The gap between rows beyond which a file without a `published` column has an outage:
+/// three times its median row spacing, and never less than [`CSV_OUTAGE_GAP_SECS`], so
+/// daily or weekly data is not read as one outage after another.
+pub fn default_outage_gap(timestamps: &[i64]) -> i64 {
+    let mut gaps: Vec<i64> = timestamps.windows(2).map(|w| w[1] - w[0]).collect();
+    gaps.sort_unstable();
+    let median = gaps.get(gaps.len() / 2).copied().unwrap_or(0);
+    median.saturating_mul(3).max(CSV_OUTAGE_GAP_SECS)
+}
+
+/// Parses price rows: a timestamp (unix seconds or milliseconds, or ISO-8601 UTC;
+/// strictly increasing), a positive USD price (from [`MIN_CSV_PRICE`] to
+/// [`MAX_CSV_PRICE`]) and optionally whether the feed published at that time. An optional
+/// header names the columns (`timestamp`/`time`/`date`, `price`/`close`, `published`) in
+/// any order; blank lines are skipped. The rows are interpolated linearly onto the hourly
+/// grid from the first timestamp. Outages come from the data only: where a `published`
+/// column says 0 (until the next published row), or else gaps between rows longer than
+/// `options.outage_gap_secs` (default [`default_outage_gap`]).
+pub fn parse_csv(text: &str, options: &CsvOptions) -> Result<PricePath, CsvError> {
+    let mut rows: Vec<(i64, f64, bool)> = Vec::new();
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut seen_line = false;
+    let mut columns: Option<Columns> = None;
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         let content = raw.trim();
@@ -247,37 +383,51 @@ pub fn parse_csv(text: &str) -> Result<PricePath, CsvError> {
             continue;
         }
         let fields: Vec<&str> = content.split(',').map(str::trim).collect();
-        let first = !seen_line;
-        seen_line = true;
-        if first
-            && fields.len() == 2
-            && fields[0].eq_ignore_ascii_case("timestamp")
-            && fields[1].eq_ignore_ascii_case("price")
-        {
-            continue;
+        let cols = match columns {
+            Some(cols) => cols,
+            None => {
+                let header = Columns::from_header(&fields, line)?;
+                let cols = header.unwrap_or(if fields.len() == 3 {
+                    Columns { published: Some(2), count: 3, ..Columns::PLAIN }
+                } else {
+                    Columns::PLAIN
+                });
+                columns = Some(cols);
+                if header.is_some() {
+                    continue;
+                }
+                cols
+            }
+        };
+        if fields.len() != cols.count {
+            return Err(CsvError::Fields { line, expected: cols.count, found: fields.len() });
         }
-        if fields.len() != 2 {
-            return Err(CsvError::Fields { line, found: fields.len() });
-        }
-        let timestamp: i64 =
-            fields[0].parse().map_err(|_| CsvError::Timestamp { line, value: fields[0].to_string() })?;
-        let price: f64 = fields[1]
+        let value = fields[cols.timestamp];
+        let timestamp = parse_timestamp(value).ok_or_else(|| CsvError::Timestamp { line, value: value.into() })?;
+        let value = fields[cols.price];
+        let price: f64 = value
             .parse()
             .ok()
             .filter(|p: &f64| p.is_finite())
-            .ok_or_else(|| CsvError::Price { line, value: fields[1].to_string() })?;
+            .ok_or_else(|| CsvError::Price { line, value: value.to_string() })?;
         if price <= 0.0 {
-            return Err(CsvError::NonPositivePrice { line, value: fields[1].to_string() });
+            return Err(CsvError::NonPositivePrice { line, value: value.to_string() });
         }
         if !(MIN_CSV_PRICE..=MAX_CSV_PRICE).contains(&price) {
-            return Err(CsvError::PriceOutOfRange { line, value: fields[1].to_string() });
+            return Err(CsvError::PriceOutOfRange { line, value: value.to_string() });
         }
-        if let Some(&(previous, _)) = rows.last() {
+        let published = match cols.published {
+            Some(c) => {
+                parse_published(fields[c]).ok_or_else(|| CsvError::Published { line, value: fields[c].into() })?
+            }
+            None => true,
+        };
+        if let Some(&(previous, _, _)) = rows.last() {
             if timestamp <= previous {
                 return Err(CsvError::NotIncreasing { line, timestamp, previous });
             }
         }
-        rows.push((timestamp, price));
+        rows.push((timestamp, price, published));
     }
     match rows.len() {
         0 => return Err(CsvError::Empty),
@@ -292,6 +442,9 @@ pub fn parse_csv(text: &str) -> Result<PricePath, CsvError> {
     if span / 86_400 > i64::from(MAX_DAYS) {
         return Err(CsvError::TooLong { days: span / 86_400 });
     }
+    let marked = columns.is_some_and(|c| c.published.is_some());
+    let timestamps: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let gap_limit = options.outage_gap_secs.unwrap_or_else(|| default_outage_gap(&timestamps));
     let steps = (span / STEP_SECS) as usize + 1;
     let mut prices = Vec::with_capacity(steps);
     let mut outages: Vec<Range<usize>> = Vec::new();
@@ -301,23 +454,82 @@ pub fn parse_csv(text: &str) -> Result<PricePath, CsvError> {
         while row + 2 < rows.len() && rows[row + 1].0 <= t {
             row += 1;
         }
-        let ((t0, p0), (t1, p1)) = (rows[row], rows[row + 1]);
+        let ((t0, p0, published), (t1, p1, _)) = (rows[row], rows[row + 1]);
         let w = ((t - t0) as f64 / (t1 - t0) as f64).clamp(0.0, 1.0);
         prices.push(p0 + (p1 - p0) * w);
-        if t1 - t0 > CSV_OUTAGE_GAP_SECS && t > t0 && t < t1 {
+        // The row in force at `t` (the last one at or before it) says whether the feed published.
+        let in_force = if t >= t1 { rows[row + 1].2 } else { published };
+        let out = if marked { !in_force } else { t1 - t0 > gap_limit && t > t0 && t < t1 };
+        if out {
             match outages.last_mut() {
                 Some(o) if o.end == step => o.end = step + 1,
                 _ => outages.push(step..step + 1),
             }
         }
     }
-    let label = format!("CSV, {} rows over {:.1} days", rows.len(), span as f64 / 86_400.0);
+    let rule = if marked {
+        "outages where the file's published column is 0".to_string()
+    } else {
+        format!("outages: gaps over {:.1} h", gap_limit as f64 / 3_600.0)
+    };
+    let label = format!("CSV, {} rows over {:.1} days; {rule}", rows.len(), span as f64 / 86_400.0);
     Ok(PricePath { label, prices, outages })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_csv_default(text: &str) -> Result<PricePath, CsvError> {
+        parse_csv(text, &CsvOptions::default())
+    }
+
+    /// Open, low, high and close of each week (rows 1.75 days apart on average), as free
+    /// price data often comes: no gap between them is an outage unless the file says so.
+    #[test]
+    fn sparse_real_data_has_no_outage_unless_the_data_says_so() {
+        let week = 7 * 86_400;
+        let mut text = String::from("date,close\n");
+        for w in 0..8i64 {
+            for (offset, price) in [(0, 100), (2 * 86_400, 90), (4 * 86_400, 110), (week - 3_600, 105)] {
+                text.push_str(&format!("{},{price}\n", w * week + offset));
+            }
+        }
+        let path = parse_csv_default(&text).unwrap();
+        assert!(path.outages.is_empty(), "{:?}", path.outages);
+        assert!(path.label.contains("outages: gaps over"), "{}", path.label);
+        // Told that any gap over a day is an outage, it has many.
+        let strict = parse_csv(&text, &CsvOptions { outage_gap_secs: Some(86_400) }).unwrap();
+        assert!(strict.outages.len() >= 8, "{:?}", strict.outages);
+        assert_eq!(default_outage_gap(&[0, 86_400, 2 * 86_400, 10 * 86_400]), 3 * 86_400);
+        assert_eq!(default_outage_gap(&[0, 3_600, 7_200]), CSV_OUTAGE_GAP_SECS);
+    }
+
+    #[test]
+    fn a_published_column_marks_the_outages_and_gaps_do_not() {
+        let text = "price,published,timestamp\n100,1,0\n101,0,7200\n99,1,14400\n98,yes,100000\n";
+        let path = parse_csv_default(text).unwrap();
+        // Out from the unpublished row (step 2) until the next published one (step 4).
+        assert_eq!(path.outages, vec![2..4]);
+        assert_eq!(path.outage_share(), Some(2.0 / path.steps() as f64));
+        assert!(path.label.contains("published column"), "{}", path.label);
+        let bare = parse_csv_default("0,100,1\n3600,100,0\n7200,100,true\n").unwrap();
+        assert_eq!(bare.outages, vec![1..2]);
+    }
+
+    #[test]
+    fn timestamps_in_seconds_milliseconds_or_iso_8601() {
+        let ms = parse_csv_default("time,price\n1750000000000,1\n1750007200000,3\n").unwrap();
+        assert_eq!(ms.prices, vec![1.0, 2.0, 3.0]);
+        assert_eq!(parse_timestamp("1970-01-01"), Some(0));
+        assert_eq!(parse_timestamp("2025-06-15T13:00Z"), Some(1_749_992_400));
+        assert_eq!(parse_timestamp("2025-06-15 13:00:05.250"), Some(1_749_992_405));
+        assert_eq!(parse_timestamp("2024-02-29"), Some(1_709_164_800));
+        assert_eq!(parse_timestamp("2023-02-29"), None);
+        assert_eq!(parse_timestamp("2025-06-15T24:00"), None);
+        let iso = parse_csv_default("2025-06-15T00:00Z,10\n2025-06-15T02:00Z,12\n").unwrap();
+        assert_eq!(iso.prices, vec![10.0, 11.0, 12.0]);
+    }
 
     #[test]
     fn default_path_calm_then_crash_past_half_then_recovery() {
@@ -363,16 +575,16 @@ mod tests {
 
     #[test]
     fn csv_with_header_is_interpolated_hourly() {
-        let path = parse_csv("timestamp,price\n1000,10\n8200,12.0\r\n\n").unwrap();
+        let path = parse_csv_default("timestamp,price\n1000,10\n8200,12.0\r\n\n").unwrap();
         assert_eq!(path.prices, vec![10.0, 11.0, 12.0]);
         assert!(path.outages.is_empty());
-        let bare = parse_csv("0, 5\n3600, 6").unwrap();
+        let bare = parse_csv_default("0, 5\n3600, 6").unwrap();
         assert_eq!(bare.prices, vec![5.0, 6.0]);
     }
 
     #[test]
     fn csv_gap_is_an_outage() {
-        let path = parse_csv("0,100\n3600,100\n36000,50\n39600,60\n").unwrap();
+        let path = parse_csv_default("0,100\n3600,100\n36000,50\n39600,60\n").unwrap();
         assert_eq!(path.steps(), 12);
         assert_eq!(path.outages, vec![2..10]);
         assert!((path.prices[5] - (100.0 - 50.0 * 14_400.0 / 32_400.0)).abs() < 1e-9);
@@ -383,8 +595,8 @@ mod tests {
         let cases: [(&str, CsvError); 10] = [
             ("", CsvError::Empty),
             ("timestamp,price\n\n", CsvError::Empty),
-            ("0,1\n3600", CsvError::Fields { line: 2, found: 1 }),
-            ("0,1,2\n", CsvError::Fields { line: 1, found: 3 }),
+            ("0,1\n3600", CsvError::Fields { line: 2, expected: 2, found: 1 }),
+            ("0,1,1,2\n", CsvError::Fields { line: 1, expected: 2, found: 4 }),
             ("0,1\nnoon,2\n", CsvError::Timestamp { line: 2, value: "noon".into() }),
             ("0,1\n3600,abc\n", CsvError::Price { line: 2, value: "abc".into() }),
             ("0,1\n3600,NaN\n", CsvError::Price { line: 2, value: "NaN".into() }),
@@ -393,18 +605,27 @@ mod tests {
             ("timestamp,price\n0,1\n", CsvError::TooFewRows { rows: 1 }),
         ];
         for (text, expected) in cases {
-            assert_eq!(parse_csv(text), Err(expected), "{text:?}");
+            assert_eq!(parse_csv_default(text), Err(expected), "{text:?}");
         }
-        assert_eq!(parse_csv("0,1\n60,2\n"), Err(CsvError::TooShort { secs: 60 }));
+        assert_eq!(parse_csv_default("0,1\n60,2\n"), Err(CsvError::TooShort { secs: 60 }));
         assert_eq!(
-            parse_csv("0,1\n3600,0.00000001\n"),
+            parse_csv_default("0,1\n3600,0.00000001\n"),
             Err(CsvError::PriceOutOfRange { line: 2, value: "0.00000001".into() })
         );
-        assert!(matches!(parse_csv("0,1\n9000000000,2\n"), Err(CsvError::TooLong { .. })));
+        assert!(matches!(parse_csv_default("0,1\n9000000000,2\n"), Err(CsvError::TooLong { .. })));
         // A header anywhere but the first line is a bad row.
         assert_eq!(
-            parse_csv("0,1\ntimestamp,price\n"),
+            parse_csv_default("0,1\ntimestamp,price\n"),
             Err(CsvError::Timestamp { line: 2, value: "timestamp".into() })
+        );
+        assert_eq!(parse_csv_default("when,price\n0,1\n"), Err(CsvError::Header { line: 1, name: "when".into() }));
+        assert_eq!(
+            parse_csv_default("0,1,1\n3600,2,maybe\n"),
+            Err(CsvError::Published { line: 2, value: "maybe".into() })
+        );
+        assert_eq!(
+            parse_csv_default("2025-02-30,1\n"),
+            Err(CsvError::Timestamp { line: 1, value: "2025-02-30".into() })
         );
         let message = CsvError::Price { line: 7, value: "x".into() }.to_string();
         assert_eq!(message, "line 7: price \"x\" is not a number");
@@ -412,7 +633,7 @@ mod tests {
 
     #[test]
     fn csv_file_errors_name_the_file() {
-        let missing = load_csv(Path::new("/nonexistent/prices.csv")).unwrap_err();
+        let missing = load_csv(Path::new("/nonexistent/prices.csv"), &CsvOptions::default()).unwrap_err();
         assert!(matches!(missing, CsvError::Io { .. }));
         assert!(missing.to_string().contains("/nonexistent/prices.csv"));
     }

@@ -506,6 +506,9 @@ fn feed_format(protocol: &ballast::Protocol) -> &'static str {
     }
 }
 
+/// Above this share of outage hours the summary warns that the run mostly measures outages.
+pub const OUTAGE_WARNING_SHARE: f64 = 0.1;
+
 pub fn summary_markdown(o: &SimOutcome) -> String {
     let t = &o.timeline;
     let mut s = String::new();
@@ -597,6 +600,15 @@ pub fn summary_markdown(o: &SimOutcome) -> String {
             .map(|w| format!("day {:.2} to {:.2} ({} h)", w.start as f64 / 24.0, w.end as f64 / 24.0, w.len()))
             .collect();
         let _ = writeln!(s, "Oracle outages (no feed publishes): {}.", windows.join("; "));
+        if let Some(share) = o.path.outage_share().filter(|share| *share > OUTAGE_WARNING_SHARE) {
+            let _ = writeln!(
+                s,
+                "\n**Warning:** the feeds are out for {:.0}% of the run: the result says more about the outages \
+                 than about Ballast. For price data with rows far apart, let outages come from the data (a \
+                 `published` column) or set `--outage-gap`.",
+                share * 100.0
+            );
+        }
     }
 
     let _ = writeln!(s, "\n## Markets at the end\n");
