@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ballast::OracleKind;
-use ballast_sim::paths::{self, CsvOptions, PricePath, DEFAULT_DAYS, MAX_DAYS, MIN_DAYS};
+use ballast_sim::paths::{self, CsvOptions, Interpolation, PricePath, DEFAULT_DAYS, MAX_DAYS, MIN_DAYS};
 use ballast_sim::stress::{self, SimConfig, MIN_AGENTS};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -46,10 +46,20 @@ struct Cli {
     /// hours is an oracle outage [default: three times the median row spacing, at least 6].
     #[arg(long, value_name = "HOURS", value_parser = clap::value_parser!(u32).range(1..=87_840))]
     outage_gap: Option<u32>,
+    /// For a CSV: how prices between rows are filled in hourly: `linear`, or `bridge` (a
+    /// Brownian bridge seeded by --seed, at the volatility the rows themselves show).
+    #[arg(long, value_enum, default_value_t = Interpolate::Linear)]
+    interpolate: Interpolate,
     /// Format of the Pyth feeds: PriceUpdateV2 push feeds (what Pyth publishes on Solana
     /// today) or legacy price accounts.
     #[arg(long, value_enum, default_value_t = OracleFormat::PriceUpdateV2)]
     oracle: OracleFormat,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Interpolate {
+    Linear,
+    Bridge,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -76,7 +86,11 @@ fn price_path(cli: &Cli) -> Result<PricePath, String> {
             let Some(file) = other.strip_prefix("csv:").filter(|f| !f.is_empty()) else {
                 return Err(format!("unknown scenario {other:?}: expected default, synthetic or csv:PATH"));
             };
-            let options = CsvOptions { outage_gap_secs: cli.outage_gap.map(|h| i64::from(h) * 3_600) };
+            let interpolation = match cli.interpolate {
+                Interpolate::Linear => Interpolation::Linear,
+                Interpolate::Bridge => Interpolation::Bridge { seed: cli.seed },
+            };
+            let options = CsvOptions { outage_gap_secs: cli.outage_gap.map(|h| i64::from(h) * 3_600), interpolation };
             let mut path = paths::load_csv(file.as_ref(), &options).map_err(|e| format!("{file}: {e}"))?;
             if let Some(days) = cli.days {
                 path.truncate(days as usize * 24);

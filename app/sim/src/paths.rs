@@ -241,11 +241,25 @@ impl fmt::Display for CsvError {
 
 impl std::error::Error for CsvError {}
 
-/// How a CSV file's outages are found when it has no `published` column.
+/// How a CSV file becomes an hourly path.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CsvOptions {
-    /// A gap between rows longer than this is an outage; default: [`default_outage_gap`].
+    /// Without a `published` column, a gap between rows longer than this is an outage;
+    /// default: [`default_outage_gap`].
     pub outage_gap_secs: Option<i64>,
+    pub interpolation: Interpolation,
+}
+
+/// How prices between two rows are filled in on the hourly grid.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Interpolation {
+    /// A straight line between the rows.
+    #[default]
+    Linear,
+    /// The straight line times `exp` of a seeded Brownian bridge pinned at both rows,
+    /// with the volatility measured from the rows themselves: a daily file gets hourly moves of the size its
+    /// own daily moves imply, and every row's price is still met exactly.
+    Bridge { seed: u64 },
 }
 
 /// Reads a price path from a CSV file (see [`parse_csv`]).
@@ -472,8 +486,50 @@ pub fn parse_csv(text: &str, options: &CsvOptions) -> Result<PricePath, CsvError
     } else {
         format!("outages: gaps over {:.1} h", gap_limit as f64 / 3_600.0)
     };
-    let label = format!("CSV, {} rows over {:.1} days; {rule}", rows.len(), span as f64 / 86_400.0);
+    let mut label = format!("CSV, {} rows over {:.1} days; {rule}", rows.len(), span as f64 / 86_400.0);
+    if let Interpolation::Bridge { seed } = options.interpolation {
+        let var_per_sec = realized_variance_per_sec(&rows);
+        add_bridge_moves(&mut prices, &timestamps, first, var_per_sec, seed);
+        let annual = (var_per_sec * 365.0 * 86_400.0).sqrt();
+        label.push_str(&format!(
+            "; Brownian bridge between rows at the data's {:.0}% annual volatility",
+            annual * 100.0
+        ));
+    }
     Ok(PricePath { label, prices, outages })
+}
+
+/// Sum of squared log returns between rows over the time they span: the data's own
+/// variance per second.
+fn realized_variance_per_sec(rows: &[(i64, f64, bool)]) -> f64 {
+    let squared: f64 = rows.windows(2).map(|w| (w[1].1 / w[0].1).ln().powi(2)).sum();
+    squared / (rows[rows.len() - 1].0 - rows[0].0) as f64
+}
+
+/// Multiplies the grid prices strictly between two rows by `exp(B)`, where `B` is a
+/// Brownian bridge pinned at zero at both rows with variance `var_per_sec` per second.
+/// Grid prices that fall on a row keep the row's price.
+fn add_bridge_moves(prices: &mut [f64], rows: &[i64], first: i64, var_per_sec: f64, seed: u64) {
+    let mut rng = Rng::new(seed).fork(17);
+    let at = |step: usize| first + step as i64 * STEP_SECS;
+    let mut step = 0;
+    for w in rows.windows(2) {
+        let (t0, t1) = (w[0], w[1]);
+        let (mut b, mut s_prev) = (0.0f64, t0);
+        while step < prices.len() && at(step) < t1 {
+            let s = at(step);
+            if s > t0 {
+                // B(s) given B(s_prev), pinned at 0 at t1.
+                let (dt, rest) = ((s - s_prev) as f64, (t1 - s_prev) as f64);
+                let mean = b * (t1 - s) as f64 / rest;
+                let var = var_per_sec * dt * (t1 - s) as f64 / rest;
+                b = mean + var.sqrt() * rng.normal();
+                prices[step] = (prices[step] * b.exp()).clamp(MIN_CSV_PRICE, MAX_CSV_PRICE);
+                s_prev = s;
+            }
+            step += 1;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -499,7 +555,7 @@ mod tests {
         assert!(path.outages.is_empty(), "{:?}", path.outages);
         assert!(path.label.contains("outages: gaps over"), "{}", path.label);
         // Told that any gap over a day is an outage, it has many.
-        let strict = parse_csv(&text, &CsvOptions { outage_gap_secs: Some(86_400) }).unwrap();
+        let strict = parse_csv(&text, &CsvOptions { outage_gap_secs: Some(86_400), ..CsvOptions::default() }).unwrap();
         assert!(strict.outages.len() >= 8, "{:?}", strict.outages);
         assert_eq!(default_outage_gap(&[0, 86_400, 2 * 86_400, 10 * 86_400]), 3 * 86_400);
         assert_eq!(default_outage_gap(&[0, 3_600, 7_200]), CSV_OUTAGE_GAP_SECS);
@@ -515,6 +571,34 @@ mod tests {
         assert!(path.label.contains("published column"), "{}", path.label);
         let bare = parse_csv_default("0,100,1\n3600,100,0\n7200,100,true\n").unwrap();
         assert_eq!(bare.outages, vec![1..2]);
+    }
+
+    #[test]
+    fn a_bridge_fills_daily_rows_with_hourly_moves_of_the_datas_own_size() {
+        // 200 days of alternating 5% daily moves.
+        let mut text = String::new();
+        let mut price = 100.0f64;
+        for day in 0..=200i64 {
+            text.push_str(&format!("{},{price}\n", day * 86_400));
+            price *= if day % 2 == 0 { 1.05 } else { 1.0 / 1.05 };
+        }
+        let bridge = |seed| CsvOptions { interpolation: Interpolation::Bridge { seed }, ..CsvOptions::default() };
+        let linear = parse_csv_default(&text).unwrap();
+        let a = parse_csv(&text, &bridge(1)).unwrap();
+        assert_eq!(a, parse_csv(&text, &bridge(1)).unwrap(), "deterministic for a seed");
+        assert_ne!(a.prices, parse_csv(&text, &bridge(2)).unwrap().prices);
+        assert!(a.label.contains("Brownian bridge"), "{}", a.label);
+        // Every row is met exactly; between rows the path moves.
+        for day in 0..=200 {
+            assert_eq!(a.prices[day * 24], linear.prices[day * 24]);
+        }
+        assert!(a.prices.iter().zip(&linear.prices).filter(|(x, y)| x != y).count() > 4_000);
+        // The hourly path carries the data's variance (the straight line alone carries 1/24 of it).
+        let realized = |p: &[f64]| p.windows(2).map(|w| (w[1] / w[0]).ln().powi(2)).sum::<f64>();
+        let data = 200.0 * 1.05f64.ln().powi(2);
+        let ratio = realized(&a.prices) / data;
+        assert!((0.8..1.3).contains(&ratio), "hourly variance / data variance = {ratio}");
+        assert!(realized(&linear.prices) / data < 0.1);
     }
 
     #[test]
