@@ -18,6 +18,13 @@ pub fn read_oracle(info: &AccountInfo, source: &OracleSource) -> Result<OracleRe
     parse_oracle(source, info.owner, &info.try_borrow_data()?)
 }
 
+/// Reads a feed about to be written into the protocol (initialisation, listing,
+/// replacement): `source` must also pass [`OracleSource::validate_for_listing`].
+pub fn read_new_oracle(info: &AccountInfo, source: &OracleSource) -> Result<OracleReading> {
+    source.validate_for_listing()?;
+    read_oracle(info, source)
+}
+
 /// Parses the raw bytes of `source`'s account, owned by `owner`. Checks the owner, the
 /// layout and (PriceUpdateV2) the feed id and the verification level; the price's age,
 /// confidence and sign are judged per action by `ballast_risk::oracle::validate`.

@@ -10,7 +10,7 @@ use crate::errors::{BallastError, OrBallast};
 use crate::events::AdminTransferProposed;
 use crate::governance::GovernanceAction;
 use crate::instructions::admin::add_market::check_market_feed;
-use crate::oracle::read_oracle;
+use crate::oracle::read_new_oracle;
 use crate::state::{Market, OracleSource, Protocol};
 
 /// The market account a change needs: the one it targets, or none if it targets none
@@ -63,8 +63,7 @@ pub fn check_new_oracle(
             check_market_feed(find(oracle)?, oracle, &market.config, market.decimals, now)?;
         }
         GovernanceAction::SetNativeOracle { oracle } => {
-            oracle.validate_for_listing()?;
-            let reading = read_oracle(find(oracle)?, oracle)?;
+            let reading = read_new_oracle(find(oracle)?, oracle)?;
             let limits = protocol.config.native_oracle_limits();
             ballast_risk::oracle::validate(&reading, &limits, OracleAction::Liquidation, now).or_ballast()?;
         }

@@ -8,7 +8,7 @@ use crate::constants::{MARKET_SEED, MAX_MARKETS, VAULT_SEED};
 use crate::errors::{BallastError, OrBallast};
 use crate::events::{ChangeExecuted, MarketAdded};
 use crate::governance::GovernanceAction;
-use crate::oracle::read_oracle;
+use crate::oracle::read_new_oracle;
 use crate::state::{Market, MarketConfig, OracleSource, Proposal, ProposalStatus, Protocol, WeightRamp, MARKET_SIZE};
 
 #[derive(Accounts)]
@@ -72,8 +72,7 @@ pub fn check_market_feed(
     decimals: u8,
     now: i64,
 ) -> Result<OracleReading> {
-    source.validate_for_listing()?;
-    let reading = read_oracle(info, source)?;
+    let reading = read_new_oracle(info, source)?;
     oracle::validate(&reading, &config.oracle_limits(), OracleAction::Liquidation, now).or_ballast()?;
     oracle::valuation_prices(&reading, &config.oracle_limits(), decimals).or_ballast()?;
     Ok(reading)

@@ -7,7 +7,7 @@ use ballast_risk::oracle::MAX_DECIMALS;
 use crate::constants::{PROTOCOL_SEED, REWARD_VAULT_SEED, STAKE_VAULT_SEED};
 use crate::errors::BallastError;
 use crate::events::ProtocolInitialized;
-use crate::oracle::read_oracle;
+use crate::oracle::read_new_oracle;
 use crate::state::{OracleSource, Protocol, ProtocolConfig, PROTOCOL_SIZE};
 
 #[derive(Accounts)]
@@ -60,8 +60,7 @@ pub fn handler(ctx: Context<InitializeProtocol>, config: ProtocolConfig, native_
         !config.emits() || mint.mint_authority == COption::Some(ctx.accounts.protocol.key()),
         BallastError::EmissionAuthority
     );
-    native_oracle.validate_for_listing()?;
-    read_oracle(&ctx.accounts.native_oracle, &native_oracle)?;
+    read_new_oracle(&ctx.accounts.native_oracle, &native_oracle)?;
 
     let now = Clock::get()?.unix_timestamp;
     let mut protocol = ctx.accounts.protocol.load_init()?;
