@@ -20,7 +20,7 @@ use ballast_risk::governance::{classify, direction, ChangeKind, FieldChange, Loo
 
 use crate::errors::BallastError;
 use crate::instructions::admin::add_market::validate_config;
-use crate::state::{Market, MarketConfig, OracleSource, Protocol, ProtocolConfig};
+use crate::state::{FeedIdHex, Market, MarketConfig, OracleSource, Protocol, ProtocolConfig};
 
 /// One governance change. Stored whole in a `Proposal` while it waits in the timelock.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
@@ -99,13 +99,14 @@ impl GovernanceAction {
         }
     }
 
-    /// The feed this change writes, whose account the instruction must be given (and
-    /// reads, so that no unparsable or insane feed is ever written).
+    /// The feed this change installs in place of another, whose account the instruction
+    /// must be given (and reads, so that no unparsable or insane feed is ever written). A
+    /// listing's feed is `add_market`'s own `oracle` account.
     pub fn new_oracle(&self) -> Option<&OracleSource> {
         match self {
-            GovernanceAction::ListMarket { oracle, .. }
-            | GovernanceAction::SetMarketOracle { oracle, .. }
-            | GovernanceAction::SetNativeOracle { oracle } => Some(oracle),
+            GovernanceAction::SetMarketOracle { oracle, .. } | GovernanceAction::SetNativeOracle { oracle } => {
+                Some(oracle)
+            }
             _ => None,
         }
     }
@@ -237,10 +238,7 @@ impl core::fmt::Display for FieldValue {
         match self {
             FieldValue::Int(v) => write!(f, "{v}"),
             FieldValue::Key(k) => write!(f, "{k}"),
-            FieldValue::FeedId(id) => {
-                f.write_str("0x")?;
-                id.iter().try_for_each(|b| write!(f, "{b:02x}"))
-            }
+            FieldValue::FeedId(id) => FeedIdHex(id).fmt(f),
         }
     }
 }

@@ -94,14 +94,28 @@ impl OracleSource {
     }
 }
 
+/// A Pyth feed id as `0x` and 64 hex digits, as Pyth lists them.
+pub struct FeedIdHex<'a>(pub &'a [u8; 32]);
+
+impl core::fmt::Display for FeedIdHex<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("0x")?;
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
 /// `PriceUpdateV2 feed 0x… (shard 0) at <address>` or `legacy Pyth account <address>`.
 impl core::fmt::Display for OracleSource {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match OracleKind::from_u8(self.kind) {
             Ok(OracleKind::PythPriceUpdateV2) => {
-                f.write_str("PriceUpdateV2 feed 0x")?;
-                self.feed_id.iter().try_for_each(|b| write!(f, "{b:02x}"))?;
-                write!(f, " (shard {}) at {}", self.shard_id, self.address)
+                write!(
+                    f,
+                    "PriceUpdateV2 feed {} (shard {}) at {}",
+                    FeedIdHex(&self.feed_id),
+                    self.shard_id,
+                    self.address
+                )
             }
             Ok(OracleKind::PythLegacy) => write!(f, "legacy Pyth account {}", self.address),
             Err(_) => write!(f, "unknown oracle kind {} at {}", self.kind, self.address),
