@@ -124,17 +124,30 @@ pub async fn liquidate_account(
     min_profit: i128,
 ) -> Result<Option<LiquidationPlan>, BanksClientError> {
     let Some(plan) = scan::plan_liquidation(account, priced, markets, u64::MAX, min_profit) else { return Ok(None) };
-    let Some(liability) = scan::market_of(markets, plan.liability_market) else { return Ok(None) };
+    Ok(send_liquidation(rt, keeper, key, account, markets, &plan).await?.then_some(plan))
+}
+
+/// Sends `keeper`'s liquidation of `key` (holding `account`) as `plan` sizes it, capped
+/// at the keeper's balance of the debt. Returns whether an instruction was sent.
+pub async fn send_liquidation(
+    rt: &mut Runtime,
+    keeper: &Liquidator,
+    key: Pubkey,
+    account: &MarginAccount,
+    markets: &[MarketSnapshot],
+    plan: &LiquidationPlan,
+) -> Result<bool, BanksClientError> {
+    let Some(liability) = scan::market_of(markets, plan.liability_market) else { return Ok(false) };
     let max_repay = rt.token_balance(&keeper.tokens[&liability.key]).await;
     let token_account = |m: &MarketSnapshot| keeper.tokens[&m.key];
     let liquidator = keeper.key.pubkey();
     let Some(instruction) =
-        scan::liquidation_instruction(liquidator, key, account, &plan, markets, token_account, max_repay)
+        scan::liquidation_instruction(liquidator, key, account, plan, markets, token_account, max_repay)
     else {
-        return Ok(None);
+        return Ok(false);
     };
     rt.send(&[instruction], &[&keeper.key]).await?;
-    Ok(Some(plan))
+    Ok(true)
 }
 
 /// What one buyback pass did (as the bot's `run_buybacks_once`).

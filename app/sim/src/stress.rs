@@ -49,7 +49,7 @@ use solana_transaction_error::TransactionError;
 use crate::agents::{self, Agent, Intent, Profile, Role, StakeExit, View, BAL, MARKETS, MARKET_NAMES, SOL, USDC};
 use crate::invariants::{self, MarketBooks};
 use crate::ix::{self, MarketTransfer};
-use crate::keeper::{buyback_pass, liquidate_account, snapshot_markets, volatility_crank, Liquidator};
+use crate::keeper::{buyback_pass, send_liquidation, snapshot_markets, volatility_crank, Liquidator};
 use crate::paths::{PricePath, STEP_SECS};
 use crate::pyth::PythPrice;
 use crate::report::Timeline;
@@ -737,12 +737,13 @@ impl Sim {
                 let Some(account) = self.agents[i].account else { break };
                 // Underwater with nothing a liquidation may repay or seize (every feed it
                 // needs dead): no keeper acts, and none is drawn.
-                if scan::plan_liquidation(&account, &priced, &self.snapshots, u64::MAX, 0).is_none() {
+                let Some(plan) = scan::plan_liquidation(&account, &priced, &self.snapshots, u64::MAX, 0) else {
                     break;
-                }
+                };
                 let keeper = &self.liquidators[self.rng.below(LIQUIDATORS)];
-                let result =
-                    liquidate_account(&mut self.rt, keeper, u.key, &account, &self.snapshots, &priced, 0).await;
+                let result = send_liquidation(&mut self.rt, keeper, u.key, &account, &self.snapshots, &plan)
+                    .await
+                    .map(|sent| sent.then_some(plan));
                 match result {
                     Ok(Some(plan)) => {
                         self.tally.record("liquidate", &Ok(()));
