@@ -53,7 +53,7 @@ async fn initialize_rejects_out_of_bounds_configs() {
         f(&mut config.regimes[row]);
         config
     };
-    let cases: [(ProtocolConfig, BallastError); 13] = [
+    let cases: [(ProtocolConfig, BallastError); 12] = [
         (ProtocolConfig { fee_stakers_bps: 3_001, ..standard }, BallastError::InvalidFeeSplit),
         (ProtocolConfig { buyback_stakers_bps: 10_001, ..standard }, BallastError::InvalidFeeSplit),
         (regimes(3, |r| r.premium_cap_bps = 2_001), BallastError::InvalidAuctionParams),
@@ -61,15 +61,11 @@ async fn initialize_rejects_out_of_bounds_configs() {
         (ProtocolConfig { native_oracle_max_age_secs: 0, ..standard }, BallastError::InvalidOracleLimits),
         (ProtocolConfig { min_lock_secs: 400 * 86_400, ..standard }, BallastError::InvalidStakingParams),
         (regimes(3, |r| r.exit_penalty_bps = 5_001), BallastError::InvalidRegimeSettings),
-        // Counter-cyclical: Crisis may not emit more than Calm, nor lend more on native collateral.
+        // Counter-cyclical: Crisis may not emit more than Calm, nor penalise exits less.
         (regimes(3, |r| r.emission_rate_per_sec = 1), BallastError::InvalidRegimeSettings),
-        (regimes(0, |r| r.native_weight_multiplier_bps = 4_000), BallastError::InvalidRegimeSettings),
+        (regimes(0, |r| r.exit_penalty_bps = 4_000), BallastError::InvalidRegimeSettings),
         (
             ProtocolConfig { volatility: VolatilityConfig { min_sample_interval_secs: 0, ..vol }, ..standard },
-            BallastError::InvalidVolatilityParams,
-        ),
-        (
-            ProtocolConfig { volatility: VolatilityConfig { weight_ramp_secs: 31 * 86_400, ..vol }, ..standard },
             BallastError::InvalidVolatilityParams,
         ),
         // Leaving a regime at the level that enters it: no hysteresis.

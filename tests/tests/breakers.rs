@@ -416,7 +416,7 @@ async fn every_gated_instruction_is_refused_while_its_bit_is_set() {
         (gates::SWEEP_FEES, vec![("sweep_fees", ix::sweep_fees(usdc.key), None)]),
         (
             gates::UPDATE_VOLATILITY,
-            vec![("update_volatility", ix::update_volatility(fx.native_mint, fx.rt.native().oracle, None), None)],
+            vec![("update_volatility", ix::update_volatility(fx.native_mint, fx.rt.native().oracle), None)],
         ),
         (gates::BUYBACK, vec![("buyback", ix::buyback(&buyer.fill, 1_000_000, 0), Some(&buyer.key))]),
         (

@@ -648,7 +648,7 @@ async fn feeds_are_replaced_only_through_the_timelock() {
     let native_mint = fx.native_mint;
     let old = fx.rt.native().oracle;
     fx.set_native_price(NATIVE_PRICE);
-    let result = fx.rt.send(&[ix::update_volatility(native_mint, old, None)], &[]).await;
+    let result = fx.rt.send(&[ix::update_volatility(native_mint, old)], &[]).await;
     assert_error(result, BallastError::WrongOracle);
-    fx.rt.send(&[ix::update_volatility(native_mint, legacy.address, None)], &[]).await.unwrap();
+    fx.rt.send(&[ix::update_volatility(native_mint, legacy.address)], &[]).await.unwrap();
 }

@@ -251,7 +251,7 @@ async fn both_pyth_formats_are_priced_end_to_end() {
         assert!(fx.rt.token_balance(&keeper.sol).await > 0, "{kind:?}: collateral seized");
 
         // The volatility crank and a buyback on the swept pool, both on fresh feeds.
-        fx.rt.send(&[ix::update_volatility(fx.native_mint, fx.rt.native().oracle, None)], &[]).await.unwrap();
+        fx.rt.send(&[ix::update_volatility(fx.native_mint, fx.rt.native().oracle)], &[]).await.unwrap();
         assert_ne!(fx.rt.protocol().await.volatility.last_sample_ts, 0);
         fx.rt.advance(365 * 86_400);
         fx.rt.send(&[ix::sweep_fees(usdc.key)], &[]).await.unwrap();

@@ -102,7 +102,9 @@ fn instructions() -> Vec<Value> {
     let health = health_metas(&[(market, oracle), (ix::market_pda(&key(8)), key(9))]);
     // Large enough to catch a JS number losing precision above 2^53.
     let big = u64::MAX - 12_345;
-    let config = MarketConfig::conservative(10_000_000 * USDC, 8_000_000 * USDC);
+    let mut config = MarketConfig::conservative(10_000_000 * USDC, 8_000_000 * USDC);
+    config.limits.asset_value_init_limit_usd = big;
+    config.limits.borrow_limit_per_window_usd = 250_000;
     let liquidation = Liquidation {
         liquidator: key(10),
         liquidatee: margin_account,
@@ -135,7 +137,7 @@ fn instructions() -> Vec<Value> {
                 "config.auctionStartDiscountBps": protocol_config.auction_start_discount_bps.to_string(),
                 "config.rewardDripSecs": protocol_config.reward_drip_secs.to_string(),
                 "config.volatility.enterVolBps.2": protocol_config.volatility.enter_vol_bps[2].to_string(),
-                "config.volatility.weightRampSecs": protocol_config.volatility.weight_ramp_secs.to_string(),
+                "config.volatility.minDwellSecs": protocol_config.volatility.min_dwell_secs.to_string(),
                 "config.regimes.0.emissionRatePerSec": big.to_string(),
                 "config.regimes.3.premiumCapBps": protocol_config.regimes[3].premium_cap_bps.to_string(),
                 "config.guardian.maxTripSecs": protocol_config.guardian.max_trip_secs.to_string(),
@@ -155,6 +157,15 @@ fn instructions() -> Vec<Value> {
                 "config.borrowCap": config.borrow_cap.to_string(),
                 "config.breakers.priceGuardMaxMoveBps": config.breakers.price_guard_max_move_bps.to_string(),
                 "config.breakers.smallOutflowThreshold": config.breakers.small_outflow_threshold.to_string(),
+                "config.volatility.enterDrawdownBps.1": config.volatility.enter_drawdown_bps[1].to_string(),
+                "config.regimeWeights.assetMultiplierBps.3": config.regime_weights.asset_multiplier_bps[3].to_string(),
+                "config.regimeWeights.liabilityMultiplierBps.2": config.regime_weights.liability_multiplier_bps[2].to_string(),
+                "config.regimeWeights.rampSecs": config.regime_weights.ramp_secs.to_string(),
+                "config.stablePrice.maxHourlyMoveBps": config.stable_price.max_hourly_move_bps.to_string(),
+                "config.stablePrice.slowBandBps": config.stable_price.slow_band_bps.to_string(),
+                "config.limits.assetValueInitLimitUsd": big.to_string(),
+                "config.limits.borrowLimitPerWindowUsd": "250000",
+                "config.limits.borrowLimitWindowSecs": config.limits.borrow_limit_window_secs.to_string(),
             }),
         ),
         (ix::create_margin_account(owner, 7), json!({ "accountId": "7" })),
@@ -168,7 +179,7 @@ fn instructions() -> Vec<Value> {
         (ix::liquidate(&liquidation, 123_456_789_012, &health), json!({ "maxRepay": "123456789012" })),
         (ix::resolve_bad_debt(margin_account, market), json!({})),
         (ix::sweep_fees(market), json!({})),
-        (ix::update_volatility(native_mint, native_oracle, Some(market)), json!({})),
+        (ix::update_volatility(native_mint, native_oracle), json!({})),
         (ix::buyback(&fill, big, 7), json!({ "maxNativeIn": big.to_string(), "minPoolOut": "7" })),
         (staker.stake(5_000_000, 604_800), json!({ "amount": "5000000", "lockSecs": "604800" })),
         (staker.increase_stake(big), json!({ "amount": big.to_string() })),

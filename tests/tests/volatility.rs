@@ -1,9 +1,9 @@
-//! `update_volatility`: the volatility estimate, regimes with hysteresis and dwell, and
-//! what each regime sets (emissions, buyback budget, exit penalty, native collateral
-//! multiplier on a ramp).
+//! Volatility estimates and regimes with hysteresis and dwell: the native token's
+//! (`update_volatility`: emissions, buyback budget, exit penalty) and each market's own
+//! (`refresh_market`: that market's weight multipliers, on a ramp).
 
 use anchor_lang::prelude::Pubkey;
-use ballast::{Protocol, ProtocolConfig, RegimeRow, VolatilityConfig, WeightRamp};
+use ballast::{Market, MarketConfig, Protocol, ProtocolConfig, RegimeRow, VolatilityConfig};
 use ballast_risk::regime::Regime::{self, *};
 use ballast_sim::ix;
 use ballast_sim::pyth::PythPrice;
@@ -18,21 +18,30 @@ const RAMP: i64 = 86_400;
 const EMISSIONS: [u64; 4] = [1_000, 600, 200, 0];
 
 /// Ten-minute samples, a one-hour variance time constant (so a few hours of moves set
-/// the level), two hours' dwell, a one-day weight ramp, and emissions falling with
-/// the regime.
-fn config() -> ProtocolConfig {
-    let mut config = ProtocolConfig::standard();
-    config.volatility = VolatilityConfig {
+/// the level), two hours' dwell.
+fn volatility() -> VolatilityConfig {
+    VolatilityConfig {
         var_time_constant_secs: 3_600,
         ema_time_constant_secs: 86_400,
         min_dwell_secs: DWELL as u32,
-        weight_ramp_secs: RAMP as u32,
         ..VolatilityConfig::standard()
-    };
+    }
+}
+
+/// The native token's estimate as above, and emissions falling with the regime.
+fn config() -> ProtocolConfig {
+    let mut config = ProtocolConfig::standard();
+    config.volatility = volatility();
     for (row, rate) in config.regimes.iter_mut().zip(EMISSIONS) {
         row.emission_rate_per_sec = rate;
     }
     config
+}
+
+/// A market sampled like the native token, with the standard regime weights (a one-day
+/// ramp).
+fn market_config(deposit_cap: u64, borrow_cap: u64) -> MarketConfig {
+    MarketConfig { volatility: volatility(), ..standard_config(deposit_cap, borrow_cap) }
 }
 
 struct VolFixture {
@@ -48,14 +57,18 @@ impl VolFixture {
         let mut fx = Fixture::with_config(config()).await;
         let price = PythPrice::steady(NATIVE_PRICE, EXPO, fx.rt.now);
         let native_market =
-            fx.rt.list_market(fx.native_mint, price, standard_config(1_000_000 * NATIVE, 100_000 * NATIVE)).await;
+            fx.rt.list_market(fx.native_mint, price, market_config(1_000_000 * NATIVE, 100_000 * NATIVE)).await;
         let staker = fx.staker(1_000 * NATIVE).await;
         fx.rt.send(&[staker.ix.stake(1_000 * NATIVE, 30 * 86_400)], &[&staker.key]).await.unwrap();
         VolFixture { fx, native_market, price: NATIVE_PRICE }
     }
 
     fn crank_ix(&self) -> anchor_lang::solana_program::instruction::Instruction {
-        ix::update_volatility(self.fx.native_mint, self.fx.rt.native().oracle, Some(self.native_market.key))
+        ix::update_volatility(self.fx.native_mint, self.fx.rt.native().oracle)
+    }
+
+    fn refresh_ix(&self) -> anchor_lang::solana_program::instruction::Instruction {
+        ix::refresh_market(self.native_market.key, self.native_market.oracle)
     }
 
     /// Publishes `price` on both native feeds at the current time.
@@ -67,30 +80,38 @@ impl VolFixture {
         self.fx.rt.set_price(&oracle, &PythPrice::steady(price, EXPO, now));
     }
 
-    /// One step: the price moves by `move_bps` (signed), then the crank samples it.
+    /// One step: the price moves by `move_bps` (signed), then both cranks sample it:
+    /// the native token's and its market's own.
     async fn step(&mut self, move_bps: i64) -> Sample {
         self.fx.rt.advance(STEP);
         let price = self.price + self.price * move_bps / 10_000;
         self.publish(price);
         let before = self.fx.rt.protocol().await.total_emitted;
-        let ix = self.crank_ix();
-        self.fx.rt.send(&[ix], &[]).await.unwrap();
+        let cranks = [self.crank_ix(), self.refresh_ix()];
+        self.fx.rt.send(&cranks, &[]).await.unwrap();
         let p = self.fx.rt.protocol().await;
-        Sample { regime: regime(&p), emitted: p.total_emitted - before, vol_bps: p.volatility.annual_vol_bps }
+        let market = self.market().await;
+        Sample {
+            regime: regime(&p),
+            market_regime: Regime::from_u8(market.volatility.regime).unwrap(),
+            emitted: p.total_emitted - before,
+            vol_bps: p.volatility.annual_vol_bps,
+        }
     }
 
     async fn protocol(&mut self) -> Protocol {
         self.fx.rt.protocol().await
     }
 
-    async fn ramp(&mut self) -> WeightRamp {
-        self.fx.rt.market(&self.native_market.key).await.weight_multiplier
+    async fn market(&mut self) -> Market {
+        self.fx.rt.market(&self.native_market.key).await
     }
 }
 
 #[derive(Debug)]
 struct Sample {
     regime: Regime,
+    market_regime: Regime,
     emitted: u64,
     vol_bps: u32,
 }
@@ -116,13 +137,15 @@ fn wiggle(i: usize, bps: i64, jitter: i64) -> i64 {
 }
 
 /// Calm → Elevated → Stressed → Crisis and back down one level at a time, each step
-/// with its emission rate, collateral multiplier (ramped, never jumping) and exit
-/// penalty; noise inside a regime's band never flaps it.
+/// with its emission rate and exit penalty; the native token's own market, sampled by
+/// `refresh_market` with the same settings, walks the same regimes (one implementation)
+/// and its weight multipliers ramp to each regime's values, never jumping.
 #[tokio::test]
 async fn a_scripted_path_walks_the_regimes_up_and_back() {
     let mut v = VolFixture::new().await;
-    let first = v.crank_ix();
-    v.fx.rt.send(&[first], &[]).await.unwrap();
+    let first = [v.crank_ix(), v.refresh_ix()];
+    v.fx.rt.send(&first, &[]).await.unwrap();
+    let weights = market_config(0, 0).regime_weights;
     // (moves in bps, jitter, steps)
     let phases: [(i64, i64, usize); 5] = [(15, 5, 12), (45, 5, 24), (66, 4, 24), (135, 10, 18), (8, 4, 150)];
     let mut seen = vec![Calm];
@@ -130,9 +153,10 @@ async fn a_scripted_path_walks_the_regimes_up_and_back() {
     let mut i = 0;
     for (bps, jitter, steps) in phases {
         for _ in 0..steps {
-            let ramp_before = v.ramp().await;
+            let before = v.market().await;
             let s = v.step(wiggle(i, bps, jitter)).await;
             i += 1;
+            assert_eq!(s.market_regime, s.regime, "step {i}");
             // Emissions since the last sample were minted at the rate of the regime that
             // was in force (the crank accrues before it moves the regime).
             assert_eq!(s.emitted, EMISSIONS[in_force.index()] * STEP as u64, "step {i}: {s:?}");
@@ -140,11 +164,13 @@ async fn a_scripted_path_walks_the_regimes_up_and_back() {
                 // Up jumps straight to the level reached; down steps one level at a time.
                 assert!(s.regime > in_force || s.regime.index() + 1 == in_force.index(), "{in_force:?} -> {s:?}");
                 seen.push(s.regime);
-                let ramp = v.ramp().await;
-                assert_eq!(ramp.to_bps, row(s.regime).native_weight_multiplier_bps);
-                // No jump at the change: the new ramp starts from where the old one was.
+                let after = v.market().await;
+                let r = s.regime.index();
+                assert_eq!(after.asset_multiplier.to_bps, weights.asset_multiplier_bps[r]);
+                assert_eq!(after.liability_multiplier.to_bps, weights.liability_multiplier_bps[r]);
+                // No jump at the change: the new ramps start from where the old ones were.
                 let now = v.fx.rt.now;
-                assert_eq!(ramp.current(now), ramp_before.current(now));
+                assert_eq!(after.weights_at(now), before.weights_at(now));
                 in_force = s.regime;
             }
         }
@@ -155,9 +181,10 @@ async fn a_scripted_path_walks_the_regimes_up_and_back() {
         }
     }
     assert_eq!(seen, [Calm, Elevated, Stressed, Crisis, Stressed, Elevated, Calm]);
-    // Long after the last change the multiplier has ramped all the way back.
+    // Long after the last change the weights have ramped all the way back.
     let now = v.fx.rt.now;
-    assert_eq!(v.ramp().await.current(now + RAMP), 10_000);
+    let m = v.market().await;
+    assert_eq!(m.weights_at(now + RAMP), m.config.weights());
 }
 
 /// Noise between a regime's exit and the next regime's entry never moves it, however
@@ -245,7 +272,6 @@ async fn samples_closer_than_the_minimum_interval_are_refused() {
 async fn a_stale_uncertain_or_forged_native_feed_is_not_sampled() {
     let mut v = VolFixture::new().await;
     let native = v.fx.rt.native();
-    let market = Some(v.native_market.key);
     v.fx.rt.advance(61);
     assert_error(v.fx.rt.send(&[v.crank_ix()], &[]).await, BallastError::OracleStale);
 
@@ -257,37 +283,9 @@ async fn a_stale_uncertain_or_forged_native_feed_is_not_sampled() {
     // Another feed, however fresh, is not the native token's.
     let usdc_oracle = v.fx.usdc.oracle;
     v.fx.refresh_prices(SOL_PRICE).await;
-    let forged = ix::update_volatility(native.mint, usdc_oracle, market);
+    let forged = ix::update_volatility(native.mint, usdc_oracle);
     assert_error(v.fx.rt.send(&[forged], &[]).await, BallastError::WrongOracle);
     assert_eq!(v.protocol().await.volatility.last_sample_ts, 0);
-}
-
-#[tokio::test]
-async fn the_native_market_must_be_passed_once_listed() {
-    let mut v = VolFixture::new().await;
-    let native = v.fx.rt.native();
-    let without = ix::update_volatility(native.mint, native.oracle, None);
-    assert_error(v.fx.rt.send(&[without], &[]).await, BallastError::NativeMarketMismatch);
-    let other = ix::update_volatility(native.mint, native.oracle, Some(v.fx.usdc.key));
-    assert_error(v.fx.rt.send(&[other], &[]).await, BallastError::NativeMarketMismatch);
-    let crank = v.crank_ix();
-    v.fx.rt.send(&[crank], &[]).await.unwrap();
-}
-
-#[tokio::test]
-async fn before_the_native_market_is_listed_none_is_passed() {
-    let mut fx = Fixture::with_config(config()).await;
-    let native = fx.rt.native();
-    let crank = ix::update_volatility(native.mint, native.oracle, None);
-    fx.rt.send(&[crank], &[]).await.unwrap();
-    let p = fx.rt.protocol().await;
-    assert_eq!(p.volatility.last_sample_ts, fx.rt.now);
-    assert_eq!(p.native_market, Pubkey::default());
-    // A market that is not the native one is refused even then.
-    fx.rt.advance(60);
-    fx.refresh_prices(SOL_PRICE).await;
-    let forged = ix::update_volatility(native.mint, native.oracle, Some(fx.usdc.key));
-    assert_error(fx.rt.send(&[forged], &[]).await, BallastError::NativeMarketMismatch);
 }
 
 /// The pool accounts are pinned: a foreign reward vault or mint is refused.
@@ -296,34 +294,49 @@ async fn forged_pool_accounts_are_refused() {
     let mut v = VolFixture::new().await;
     let native = v.fx.rt.native();
     let fake_mint = v.fx.usdc.mint;
-    let forged = ix::update_volatility(fake_mint, native.oracle, Some(v.native_market.key));
+    let forged = ix::update_volatility(fake_mint, native.oracle);
     assert_error(v.fx.rt.send(&[forged], &[]).await, BallastError::WrongMint);
 }
 
-/// Health uses the ramped multiplier: native collateral counts for less as the ramp
-/// runs, and a liability in the native token never counts for less.
+/// Writes `r` into a market's regime byte directly (the path test shows how sampling
+/// gets there).
+async fn force_market_regime(fx: &mut Fixture, market: &Pubkey, r: Regime) {
+    let mut account = fx.rt.raw_account(market).await.unwrap();
+    let mut m: Market = *bytemuck::from_bytes(&account.data[8..]);
+    m.volatility.regime = r as u8;
+    m.volatility.regime_entered_at = fx.rt.now;
+    account.data[8..].copy_from_slice(bytemuck::bytes_of(&m));
+    fx.rt.set_raw_account(market, account.owner, account.data);
+}
+
+/// Health uses the ramped multipliers: a market's collateral counts for less and its
+/// debt for more as the ramp runs; other markets never move.
 #[tokio::test]
-async fn the_native_collateral_weight_follows_the_ramp() {
+async fn a_market_regime_ramps_both_weights() {
     let mut v = VolFixture::new().await;
     let now = v.fx.rt.now;
-    let m = v.fx.rt.market(&v.native_market.key).await;
+    let m = v.market().await;
     assert_eq!(m.weights_at(now), m.config.weights());
-    force_regime(&mut v.fx, Crisis).await;
-    // Any sample now retargets the ramp to Crisis' 50%.
-    let crank = v.crank_ix();
-    v.fx.rt.send(&[crank], &[]).await.unwrap();
-    let m = v.fx.rt.market(&v.native_market.key).await;
+    let key = v.native_market.key;
+    force_market_regime(&mut v.fx, &key, Crisis).await;
+    // Any sample now retargets the ramps to Crisis' 70% / 110%.
+    let refresh = v.refresh_ix();
+    v.fx.rt.send(&[refresh], &[]).await.unwrap();
+    let m = v.market().await;
     let w = m.config.weights();
     assert_eq!(m.weights_at(now), w);
     let half = m.weights_at(now + RAMP / 2);
-    assert_eq!(half.init_asset_bps, w.init_asset_bps * 3 / 4);
-    assert_eq!(half.maint_asset_bps, w.maint_asset_bps * 3 / 4);
+    assert_eq!(half.init_asset_bps, w.init_asset_bps * 85 / 100);
+    assert_eq!(half.maint_liability_bps, w.maint_liability_bps * 105 / 100);
     let done = m.weights_at(now + RAMP);
-    assert_eq!(done.init_asset_bps, w.init_asset_bps / 2);
-    assert_eq!((done.init_liability_bps, done.maint_liability_bps), (w.init_liability_bps, w.maint_liability_bps));
-    // Other markets never move.
+    assert_eq!((done.init_asset_bps, done.maint_asset_bps), (w.init_asset_bps * 7 / 10, w.maint_asset_bps * 7 / 10));
+    assert_eq!(done.init_liability_bps, w.init_liability_bps * 11 / 10);
+    assert_eq!(done.maint_liability_bps, w.maint_liability_bps * 11 / 10);
+    // Other markets never move; the native token's regime does not touch its market.
     let usdc = v.fx.rt.market(&v.fx.usdc.key).await;
     assert_eq!(usdc.weights_at(now + RAMP), usdc.config.weights());
+    force_regime(&mut v.fx, Calm).await;
+    assert_eq!(v.market().await.asset_multiplier.to_bps, 7_000);
 }
 
 /// The crank must see a crash: a fresh, tight price 40% below the feed's own (lagging)

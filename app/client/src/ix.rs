@@ -331,10 +331,9 @@ fn stake_pool(native_mint: Pubkey) -> accounts::StakePool {
     }
 }
 
-/// The volatility crank. `native_market` is the native token's own market, required
-/// once it is listed (`Protocol::native_market`; `None` before).
-pub fn update_volatility(native_mint: Pubkey, native_oracle: Pubkey, native_market: Option<Pubkey>) -> Instruction {
-    let accounts = accounts::UpdateVolatility { pool: stake_pool(native_mint), native_oracle, native_market };
+/// The native token's volatility crank (each market's is `refresh_market`).
+pub fn update_volatility(native_mint: Pubkey, native_oracle: Pubkey) -> Instruction {
+    let accounts = accounts::UpdateVolatility { pool: stake_pool(native_mint), native_oracle };
     ix(accounts, instruction::UpdateVolatility {})
 }
 

@@ -330,9 +330,35 @@ impl Bot {
         Ok(pass)
     }
 
-    /// Sends `update_volatility` if a sample is due and the native feed is fit for it.
-    /// Returns when the next one is due (if known).
+    /// Samples every volatility estimate that is due: each market's (`refresh_market`)
+    /// and the native token's (`update_volatility`). Returns when the next one is due
+    /// (if known).
     pub async fn run_volatility_once(&self) -> Result<Option<i64>, ClientError> {
+        let markets_next = self.run_market_samples_once().await?;
+        let native_next = self.run_native_volatility_once().await?;
+        Ok(match (markets_next, native_next) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
+    }
+
+    /// Sends `refresh_market` to every market whose own volatility sample is due.
+    async fn run_market_samples_once(&self) -> Result<Option<i64>, ClientError> {
+        let markets = self.markets().await?;
+        let (cranks, next) = volatility::plan_market_samples(&markets, unix_now());
+        for instruction in cranks {
+            let market = instruction.accounts[0].pubkey;
+            match self.simulate_then_send(&[instruction], &[market]).await? {
+                Outcome::Refused(err) => eprintln!("simulation of refresh_market on {market} refused: {err}"),
+                Outcome::Simulated => println!("dry run: would sample the volatility of {market}"),
+                Outcome::Confirmed(signature) => println!("volatility of {market} sampled: {signature}"),
+            }
+        }
+        Ok(next)
+    }
+
+    /// Sends `update_volatility` if a sample is due and the native feed is fit for it.
+    async fn run_native_volatility_once(&self) -> Result<Option<i64>, ClientError> {
         let protocol_key = ix::protocol_pda();
         let raw = self.retry(|| self.rpc.get_account(&protocol_key)).await?;
         let protocol = buyback::decode_protocol(&raw.data)

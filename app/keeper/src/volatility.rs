@@ -1,13 +1,16 @@
-//! Cranking `update_volatility`: once the minimum interval since the last sample has
-//! passed and the native feed is fit for sampling (the program's own check), the keeper
-//! sends the crank. No network here: the bot fetches, this decides.
+//! Cranking the volatility estimates: the native token's (`update_volatility`, which
+//! moves emissions, buyback budgets and exit penalties) and every market's own
+//! (`refresh_market`, which moves that market's weights). Once the minimum interval since
+//! the last sample has passed and the feed is fit for sampling (the program's own
+//! check), the keeper sends the crank. No network here: the bot fetches, this decides.
 
-use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
-use ballast::Protocol;
+use ballast::{Protocol, VolatilityConfig, VolatilityRecord};
 use ballast_client::ix;
 use ballast_risk::oracle::{self, OracleAction, OracleReading};
 use ballast_risk::RiskError;
+
+use crate::scan::MarketSnapshot;
 
 /// Why no crank is sent now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,13 +21,17 @@ pub enum Wait {
     NativeOracle(RiskError),
 }
 
-/// When the next sample may land (at once before the first one).
-pub fn next_sample_at(protocol: &Protocol) -> i64 {
-    let last = protocol.volatility.last_sample_ts;
-    if last == 0 {
+/// When an estimate's next sample may land (at once before the first one).
+pub fn next_sample_due(record: &VolatilityRecord, cfg: &VolatilityConfig) -> i64 {
+    if record.last_sample_ts == 0 {
         return i64::MIN;
     }
-    last.saturating_add(i64::from(protocol.config.volatility.min_sample_interval_secs))
+    record.last_sample_ts.saturating_add(i64::from(cfg.min_sample_interval_secs))
+}
+
+/// When the native token's next sample may land.
+pub fn next_sample_at(protocol: &Protocol) -> i64 {
+    next_sample_due(&protocol.volatility, &protocol.config.volatility)
 }
 
 /// The crank to send at `now` for the native feed `reading`, or why not.
@@ -35,23 +42,42 @@ pub fn plan_update(protocol: &Protocol, reading: &OracleReading, now: i64) -> Re
     }
     oracle::validate(reading, &protocol.config.native_oracle_limits(), OracleAction::VolatilitySample, now)
         .map_err(Wait::NativeOracle)?;
-    let native_market = (protocol.native_market != Pubkey::default()).then_some(protocol.native_market);
-    Ok(ix::update_volatility(protocol.native_mint, protocol.native_oracle.address, native_market))
+    Ok(ix::update_volatility(protocol.native_mint, protocol.native_oracle.address))
+}
+
+/// `refresh_market` for every market whose own volatility sample is due at `now` and
+/// whose feed the program would sample, and the earliest time another one falls due.
+pub fn plan_market_samples(markets: &[MarketSnapshot], now: i64) -> (Vec<Instruction>, Option<i64>) {
+    let mut next: Option<i64> = None;
+    let mut cranks = Vec::new();
+    for m in markets {
+        let cfg = &m.market.config.volatility;
+        let due = next_sample_due(&m.market.volatility, cfg);
+        if now < due {
+            next = Some(next.map_or(due, |n| n.min(due)));
+            continue;
+        }
+        let limits = m.market.config.oracle_limits();
+        if oracle::validate(&m.reading, &limits, OracleAction::VolatilitySample, now).is_ok() {
+            cranks.push(ix::refresh_market(m.key, m.market.oracle.address));
+        }
+    }
+    (cranks, next)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ballast::ProtocolConfig;
+    use anchor_lang::prelude::Pubkey;
+    use ballast::{Market, MarketConfig, ProtocolConfig};
 
     const NOW: i64 = 1_750_000_000;
 
-    fn protocol(last_sample_ts: i64, native_market: Pubkey) -> Protocol {
+    fn protocol(last_sample_ts: i64) -> Protocol {
         let mut p: Protocol = bytemuck::Zeroable::zeroed();
         p.config = ProtocolConfig::standard();
         p.native_mint = Pubkey::new_unique();
         p.native_oracle = ballast::OracleSource::legacy(Pubkey::new_unique());
-        p.native_market = native_market;
         p.volatility.last_sample_ts = last_sample_ts;
         p
     }
@@ -60,9 +86,17 @@ mod tests {
         OracleReading { price: 200_000_000, conf: 200_000, ema_price: 200_000_000, expo: -8, publish_time }
     }
 
+    fn market(last_sample_ts: i64, publish_time: i64) -> MarketSnapshot {
+        let mut market: Market = bytemuck::Zeroable::zeroed();
+        market.config = MarketConfig::conservative(1_000_000, 800_000);
+        market.oracle = ballast::OracleSource::legacy(Pubkey::new_unique());
+        market.volatility.last_sample_ts = last_sample_ts;
+        MarketSnapshot { key: Pubkey::new_unique(), market, reading: reading(publish_time) }
+    }
+
     #[test]
     fn waits_for_the_interval_and_a_fit_feed() {
-        let p = protocol(NOW - 30, Pubkey::default());
+        let p = protocol(NOW - 30);
         assert_eq!(plan_update(&p, &reading(NOW), NOW).unwrap_err(), Wait::Until(NOW + 30));
         assert!(plan_update(&p, &reading(NOW + 30), NOW + 30).is_ok());
         assert_eq!(
@@ -75,18 +109,18 @@ mod tests {
 
     #[test]
     fn the_first_sample_is_due_at_once() {
-        let p = protocol(0, Pubkey::default());
+        let p = protocol(0);
         assert_eq!(next_sample_at(&p), i64::MIN);
         assert!(plan_update(&p, &reading(NOW), NOW).is_ok());
     }
 
     #[test]
-    fn passes_the_native_market_once_listed() {
-        let market = Pubkey::new_unique();
-        let with = plan_update(&protocol(0, market), &reading(NOW), NOW).unwrap();
-        assert!(with.accounts.iter().any(|a| a.pubkey == market && a.is_writable));
-        let without = plan_update(&protocol(0, Pubkey::default()), &reading(NOW), NOW).unwrap();
-        // An absent optional account is passed as the program id.
-        assert!(without.accounts.iter().any(|a| a.pubkey == ballast::ID));
+    fn markets_are_sampled_when_due_and_fit() {
+        // Due and fresh; due but stale; not due for 30 s.
+        let markets = [market(NOW - 60, NOW), market(0, NOW - 3_600), market(NOW - 30, NOW)];
+        let (cranks, next) = plan_market_samples(&markets, NOW);
+        assert_eq!(cranks.len(), 1);
+        assert!(cranks[0].accounts.iter().any(|a| a.pubkey == markets[0].key && a.is_writable));
+        assert_eq!(next, Some(NOW + 30));
     }
 }

@@ -987,7 +987,7 @@ impl Sim {
         t.program_vol.push(f64::from(v.annual_vol_bps) / 100.0);
         t.program_drawdown.push(f64::from(v.drawdown_bps) / 100.0);
         t.native_weight_multiplier
-            .push(read[BAL].map_or(100.0, |m| f64::from(m.weight_multiplier.current(self.rt.now)) / 100.0));
+            .push(read[BAL].map_or(100.0, |m| f64::from(m.asset_multiplier.current(self.rt.now)) / 100.0));
         let regime = protocol.regime().unwrap_or(Regime::Calm);
         if t.regimes.last().map(|(_, r)| *r) != Some(regime) {
             t.regimes.push((day, regime));

@@ -32,6 +32,11 @@
 //! | outflow `window_secs` | lower | capacity frees faster |
 //! | a restriction flag (reduce-only, paused: 1 = on) | lower | clearing it lifts the restriction |
 //! | volatility params, regime thresholds, regime settings, ramp length | either way | they move emissions, budgets, penalties and weights in both directions |
+//! | a market's regime multipliers | asset higher, liability lower | as the weights they scale |
+//! | stable price `max_hourly_move_bps`, `max_delay_move_bps`, `slow_band_bps` | higher | the stable price follows a pump sooner |
+//! | stable price `delay_interval_secs` | either way | it paces the delayed price both ways |
+//! | USD limits (asset value init limit, borrow limit per window; 0 = none) | higher | more counts or may be borrowed |
+//! | borrow limit `window_secs` | lower | the limit frees faster |
 //! | guardian limits, guardian key | either way | more power to a single key, or less protection |
 //! | timelock `delay_secs` | lower | a shorter wait for every later loosening |
 //! | timelock `grace_secs` | higher | old proposals stay executable longer |
@@ -139,6 +144,8 @@ pub mod direction {
     pub const ORACLE_SOURCE: Looser = EitherWay;
     pub const BUYBACK_AND_AUCTION: Looser = EitherWay;
     pub const STAKING: Looser = EitherWay;
+    pub const STABLE_PRICE_SPEED: Looser = WhenHigher;
+    pub const STABLE_PRICE_INTERVAL: Looser = EitherWay;
 }
 
 /// Shortest and longest timelock delay governance may set: 1 hour to 14 days.

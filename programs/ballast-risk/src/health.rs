@@ -3,7 +3,8 @@
 //! `init` health (stricter weights) gates new risk: a borrow or withdrawal must leave it
 //! non-negative. `maint` health (looser weights) below zero makes an account
 //! liquidatable. Assets are valued at the conservative asset price and rounded down;
-//! debt at the conservative liability price and rounded up.
+//! debt at the conservative liability price and rounded up. Initial health has prices
+//! of its own: the market's stable price bounds them ([`crate::stable_price`]).
 
 use crate::fixed::{apply_bps, to_i128, Rounding};
 use crate::oracle::{value_of, ValuationPrices};
@@ -23,7 +24,10 @@ pub struct Weights {
 pub struct HealthPosition {
     pub deposit: u128,
     pub borrow: u128,
+    /// Prices for maintenance health (the oracle's).
     pub prices: ValuationPrices,
+    /// Prices for initial health (bounded by the stable price).
+    pub init_prices: ValuationPrices,
     pub weights: Weights,
 }
 
@@ -50,13 +54,15 @@ impl Health {
     pub fn add(&mut self, p: &HealthPosition) -> RiskResult<()> {
         let asset_value = value_of(p.deposit, p.prices.asset)?;
         let debt_value = value_of(p.borrow, p.prices.liability)?;
+        let init_asset_value = value_of(p.deposit, p.init_prices.asset)?;
+        let init_debt_value = value_of(p.borrow, p.init_prices.liability)?;
         let w = &p.weights;
         let add = |total: u128, value: u128, bps: u32, rounding| -> RiskResult<u128> {
             total.checked_add(apply_bps(value, u128::from(bps), rounding)?).ok_or(RiskError::MathOverflow)
         };
-        self.init_assets = add(self.init_assets, asset_value, w.init_asset_bps, Rounding::Down)?;
+        self.init_assets = add(self.init_assets, init_asset_value, w.init_asset_bps, Rounding::Down)?;
         self.maint_assets = add(self.maint_assets, asset_value, w.maint_asset_bps, Rounding::Down)?;
-        self.init_liabilities = add(self.init_liabilities, debt_value, w.init_liability_bps, Rounding::Up)?;
+        self.init_liabilities = add(self.init_liabilities, init_debt_value, w.init_liability_bps, Rounding::Up)?;
         self.maint_liabilities = add(self.maint_liabilities, debt_value, w.maint_liability_bps, Rounding::Up)?;
         Ok(())
     }
@@ -93,8 +99,8 @@ mod tests {
     fn weights_apply_to_each_side() {
         // 100 units of $1 collateral, 50 units of $1 debt.
         let h = Health::of([
-            HealthPosition { deposit: 100, borrow: 0, prices: at(WAD), weights: WEIGHTS },
-            HealthPosition { deposit: 0, borrow: 50, prices: at(WAD), weights: WEIGHTS },
+            HealthPosition { deposit: 100, borrow: 0, prices: at(WAD), init_prices: at(WAD), weights: WEIGHTS },
+            HealthPosition { deposit: 0, borrow: 50, prices: at(WAD), init_prices: at(WAD), weights: WEIGHTS },
         ])
         .unwrap();
         assert_eq!(h.init().unwrap(), (80 - 60) * WAD as i128);
@@ -109,7 +115,13 @@ mod tests {
 
     #[test]
     fn overflow_is_an_error() {
-        let p = HealthPosition { deposit: u128::MAX, borrow: 0, prices: at(u128::MAX), weights: WEIGHTS };
+        let p = HealthPosition {
+            deposit: u128::MAX,
+            borrow: 0,
+            prices: at(u128::MAX),
+            init_prices: at(u128::MAX),
+            weights: WEIGHTS,
+        };
         assert_eq!(Health::of([p]), Err(RiskError::MathOverflow));
     }
 
@@ -121,7 +133,7 @@ mod tests {
         ) {
             let (lo, hi) = if p1 <= p2 { (p1, p2) } else { (p2, p1) };
             let health_at = |price| Health::of(deposits.iter().map(|&d| HealthPosition {
-                deposit: d, borrow: 0, prices: at(price), weights: WEIGHTS,
+                deposit: d, borrow: 0, prices: at(price), init_prices: at(price), weights: WEIGHTS,
             })).unwrap();
             let (a, b) = (health_at(lo), health_at(hi));
             prop_assert!(a.init().unwrap() <= b.init().unwrap());
@@ -130,20 +142,20 @@ mod tests {
 
         #[test]
         fn init_health_is_never_above_maint(deposit in 0u128..(u64::MAX as u128), borrow in 0u128..(u64::MAX as u128), price in 1u128..WAD) {
-            let h = Health::of([HealthPosition { deposit, borrow, prices: at(price), weights: WEIGHTS }]).unwrap();
+            let h = Health::of([HealthPosition { deposit, borrow, prices: at(price), init_prices: at(price), weights: WEIGHTS }]).unwrap();
             prop_assert!(h.init().unwrap() <= h.maint().unwrap());
         }
 
         #[test]
         fn more_collateral_never_lowers_health(deposit in 0u128..(u64::MAX as u128 / 2), extra in 0u128..(u64::MAX as u128 / 2), borrow in 0u128..(u64::MAX as u128), price in 1u128..WAD) {
-            let h = |d| Health::of([HealthPosition { deposit: d, borrow, prices: at(price), weights: WEIGHTS }]).unwrap().init().unwrap();
+            let h = |d| Health::of([HealthPosition { deposit: d, borrow, prices: at(price), init_prices: at(price), weights: WEIGHTS }]).unwrap().init().unwrap();
             prop_assert!(h(deposit) <= h(deposit + extra));
         }
 
         #[test]
         fn extreme_inputs_error_instead_of_panicking(deposit: u128, borrow: u128, asset: u128, liability: u128, w: [u32; 4]) {
             let weights = Weights { init_asset_bps: w[0], maint_asset_bps: w[1], init_liability_bps: w[2], maint_liability_bps: w[3] };
-            if let Ok(h) = Health::of([HealthPosition { deposit, borrow, prices: ValuationPrices { asset, liability }, weights }]) {
+            if let Ok(h) = Health::of([HealthPosition { deposit, borrow, prices: ValuationPrices { asset, liability }, init_prices: ValuationPrices { asset, liability }, weights }]) {
                 let _ = h.init();
                 let _ = h.maint();
             }
@@ -162,7 +174,7 @@ mod tests {
             asset in 1u128..WAD, l1 in 1u128..WAD, l2 in 1u128..WAD,
         ) {
             let h = |liability| {
-                Health::of([HealthPosition { deposit, borrow, prices: ValuationPrices { asset, liability }, weights: WEIGHTS }])
+                Health::of([HealthPosition { deposit, borrow, prices: ValuationPrices { asset, liability }, init_prices: ValuationPrices { asset, liability }, weights: WEIGHTS }])
                     .unwrap()
             };
             prop_assert!(no_healthier(&h(l1.max(l2)), &h(l1.min(l2))));
@@ -175,8 +187,8 @@ mod tests {
         ) {
             let h = |price| {
                 Health::of([
-                    HealthPosition { deposit: collateral, borrow: 0, prices: at(price), weights: WEIGHTS },
-                    HealthPosition { deposit: 0, borrow: debt, prices: at(debt_price), weights: WEIGHTS },
+                    HealthPosition { deposit: collateral, borrow: 0, prices: at(price), init_prices: at(price), weights: WEIGHTS },
+                    HealthPosition { deposit: 0, borrow: debt, prices: at(debt_price), init_prices: at(debt_price), weights: WEIGHTS },
                 ])
                 .unwrap()
             };
@@ -186,7 +198,7 @@ mod tests {
         #[test]
         fn health_never_exceeds_the_exact_weighted_value(deposit in 0u128..1_000_000_000_000_000, borrow in 0u128..1_000_000_000_000_000, price in 1u128..WAD) {
             // Rounding favours the protocol: assets round down, debts up.
-            let h = Health::of([HealthPosition { deposit, borrow, prices: at(price), weights: WEIGHTS }]).unwrap();
+            let h = Health::of([HealthPosition { deposit, borrow, prices: at(price), init_prices: at(price), weights: WEIGHTS }]).unwrap();
             let exact_x_bps = (deposit * price * 8_000) as i128 - (borrow * price * 12_000) as i128;
             prop_assert!(h.init().unwrap() * 10_000 <= exact_x_bps);
         }

@@ -13,6 +13,8 @@
 #![forbid(unsafe_code)]
 
 pub mod auction;
+pub mod borrow_limit;
+pub mod dynamic_margin;
 pub mod fixed;
 pub mod gates;
 pub mod governance;
@@ -66,6 +68,8 @@ pub enum RiskError {
     TimelockNotReady,
     /// A timelocked change was executed after its grace period: it must be proposed again.
     TimelockExpired,
+    /// The borrow would take the market's net borrows in this window over its USD limit.
+    BorrowLimitExceeded,
 }
 
 impl core::fmt::Display for RiskError {

@@ -54,6 +54,12 @@ pub enum ParamError {
     Guardian,
     /// [`crate::governance::TimelockParams`].
     Timelock,
+    /// [`crate::dynamic_margin::RegimeMultipliers`].
+    RegimeWeights,
+    /// [`crate::stable_price::StablePriceParams`].
+    StablePrice,
+    /// [`crate::borrow_limit::BorrowLimitParams`].
+    BorrowLimit,
 }
 
 /// Init weights are stricter than maint weights, and both sit on the right side of 1:

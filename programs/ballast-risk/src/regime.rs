@@ -1,4 +1,5 @@
-//! Market regimes of the native token and the settings each one selects.
+//! Market regimes, driven by a volatility estimate: the native token's (its settings
+//! below) and every market's own (its weight multipliers, [`crate::dynamic_margin`]).
 //!
 //! The regime moves on two signals from [`crate::volatility`]: annualised volatility
 //! and drawdown below the EMA price. It escalates at once (a crash must not wait for a
@@ -7,13 +8,14 @@
 //! signals are below that level's exit threshold. Exit thresholds sit below enter
 //! thresholds (hysteresis), so a signal hovering around one threshold cannot flap it.
 //!
-//! Each regime selects a row of [`RegimeSettings`]: emissions are cut as stress rises,
-//! while the buyback budget and the auction's premium cap grow (counter-cyclical), the
-//! early-exit penalty rises and the native token's collateral weights shrink (applied
-//! gradually through [`crate::ramp`]).
+//! The native token's regime selects a row of [`RegimeSettings`]: emissions are cut as
+//! stress rises, while the buyback budget and the auction's premium cap grow
+//! (counter-cyclical) and the early-exit penalty rises. A market's regime selects its
+//! weight multipliers ([`crate::dynamic_margin::RegimeMultipliers`]).
 
 use crate::fixed::{apply_bps, Rounding, BPS};
 use crate::params::ParamError;
+use crate::volatility::{sample, VolatilityParams, VolatilityState};
 use crate::{RiskError, RiskResult};
 
 /// The four regimes, from quietest to most stressed. Stored as a `u8`.
@@ -125,6 +127,22 @@ impl RegimeState {
     }
 }
 
+/// One price sample of a tracked asset (the native token or a market): the volatility
+/// estimate takes it ([`sample`]) and the regime moves on the new estimate. The one
+/// step `update_volatility`, `refresh_market`, the keeper and the simulation share.
+pub fn track(
+    vol: &VolatilityState,
+    regime: RegimeState,
+    price_wad: u128,
+    now: i64,
+    params: &VolatilityParams,
+    thresholds: &RegimeThresholds,
+) -> RiskResult<(VolatilityState, RegimeState)> {
+    let vol = sample(vol, price_wad, now, params)?;
+    let regime = regime.advance(now, vol.annual_vol_bps, vol.drawdown_bps, thresholds);
+    Ok((vol, regime))
+}
+
 /// What one regime sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RegimeSettings {
@@ -136,8 +154,6 @@ pub struct RegimeSettings {
     pub premium_cap_bps: u32,
     /// Penalty on unstaking early, in bps of the amount.
     pub exit_penalty_bps: u32,
-    /// Multiplier on the native token's asset weights, in bps (at most 1.0).
-    pub native_weight_multiplier_bps: u32,
 }
 
 /// Largest emission accepted: 1e12 base units a second (1,000 tokens of 9 decimals),
@@ -148,19 +164,14 @@ pub const MAX_BUYBACK_BUDGET_BPS: u32 = 2_000;
 /// The auction's and the staking pool's own bounds apply in every regime.
 pub use crate::auction::MAX_PREMIUM_CAP_BPS;
 pub use crate::staking::MAX_EXIT_PENALTY_BPS;
-/// Smallest weight multiplier: 0.1 (the native token never stops counting entirely,
-/// so no account is made liquidatable by the regime alone from a tiny position).
-pub const MIN_WEIGHT_MULTIPLIER_BPS: u32 = 1_000;
-
 /// Every row within bounds, and the table moves the right way as the regime rises:
-/// emission and weight multiplier never rise, budget, premium cap and penalty never fall.
+/// emission never rises, budget, premium cap and penalty never fall.
 pub fn validate_settings(table: &[RegimeSettings; 4]) -> Result<(), ParamError> {
     let in_bounds = table.iter().all(|s| {
         s.emission_rate_per_sec <= MAX_EMISSION_RATE_PER_SEC
             && s.buyback_budget_bps <= MAX_BUYBACK_BUDGET_BPS
             && s.premium_cap_bps <= MAX_PREMIUM_CAP_BPS
             && s.exit_penalty_bps <= MAX_EXIT_PENALTY_BPS
-            && (MIN_WEIGHT_MULTIPLIER_BPS..=BPS as u32).contains(&s.native_weight_multiplier_bps)
     });
     let monotone = table.windows(2).all(|w| {
         let (calmer, stormier) = (&w[0], &w[1]);
@@ -168,7 +179,6 @@ pub fn validate_settings(table: &[RegimeSettings; 4]) -> Result<(), ParamError> 
             && stormier.buyback_budget_bps >= calmer.buyback_budget_bps
             && stormier.premium_cap_bps >= calmer.premium_cap_bps
             && stormier.exit_penalty_bps >= calmer.exit_penalty_bps
-            && stormier.native_weight_multiplier_bps <= calmer.native_weight_multiplier_bps
     });
     (in_bounds && monotone).then_some(()).ok_or(ParamError::RegimeSettings)
 }
@@ -215,18 +225,17 @@ mod tests {
     }
 
     fn settings() -> [RegimeSettings; 4] {
-        let row = |emission, budget, premium, penalty, multiplier| RegimeSettings {
+        let row = |emission, budget, premium, penalty| RegimeSettings {
             emission_rate_per_sec: emission,
             buyback_budget_bps: budget,
             premium_cap_bps: premium,
             exit_penalty_bps: penalty,
-            native_weight_multiplier_bps: multiplier,
         };
         [
-            row(1_000_000, 100, 200, 500, 10_000),
-            row(600_000, 200, 400, 1_000, 9_000),
-            row(200_000, 400, 800, 2_000, 7_500),
-            row(0, 800, 1_500, 3_000, 5_000),
+            row(1_000_000, 100, 200, 500),
+            row(600_000, 200, 400, 1_000),
+            row(200_000, 400, 800, 2_000),
+            row(0, 800, 1_500, 3_000),
         ]
     }
 
@@ -315,9 +324,6 @@ mod tests {
             mutate(1, |s| s.buyback_budget_bps = 50),         // budget falls
             mutate(2, |s| s.premium_cap_bps = 300),           // premium cap falls
             mutate(3, |s| s.exit_penalty_bps = 1_500),        // penalty falls
-            mutate(2, |s| s.native_weight_multiplier_bps = 9_500), // multiplier rises
-            mutate(0, |s| s.native_weight_multiplier_bps = 10_001),
-            mutate(3, |s| s.native_weight_multiplier_bps = MIN_WEIGHT_MULTIPLIER_BPS - 1),
             mutate(3, |s| s.premium_cap_bps = MAX_PREMIUM_CAP_BPS + 1),
             mutate(3, |s| s.exit_penalty_bps = MAX_EXIT_PENALTY_BPS + 1),
             mutate(3, |s| s.buyback_budget_bps = MAX_BUYBACK_BUDGET_BPS + 1),

@@ -14,15 +14,20 @@
 //!   that while the oracle is more than `slow_band_bps` away from the delayed price (a
 //!   fast move is believed slowly). It never overshoots the oracle.
 //!
-//! Not wired into the program yet (issue 15 adds it to `Market` and initial health).
+//! One observation counts at most an hour of elapsed time (and one delay interval): after
+//! a gap in the cranks, a price pumped just before the next crank is not followed by
+//! the whole gap's allowance at once.
 
 use crate::fixed::{mul_div, Rounding, BPS};
+use crate::params::ParamError;
 use crate::{RiskError, RiskResult};
 
 const HOUR: u128 = 3_600;
-/// Elapsed time counted at most: a market observed after a long gap catches up at most
-/// this far in one step (and no product can overflow).
-const MAX_ELAPSED_SECS: i64 = 30 * 86_400;
+/// Elapsed time one observation counts at most.
+const MAX_ELAPSED_SECS: i64 = 3_600;
+/// Delay interval bounds: a minute to a day.
+pub const MIN_DELAY_INTERVAL_SECS: u32 = 60;
+pub const MAX_DELAY_INTERVAL_SECS: u32 = 86_400;
 
 /// Governance's settings of a market's stable price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +49,16 @@ impl StablePriceParams {
             slow_band_bps: 1_000,
         }
     }
+}
+
+/// Every rate within (0, 100%], the delay interval within its bounds.
+pub fn validate_stable_price_params(p: &StablePriceParams) -> Result<(), ParamError> {
+    let share = 1..=BPS as u32;
+    let ok = share.contains(&p.max_hourly_move_bps)
+        && share.contains(&p.max_delay_move_bps)
+        && share.contains(&p.slow_band_bps)
+        && (MIN_DELAY_INTERVAL_SECS..=MAX_DELAY_INTERVAL_SECS).contains(&p.delay_interval_secs);
+    ok.then_some(()).ok_or(ParamError::StablePrice)
 }
 
 /// A market's stable price state. All zero: never observed.
@@ -76,11 +91,10 @@ pub fn observe(
     }
     let mut next = *state;
     let interval = i64::from(params.delay_interval_secs.max(1));
-    let intervals = now.saturating_sub(state.delay_interval_start_ts).clamp(0, MAX_ELAPSED_SECS) / interval;
-    if intervals > 0 {
-        let move_bps = (u128::from(params.max_delay_move_bps) * intervals as u128).min(BPS);
-        next.delayed_wad = step_towards(state.delayed_wad, oracle_wad, move_bps, 1)?;
-        next.delay_interval_start_ts = state.delay_interval_start_ts + intervals * interval;
+    let since = now.saturating_sub(state.delay_interval_start_ts);
+    if since >= interval {
+        next.delayed_wad = step_towards(state.delayed_wad, oracle_wad, u128::from(params.max_delay_move_bps), 1)?;
+        next.delay_interval_start_ts = now - since % interval;
     }
     let elapsed = now.saturating_sub(state.last_update_ts).clamp(0, MAX_ELAPSED_SECS) as u128;
     let far = oracle_wad.abs_diff(next.delayed_wad).checked_mul(BPS).ok_or(RiskError::MathOverflow)?
@@ -141,6 +155,33 @@ mod tests {
         assert_eq!(s.stable_wad, 10_250 * WAD / 100);
         let s = observe(&s, 104 * WAD, 3_600, &P).unwrap();
         assert_eq!(s.stable_wad, 104 * WAD);
+    }
+
+    #[test]
+    fn a_gap_in_the_cranks_counts_as_one_hour() {
+        // A day without observations, then a price 4% up: the stable price moves 4% (the
+        // hourly bound is 5%), the delayed price one interval's 6% at most.
+        let s = observe(&started(100 * WAD), 104 * WAD, 86_400, &P).unwrap();
+        assert_eq!((s.stable_wad, s.delayed_wad), (104 * WAD, 104 * WAD));
+        let s = observe(&started(100 * WAD), 150 * WAD, 86_400, &P).unwrap();
+        assert_eq!(s.delayed_wad, 106 * WAD);
+        assert_eq!(s.stable_wad, 100 * WAD + 100 * WAD * 500 / 40_000);
+        assert_eq!(s.delay_interval_start_ts, 86_400);
+    }
+
+    #[test]
+    fn params_are_bounded() {
+        assert_eq!(validate_stable_price_params(&P), Ok(()));
+        let bad = [
+            StablePriceParams { max_hourly_move_bps: 0, ..P },
+            StablePriceParams { max_delay_move_bps: 10_001, ..P },
+            StablePriceParams { slow_band_bps: 0, ..P },
+            StablePriceParams { delay_interval_secs: MIN_DELAY_INTERVAL_SECS - 1, ..P },
+            StablePriceParams { delay_interval_secs: MAX_DELAY_INTERVAL_SECS + 1, ..P },
+        ];
+        for b in bad {
+            assert_eq!(validate_stable_price_params(&b), Err(ParamError::StablePrice), "{b:?}");
+        }
     }
 
     #[test]

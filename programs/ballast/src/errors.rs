@@ -214,6 +214,14 @@ pub enum BallastError {
     OracleAccountRequired,
     #[msg("PriceUpdateV2 account is not the Pyth push feed (PDA) of its shard and feed id")]
     OracleNotPushFeed,
+    #[msg("Borrow would take the market's net borrows in this window over its USD limit")]
+    BorrowLimitExceeded,
+    #[msg("Regime weight multipliers out of bounds or not counter-cyclical")]
+    InvalidRegimeWeights,
+    #[msg("Stable price settings out of bounds")]
+    InvalidStablePriceParams,
+    #[msg("Borrow limit window out of bounds")]
+    InvalidBorrowLimit,
 }
 
 /// Engine errors, named in the program's own error codes.
@@ -233,6 +241,7 @@ pub fn risk_error(e: RiskError) -> Error {
         RiskError::GuardianDailyLimit => error!(BallastError::GuardianDailyLimit),
         RiskError::TimelockNotReady => error!(BallastError::TimelockNotReady),
         RiskError::TimelockExpired => error!(BallastError::TimelockExpired),
+        RiskError::BorrowLimitExceeded => error!(BallastError::BorrowLimitExceeded),
     }
 }
 
@@ -251,6 +260,9 @@ pub fn param_error(e: ParamError) -> Error {
         ParamError::Outflow => error!(BallastError::InvalidOutflowParams),
         ParamError::Guardian => error!(BallastError::InvalidGuardianParams),
         ParamError::Timelock => error!(BallastError::InvalidTimelockParams),
+        ParamError::RegimeWeights => error!(BallastError::InvalidRegimeWeights),
+        ParamError::StablePrice => error!(BallastError::InvalidStablePriceParams),
+        ParamError::BorrowLimit => error!(BallastError::InvalidBorrowLimit),
     }
 }
 

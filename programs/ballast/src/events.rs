@@ -67,6 +67,12 @@ pub struct MarketRefreshed {
     pub oracle_ok: bool,
     pub price: i64,
     pub expo: i32,
+    /// Whether the sample was taken into the market's volatility estimate (fresh, tight
+    /// and at least `min_sample_interval_secs` after the last one).
+    pub volatility_sampled: bool,
+    /// The market's regime and stable price (WAD per base unit) after this refresh.
+    pub regime: u8,
+    pub stable_price: u128,
 }
 
 #[event]
@@ -192,8 +198,20 @@ pub struct RegimeChanged {
     pub buyback_budget_bps: u32,
     pub premium_cap_bps: u32,
     pub exit_penalty_bps: u32,
-    /// Where the native collateral multiplier is heading (over `weight_ramp_secs`).
-    pub native_weight_multiplier_bps: u32,
+    pub timestamp: i64,
+}
+
+/// A market's own regime moved; its weight multipliers now head for these values (over
+/// the market's `regime_weights.ramp_secs`, from wherever they stood).
+#[event]
+pub struct MarketRegimeChanged {
+    pub market: Pubkey,
+    pub from: u8,
+    pub to: u8,
+    pub annual_vol_bps: u32,
+    pub drawdown_bps: u32,
+    pub asset_multiplier_bps: u32,
+    pub liability_multiplier_bps: u32,
     pub timestamp: i64,
 }
 

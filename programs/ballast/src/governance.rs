@@ -19,8 +19,9 @@ use anchor_lang::prelude::*;
 use ballast_risk::governance::{classify, direction, ChangeKind, FieldChange, Looser};
 
 use crate::errors::BallastError;
-use crate::instructions::admin::add_market::validate_config;
-use crate::state::{FeedIdHex, Market, MarketConfig, OracleSource, Protocol, ProtocolConfig};
+use crate::state::{
+    FeedIdHex, Market, MarketConfig, OracleSource, Protocol, ProtocolConfig, RegimeRow, UsdLimits, VolatilityConfig,
+};
 
 /// One governance change. Stored whole in a `Proposal` while it waits in the timelock.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
@@ -115,10 +116,10 @@ impl GovernanceAction {
     pub fn validate(&self) -> Result<()> {
         match self {
             GovernanceAction::ListMarket { config, oracle, .. } => {
-                validate_config(config)?;
+                config.validate()?;
                 oracle.validate_for_listing()
             }
-            GovernanceAction::SetMarketConfig { config, .. } => validate_config(config),
+            GovernanceAction::SetMarketConfig { config, .. } => config.validate(),
             GovernanceAction::SetMarketOracle { oracle, .. } | GovernanceAction::SetNativeOracle { oracle } => {
                 oracle.validate_for_listing()
             }
@@ -205,10 +206,14 @@ impl GovernanceAction {
     }
 
     /// Writes the change. `market` is the target market's state.
-    pub fn apply(&self, protocol: &mut Protocol, market: Option<&mut Market>) -> Result<()> {
+    /// A new market config's multipliers for the market's regime are reached over its
+    /// ramp from `now`, like a regime change's, never in one jump.
+    pub fn apply(&self, protocol: &mut Protocol, market: Option<&mut Market>, now: i64) -> Result<()> {
         match self {
             GovernanceAction::SetMarketConfig { config, .. } => {
-                market.ok_or(BallastError::MarketAccountRequired)?.config = *config
+                let market = market.ok_or(BallastError::MarketAccountRequired)?;
+                market.config = *config;
+                market.retarget_multipliers(market.regime()?, now);
             }
             GovernanceAction::SetProtocolConfig { config } => protocol.config = *config,
             GovernanceAction::SetGuardian { guardian } => protocol.guardian = *guardian,
@@ -325,8 +330,13 @@ pub fn market_config_changes(old: &MarketConfig, new: &MarketConfig, out: &mut V
     market_liquidation_changes(old, new, out);
     market_cap_changes(old, new, out);
     market_breaker_changes(old, new, out);
+    volatility_changes(&old.volatility, &new.volatility, out);
+    market_regime_weight_changes(old, new, out);
+    market_stable_price_changes(old, new, out);
+    market_limit_changes(old, new, out);
     // Padding is not configuration.
-    unclassified(out, &MarketConfig { _padding: 0, ..*old }, &MarketConfig { _padding: 0, ..*new });
+    let strip = |c: &MarketConfig| MarketConfig { _padding: 0, limits: UsdLimits { _padding: 0, ..c.limits }, ..*c };
+    unclassified(out, &strip(old), &strip(new));
 }
 
 fn market_weight_changes(old: &MarketConfig, new: &MarketConfig, out: &mut Vec<FieldDiff>) {
@@ -456,7 +466,9 @@ pub fn protocol_config_changes(old: &ProtocolConfig, new: &ProtocolConfig, out: 
     protocol_volatility_changes(old, new, out);
     protocol_guardian_changes(old, new, out);
     // Padding is not configuration.
-    unclassified(out, &ProtocolConfig { _padding: 0, ..*old }, &ProtocolConfig { _padding: 0, ..*new });
+    let strip =
+        |c: &ProtocolConfig| ProtocolConfig { regimes: c.regimes.map(|r| RegimeRow { _padding: 0, ..r }), ..*c };
+    unclassified(out, &strip(old), &strip(new));
 }
 
 fn protocol_fee_changes(old: &ProtocolConfig, new: &ProtocolConfig, out: &mut Vec<FieldDiff>) {
@@ -509,10 +521,48 @@ fn protocol_staking_changes(old: &ProtocolConfig, new: &ProtocolConfig, out: &mu
 }
 
 /// Volatility settings, regime thresholds and the per-regime table: they move emissions,
-/// budgets, penalties and weights both ways, so any change waits.
+/// budgets and penalties both ways, so any change waits.
 fn protocol_volatility_changes(old: &ProtocolConfig, new: &ProtocolConfig, out: &mut Vec<FieldDiff>) {
     use direction::VOLATILITY_AND_REGIME as V;
-    let (o, n) = (&old.volatility, &new.volatility);
+    volatility_changes(&old.volatility, &new.volatility, out);
+    const ROWS: [[&str; 4]; 4] = [
+        [
+            "regimes[0].emission_rate_per_sec",
+            "regimes[0].buyback_budget_bps",
+            "regimes[0].premium_cap_bps",
+            "regimes[0].exit_penalty_bps",
+        ],
+        [
+            "regimes[1].emission_rate_per_sec",
+            "regimes[1].buyback_budget_bps",
+            "regimes[1].premium_cap_bps",
+            "regimes[1].exit_penalty_bps",
+        ],
+        [
+            "regimes[2].emission_rate_per_sec",
+            "regimes[2].buyback_budget_bps",
+            "regimes[2].premium_cap_bps",
+            "regimes[2].exit_penalty_bps",
+        ],
+        [
+            "regimes[3].emission_rate_per_sec",
+            "regimes[3].buyback_budget_bps",
+            "regimes[3].premium_cap_bps",
+            "regimes[3].exit_penalty_bps",
+        ],
+    ];
+    for ((names, o), n) in ROWS.iter().zip(&old.regimes).zip(&new.regimes) {
+        int_change(out, names[0], o.emission_rate_per_sec, n.emission_rate_per_sec, V);
+        int_change(out, names[1], o.buyback_budget_bps, n.buyback_budget_bps, V);
+        int_change(out, names[2], o.premium_cap_bps, n.premium_cap_bps, V);
+        int_change(out, names[3], o.exit_penalty_bps, n.exit_penalty_bps, V);
+    }
+}
+
+/// An asset's volatility estimator and regime thresholds (the native token's or a
+/// market's): a regime moves weights or emissions both ways, so any change waits.
+fn volatility_changes(o: &VolatilityConfig, n: &VolatilityConfig, out: &mut Vec<FieldDiff>) {
+    use direction::VOLATILITY_AND_REGIME as V;
     int_change(out, "volatility.min_sample_interval_secs", o.min_sample_interval_secs, n.min_sample_interval_secs, V);
     int_change(out, "volatility.var_time_constant_secs", o.var_time_constant_secs, n.var_time_constant_secs, V);
     int_change(out, "volatility.ema_time_constant_secs", o.ema_time_constant_secs, n.ema_time_constant_secs, V);
@@ -523,53 +573,81 @@ fn protocol_volatility_changes(old: &ProtocolConfig, new: &ProtocolConfig, out: 
         ["volatility.enter_drawdown_bps[0]", "volatility.enter_drawdown_bps[1]", "volatility.enter_drawdown_bps[2]"],
         ["volatility.exit_drawdown_bps[0]", "volatility.exit_drawdown_bps[1]", "volatility.exit_drawdown_bps[2]"],
     ];
-    let ladders = |c: &crate::state::VolatilityConfig| {
-        [c.enter_vol_bps, c.exit_vol_bps, c.enter_drawdown_bps, c.exit_drawdown_bps]
-    };
+    let ladders = |c: &VolatilityConfig| [c.enter_vol_bps, c.exit_vol_bps, c.enter_drawdown_bps, c.exit_drawdown_bps];
     for ((names, o), n) in LEVELS.iter().zip(ladders(o)).zip(ladders(n)) {
         for i in 0..3 {
             int_change(out, names[i], o[i], n[i], V);
         }
     }
     int_change(out, "volatility.min_dwell_secs", o.min_dwell_secs, n.min_dwell_secs, V);
-    int_change(out, "volatility.weight_ramp_secs", o.weight_ramp_secs, n.weight_ramp_secs, V);
-    const ROWS: [[&str; 5]; 4] = [
-        [
-            "regimes[0].emission_rate_per_sec",
-            "regimes[0].buyback_budget_bps",
-            "regimes[0].premium_cap_bps",
-            "regimes[0].exit_penalty_bps",
-            "regimes[0].native_weight_multiplier_bps",
-        ],
-        [
-            "regimes[1].emission_rate_per_sec",
-            "regimes[1].buyback_budget_bps",
-            "regimes[1].premium_cap_bps",
-            "regimes[1].exit_penalty_bps",
-            "regimes[1].native_weight_multiplier_bps",
-        ],
-        [
-            "regimes[2].emission_rate_per_sec",
-            "regimes[2].buyback_budget_bps",
-            "regimes[2].premium_cap_bps",
-            "regimes[2].exit_penalty_bps",
-            "regimes[2].native_weight_multiplier_bps",
-        ],
-        [
-            "regimes[3].emission_rate_per_sec",
-            "regimes[3].buyback_budget_bps",
-            "regimes[3].premium_cap_bps",
-            "regimes[3].exit_penalty_bps",
-            "regimes[3].native_weight_multiplier_bps",
-        ],
+}
+
+/// A market's regime multipliers: a higher asset multiplier or a lower liability one
+/// loosens; the ramp's length waits either way (it paces loosening as well as tightening).
+fn market_regime_weight_changes(old: &MarketConfig, new: &MarketConfig, out: &mut Vec<FieldDiff>) {
+    use direction::{ASSET_WEIGHT, LIABILITY_WEIGHT, VOLATILITY_AND_REGIME};
+    const ASSET: [&str; 4] = [
+        "regime_weights.asset_multiplier_bps[0]",
+        "regime_weights.asset_multiplier_bps[1]",
+        "regime_weights.asset_multiplier_bps[2]",
+        "regime_weights.asset_multiplier_bps[3]",
     ];
-    for ((names, o), n) in ROWS.iter().zip(&old.regimes).zip(&new.regimes) {
-        int_change(out, names[0], o.emission_rate_per_sec, n.emission_rate_per_sec, V);
-        int_change(out, names[1], o.buyback_budget_bps, n.buyback_budget_bps, V);
-        int_change(out, names[2], o.premium_cap_bps, n.premium_cap_bps, V);
-        int_change(out, names[3], o.exit_penalty_bps, n.exit_penalty_bps, V);
-        int_change(out, names[4], o.native_weight_multiplier_bps, n.native_weight_multiplier_bps, V);
+    const LIABILITY: [&str; 4] = [
+        "regime_weights.liability_multiplier_bps[0]",
+        "regime_weights.liability_multiplier_bps[1]",
+        "regime_weights.liability_multiplier_bps[2]",
+        "regime_weights.liability_multiplier_bps[3]",
+    ];
+    let (o, n) = (&old.regime_weights, &new.regime_weights);
+    for i in 0..4 {
+        int_change(out, ASSET[i], o.asset_multiplier_bps[i], n.asset_multiplier_bps[i], ASSET_WEIGHT);
+        int_change(out, LIABILITY[i], o.liability_multiplier_bps[i], n.liability_multiplier_bps[i], LIABILITY_WEIGHT);
     }
+    int_change(out, "regime_weights.ramp_secs", o.ramp_secs, n.ramp_secs, VOLATILITY_AND_REGIME);
+}
+
+/// The stable price: a faster one follows a pump sooner (looser); the delay interval
+/// waits either way.
+fn market_stable_price_changes(old: &MarketConfig, new: &MarketConfig, out: &mut Vec<FieldDiff>) {
+    use direction::{STABLE_PRICE_INTERVAL, STABLE_PRICE_SPEED};
+    let (o, n) = (&old.stable_price, &new.stable_price);
+    int_change(
+        out,
+        "stable_price.max_hourly_move_bps",
+        o.max_hourly_move_bps,
+        n.max_hourly_move_bps,
+        STABLE_PRICE_SPEED,
+    );
+    int_change(out, "stable_price.max_delay_move_bps", o.max_delay_move_bps, n.max_delay_move_bps, STABLE_PRICE_SPEED);
+    int_change(out, "stable_price.slow_band_bps", o.slow_band_bps, n.slow_band_bps, STABLE_PRICE_SPEED);
+    int_change(
+        out,
+        "stable_price.delay_interval_secs",
+        o.delay_interval_secs,
+        n.delay_interval_secs,
+        STABLE_PRICE_INTERVAL,
+    );
+}
+
+/// USD limits, compared as effective limits (0, no limit, is the loosest).
+fn market_limit_changes(old: &MarketConfig, new: &MarketConfig, out: &mut Vec<FieldDiff>) {
+    use ballast_risk::borrow_limit::effective_limit;
+    use direction::{CAP, OUTFLOW_WINDOW};
+    let (o, n) = (&old.limits, &new.limits);
+    let (old_init, new_init) =
+        (effective_limit(o.asset_value_init_limit_usd), effective_limit(n.asset_value_init_limit_usd));
+    int_change(out, "limits.asset_value_init_limit_usd", old_init, new_init, CAP);
+    let (old_borrow, new_borrow) =
+        (effective_limit(o.borrow_limit_per_window_usd), effective_limit(n.borrow_limit_per_window_usd));
+    int_change(out, "limits.borrow_limit_per_window_usd", old_borrow, new_borrow, CAP);
+    // A shorter window frees the same limit more often.
+    int_change(
+        out,
+        "limits.borrow_limit_window_secs",
+        o.borrow_limit_window_secs,
+        n.borrow_limit_window_secs,
+        OUTFLOW_WINDOW,
+    );
 }
 
 fn protocol_guardian_changes(old: &ProtocolConfig, new: &ProtocolConfig, out: &mut Vec<FieldDiff>) {
@@ -622,6 +700,32 @@ mod tests {
         assert_eq!((d[1].old, d[1].new), (FieldValue::Int(800_000), FieldValue::Int(900_000)));
     }
 
+    #[test]
+    fn dynamic_margin_fields_have_their_directions() {
+        let old = market_cfg();
+        let base = set_market(old);
+        let kind = |f: fn(&mut MarketConfig)| {
+            let mut c = old;
+            f(&mut c);
+            set_market(c).classify(&base).unwrap()
+        };
+        assert_eq!(kind(|c| c.regime_weights.asset_multiplier_bps[3] -= 1), ChangeKind::Tightening);
+        assert_eq!(kind(|c| c.regime_weights.asset_multiplier_bps[1] = 10_000), ChangeKind::Loosening);
+        assert_eq!(kind(|c| c.regime_weights.liability_multiplier_bps[3] += 1), ChangeKind::Tightening);
+        assert_eq!(kind(|c| c.regime_weights.liability_multiplier_bps[3] -= 1), ChangeKind::Loosening);
+        assert_eq!(kind(|c| c.regime_weights.ramp_secs += 1), ChangeKind::Loosening);
+        assert_eq!(kind(|c| c.volatility.enter_vol_bps[2] += 1), ChangeKind::Loosening);
+        assert_eq!(kind(|c| c.stable_price.max_hourly_move_bps -= 1), ChangeKind::Tightening);
+        assert_eq!(kind(|c| c.stable_price.slow_band_bps += 1), ChangeKind::Loosening);
+        assert_eq!(kind(|c| c.stable_price.delay_interval_secs += 1), ChangeKind::Loosening);
+        // A first limit tightens (0 is none); lifting it loosens.
+        assert_eq!(kind(|c| c.limits.asset_value_init_limit_usd = 1_000_000), ChangeKind::Tightening);
+        assert_eq!(kind(|c| c.limits.borrow_limit_per_window_usd = 50_000), ChangeKind::Tightening);
+        let limited = MarketConfig { limits: UsdLimits { asset_value_init_limit_usd: 10, ..old.limits }, ..old };
+        assert_eq!(set_market(old).classify(&set_market(limited)).unwrap(), ChangeKind::Loosening);
+        assert_eq!(kind(|c| c.limits.borrow_limit_window_secs -= 1), ChangeKind::Loosening);
+    }
+
     /// Every byte of every config field is classified: none can change unnoticed.
     #[test]
     fn every_config_field_is_classified() {
@@ -636,16 +740,20 @@ mod tests {
         let padding = core::mem::offset_of!(MarketConfig, _padding);
         let breakers_padding = core::mem::offset_of!(MarketConfig, breakers)
             + core::mem::offset_of!(crate::state::BreakerConfig, _padding);
-        let skip = [padding..padding + 4, breakers_padding..breakers_padding + 4];
+        let limits_padding =
+            core::mem::offset_of!(MarketConfig, limits) + core::mem::offset_of!(crate::state::UsdLimits, _padding);
+        let skip = [padding..padding + 4, breakers_padding..breakers_padding + 4, limits_padding..limits_padding + 4];
         each_byte(market_cfg(), &skip, |old, new| {
             let mut out = Vec::new();
             market_config_changes(old, new, &mut out);
             assert_eq!(out.len(), 1, "{new:?}");
             assert_ne!(out[0].name, "unclassified fields");
         });
-        let padding = core::mem::offset_of!(ProtocolConfig, _padding);
-        let skip = padding..padding + 4;
-        each_byte(ProtocolConfig::standard(), core::slice::from_ref(&skip), |old, new| {
+        let rows = core::mem::offset_of!(ProtocolConfig, regimes);
+        let row_padding = core::mem::offset_of!(RegimeRow, _padding);
+        let row = core::mem::size_of::<RegimeRow>();
+        let skip: Vec<_> = (0..4).map(|i| rows + i * row + row_padding..rows + i * row + row_padding + 4).collect();
+        each_byte(ProtocolConfig::standard(), &skip, |old, new| {
             let mut out = Vec::new();
             protocol_config_changes(old, new, &mut out);
             assert_eq!(out.len(), 1, "{new:?}");
@@ -672,9 +780,9 @@ mod tests {
         let mut lower_penalty = old;
         lower_penalty.regimes[3].exit_penalty_bps -= 100;
         assert_eq!(kind(lower_penalty), ChangeKind::Loosening);
-        let mut longer_ramp = old;
-        longer_ramp.volatility.weight_ramp_secs += 1;
-        assert_eq!(kind(longer_ramp), ChangeKind::Loosening);
+        let mut longer_dwell = old;
+        longer_dwell.volatility.min_dwell_secs += 1;
+        assert_eq!(kind(longer_dwell), ChangeKind::Loosening);
         let guardian = ProtocolConfig { guardian: GuardianConfig { max_per_day: 2, ..old.guardian }, ..old };
         assert_eq!(kind(guardian), ChangeKind::Loosening);
     }

@@ -38,8 +38,10 @@ pub struct PricedMarket {
     pub market_index: u16,
     /// Indices including interest up to now, even if nobody refreshed the market.
     pub indices: MarketIndices,
-    /// Conservative prices for health.
+    /// Conservative prices for maintenance health (and liquidation).
     pub prices: ValuationPrices,
+    /// Prices for initial health: `prices` bounded by the market's stable price.
+    pub init_prices: ValuationPrices,
     /// Oracle price per base unit, rounded down and up (the exchange rate of liquidations).
     pub mid_down: u128,
     pub mid_up: u128,
@@ -104,6 +106,7 @@ pub fn health_of(account: &MarginAccount, priced: &[PricedMarket]) -> Result<Hea
                 deposit: market.deposit(balance.deposit_shares.get())?,
                 borrow: market.debt(balance.borrow_shares.get())?,
                 prices: market.prices,
+                init_prices: market.init_prices,
                 weights: market.weights,
             })
             .or_ballast()?;
@@ -130,8 +133,9 @@ pub fn liquidation_input(
         // oracle price: both round against the liquidator.
         liability_mid_price: liability.mid_down,
         asset_mid_price: asset.mid_up,
-        liability_health_price: liability.prices.liability,
-        asset_health_price: asset.prices.asset,
+        // Liquidation restores initial health, so it is sized at initial health's prices.
+        liability_health_price: liability.init_prices.liability,
+        asset_health_price: asset.init_prices.asset,
         liability_init_weight_bps: liability.weights.init_liability_bps,
         asset_init_weight_bps: asset.weights.init_asset_bps,
         bonus_bps: asset_config.liquidation_bonus_bps,

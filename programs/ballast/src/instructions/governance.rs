@@ -73,8 +73,13 @@ pub fn check_new_oracle(
 }
 
 /// Writes `action` (already validated and cleared to apply) and emits what it starts.
-pub fn write_change(action: &GovernanceAction, protocol: &mut Protocol, market: Option<&mut Market>) -> Result<()> {
-    action.apply(protocol, market)?;
+pub fn write_change(
+    action: &GovernanceAction,
+    protocol: &mut Protocol,
+    market: Option<&mut Market>,
+    now: i64,
+) -> Result<()> {
+    action.apply(protocol, market, now)?;
     if let GovernanceAction::TransferAdmin { new_admin } = action {
         emit!(AdminTransferProposed { admin: protocol.admin, pending_admin: *new_admin });
     }

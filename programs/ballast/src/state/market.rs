@@ -1,18 +1,25 @@
 use anchor_lang::prelude::*;
+use ballast_risk::borrow_limit::{self, validate_borrow_limit_params, BorrowLimitParams, BorrowWindowState};
+use ballast_risk::dynamic_margin::{
+    apply_multipliers, init_asset_weight_under_limit, validate_multipliers, RegimeMultipliers,
+};
 use ballast_risk::health::Weights;
 use ballast_risk::interest::{accrue, Accrual, MarketIndices, RateCurve};
-use ballast_risk::oracle::{self, OracleAction, OracleLimits, OracleReading};
+use ballast_risk::oracle::{self, value_of, OracleAction, OracleLimits, OracleReading, ValuationPrices};
 use ballast_risk::outflow::{self, validate_outflow_params, OutflowParams, OutflowState};
 use ballast_risk::price_guard::{self, validate_price_guard_params, PriceGuardParams, PriceGuardState};
-use ballast_risk::ramp::{scale_weight, Ramp};
-use ballast_risk::regime::Regime;
-use ballast_risk::{RiskError, RiskResult, Rounding, BPS};
+use ballast_risk::ramp::Ramp;
+use ballast_risk::regime::{Regime, RegimeState};
+use ballast_risk::stable_price::{
+    self, bound_by_stable, validate_stable_price_params, StablePriceParams, StablePriceState,
+};
+use ballast_risk::{params, RiskError, RiskResult, Rounding};
 
 use super::oracle_source::OracleSource;
 use super::pod::PodU128;
-use super::protocol::ProtocolConfig;
+use super::protocol::{ProtocolConfig, VolatilityConfig, VolatilityRecord};
 use crate::errors::{to_u64, BallastError, OrBallast};
-use crate::events::PriceGuardTripped;
+use crate::events::{MarketRegimeChanged, PriceGuardTripped};
 use crate::health::PricedMarket;
 
 /// Risk parameters of one market, set by governance and bounds-checked on-chain.
@@ -53,6 +60,115 @@ pub struct MarketConfig {
     pub borrow_cap: u64,
     /// Price move guard and outflow limiter.
     pub breakers: BreakerConfig,
+    /// How this market's volatility is sampled and when its regime moves.
+    pub volatility: VolatilityConfig,
+    /// What each of this market's regimes does to its weights.
+    pub regime_weights: RegimeWeightsConfig,
+    /// The slow reference price initial health is bounded by.
+    pub stable_price: StablePriceConfig,
+    /// Limits in quote value (USD).
+    pub limits: UsdLimits,
+}
+
+/// Multipliers on a market's weights per regime (Calm, Elevated, Stressed, Crisis), see
+/// `ballast_risk::dynamic_margin`. Asset multipliers at most 1.0 and never rising with
+/// the regime, liability multipliers at least 1.0 and never falling.
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable,
+)]
+#[repr(C)]
+pub struct RegimeWeightsConfig {
+    pub asset_multiplier_bps: [u32; 4],
+    pub liability_multiplier_bps: [u32; 4],
+    /// A new regime's multipliers are reached over this period, from where they stand.
+    pub ramp_secs: u32,
+}
+
+impl RegimeWeightsConfig {
+    /// Asset weights at 100 / 95 / 85 / 70% and liability weights at 100 / 100 / 105 /
+    /// 110% from Calm to Crisis, reached over a day.
+    pub const fn standard() -> RegimeWeightsConfig {
+        RegimeWeightsConfig {
+            asset_multiplier_bps: [10_000, 9_500, 8_500, 7_000],
+            liability_multiplier_bps: [10_000, 10_000, 10_500, 11_000],
+            ramp_secs: 86_400,
+        }
+    }
+
+    pub fn multipliers(&self) -> RegimeMultipliers {
+        RegimeMultipliers {
+            asset_bps: self.asset_multiplier_bps,
+            liability_bps: self.liability_multiplier_bps,
+            ramp_secs: self.ramp_secs,
+        }
+    }
+}
+
+/// A market's stable price settings (see `ballast_risk::stable_price`).
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable,
+)]
+#[repr(C)]
+pub struct StablePriceConfig {
+    /// Most the stable price moves per hour, in bps of itself.
+    pub max_hourly_move_bps: u32,
+    /// The delayed price moves once per interval ...
+    pub delay_interval_secs: u32,
+    /// ... by at most this share of itself.
+    pub max_delay_move_bps: u32,
+    /// Farther than this from the delayed price, the stable price moves at a quarter speed.
+    pub slow_band_bps: u32,
+}
+
+impl StablePriceConfig {
+    pub const fn standard() -> StablePriceConfig {
+        let p = StablePriceParams::standard();
+        StablePriceConfig {
+            max_hourly_move_bps: p.max_hourly_move_bps,
+            delay_interval_secs: p.delay_interval_secs,
+            max_delay_move_bps: p.max_delay_move_bps,
+            slow_band_bps: p.slow_band_bps,
+        }
+    }
+
+    pub fn params(&self) -> StablePriceParams {
+        StablePriceParams {
+            max_hourly_move_bps: self.max_hourly_move_bps,
+            delay_interval_secs: self.delay_interval_secs,
+            max_delay_move_bps: self.max_delay_move_bps,
+            slow_band_bps: self.slow_band_bps,
+        }
+    }
+}
+
+/// A market's limits in whole quote units (USD); 0 is no limit.
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable,
+)]
+#[repr(C)]
+pub struct UsdLimits {
+    /// Beyond this total deposit value, each deposit's initial asset weight is scaled by
+    /// `limit / value` (marginfi's total-asset-value-init-limit).
+    pub asset_value_init_limit_usd: u64,
+    /// Most net borrows per window, valued at the borrow's price.
+    pub borrow_limit_per_window_usd: u64,
+    pub borrow_limit_window_secs: u32,
+    pub _padding: u32,
+}
+
+impl UsdLimits {
+    pub const fn none() -> UsdLimits {
+        UsdLimits {
+            asset_value_init_limit_usd: 0,
+            borrow_limit_per_window_usd: 0,
+            borrow_limit_window_secs: 3_600,
+            _padding: 0,
+        }
+    }
+
+    pub fn borrow_limit(&self) -> BorrowLimitParams {
+        BorrowLimitParams { window_secs: self.borrow_limit_window_secs, limit_usd: self.borrow_limit_per_window_usd }
+    }
 }
 
 /// A market's circuit breakers: the price move guard (`ballast_risk::price_guard`) and
@@ -123,7 +239,8 @@ impl MarketConfig {
     /// 120/110% liability weights, a 10% APR kink at 80% utilisation (1% base, 100%
     /// max), 10% of interest to the protocol, 60 s / 2% / 10% oracle limits for
     /// borrowing (600 s / 10% for liquidation), a 5% liquidation bonus and a 1%
-    /// insurance fee; the standard breakers ([`BreakerConfig::standard`]).
+    /// insurance fee; the standard breakers ([`BreakerConfig::standard`]), volatility
+    /// settings, regime weights and stable price; no USD limits.
     pub const fn conservative(deposit_cap: u64, borrow_cap: u64) -> MarketConfig {
         MarketConfig {
             init_asset_weight_bps: 8_000,
@@ -147,7 +264,31 @@ impl MarketConfig {
             deposit_cap,
             borrow_cap,
             breakers: BreakerConfig::standard(deposit_cap),
+            volatility: VolatilityConfig::standard(),
+            regime_weights: RegimeWeightsConfig::standard(),
+            stable_price: StablePriceConfig::standard(),
+            limits: UsdLimits::none(),
         }
+    }
+
+    /// Every parameter group within its bounds, each with its own error.
+    pub fn validate(&self) -> Result<()> {
+        params::validate_weights(&self.weights()).or_ballast()?;
+        params::validate_rate_curve(&self.rate_curve()).or_ballast()?;
+        params::validate_protocol_fee(self.protocol_fee_bps).or_ballast()?;
+        params::validate_oracle_limits(&self.oracle_limits()).or_ballast()?;
+        params::validate_caps(self.deposit_cap, self.borrow_cap).or_ballast()?;
+        params::validate_liquidation(
+            self.liquidation_bonus_bps,
+            self.liquidation_insurance_fee_bps,
+            self.init_asset_weight_bps,
+        )
+        .or_ballast()?;
+        self.breakers.validate()?;
+        self.volatility.validate()?;
+        validate_multipliers(&self.regime_weights.multipliers()).or_ballast()?;
+        validate_stable_price_params(&self.stable_price.params()).or_ballast()?;
+        validate_borrow_limit_params(&self.limits.borrow_limit()).or_ballast()
     }
 
     pub fn weights(&self) -> Weights {
@@ -232,11 +373,66 @@ pub struct Market {
     pub config: MarketConfig,
     /// Price move guard and outflow limiter state.
     pub breakers: MarketBreakers,
-    /// Multiplier on this market's asset weights. Moves with the regime on the native
-    /// token's own market; 1.0 (settled) on every other market.
-    pub weight_multiplier: WeightRamp,
+    /// Multipliers on this market's asset (at most 1.0) and liability (at least 1.0)
+    /// weights, ramping towards the values of the market's regime.
+    pub asset_multiplier: WeightRamp,
+    pub liability_multiplier: WeightRamp,
+    /// This market's volatility estimate and regime (sampled by `refresh_market`).
+    pub volatility: VolatilityRecord,
+    /// The slow reference price initial health is bounded by.
+    pub stable_price: StablePriceRecord,
+    /// Net borrows in the current window of the USD borrow limit.
+    pub borrow_window: BorrowWindow,
     /// Room for later state without a migration.
-    pub _reserved: [u64; 12],
+    pub _reserved: [u64; 8],
+}
+
+/// A market's stable price and the delayed price that slows it (see
+/// `ballast_risk::stable_price`), WAD per base unit. All zero: never observed.
+#[zero_copy]
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct StablePriceRecord {
+    pub stable_price: PodU128,
+    pub delayed_price: PodU128,
+    pub last_update_ts: i64,
+    pub delay_interval_start_ts: i64,
+}
+
+impl StablePriceRecord {
+    pub fn state(&self) -> StablePriceState {
+        StablePriceState {
+            stable_wad: self.stable_price.get(),
+            delayed_wad: self.delayed_price.get(),
+            last_update_ts: self.last_update_ts,
+            delay_interval_start_ts: self.delay_interval_start_ts,
+        }
+    }
+
+    pub fn store(&mut self, s: &StablePriceState) {
+        self.stable_price.set(s.stable_wad);
+        self.delayed_price.set(s.delayed_wad);
+        self.last_update_ts = s.last_update_ts;
+        self.delay_interval_start_ts = s.delay_interval_start_ts;
+    }
+}
+
+/// The USD borrow limit's window (see `ballast_risk::borrow_limit`).
+#[zero_copy]
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct BorrowWindow {
+    pub window_start_ts: i64,
+    pub net_borrows: u64,
+}
+
+impl BorrowWindow {
+    pub fn state(&self) -> BorrowWindowState {
+        BorrowWindowState { window_start_ts: self.window_start_ts, net_borrows: self.net_borrows }
+    }
+
+    pub fn store(&mut self, s: &BorrowWindowState) {
+        self.window_start_ts = s.window_start_ts;
+        self.net_borrows = s.net_borrows;
+    }
 }
 
 /// A market's price move guard and outflow limiter state. All zero: never observed,
@@ -295,8 +491,8 @@ pub struct BuybackEpoch {
 }
 
 /// A multiplier (bps) moving linearly from `from_bps` to `to_bps` over `ramp_secs`
-/// from `start_ts` (see `ballast_risk::ramp`), so a regime change reaches collateral
-/// weights gradually rather than liquidating accounts in one jump.
+/// from `start_ts` (see `ballast_risk::ramp`), so a regime change reaches weights
+/// gradually rather than liquidating accounts in one jump.
 #[zero_copy]
 #[derive(Default, Debug, PartialEq, Eq)]
 pub struct WeightRamp {
@@ -308,11 +504,6 @@ pub struct WeightRamp {
 }
 
 impl WeightRamp {
-    /// No multiplier (1.0), as every market starts.
-    pub fn none(now: i64) -> WeightRamp {
-        WeightRamp::settled(BPS as u32, now)
-    }
-
     pub fn settled(bps: u32, now: i64) -> WeightRamp {
         WeightRamp { from_bps: bps, to_bps: bps, start_ts: now, ramp_secs: 0, _padding: 0 }
     }
@@ -340,13 +531,19 @@ impl WeightRamp {
     }
 }
 
-pub const MARKET_SIZE: usize = 8 + 3 * 32 + 72 + 4 * 16 + 14 * 8 + 4 + 2 + 3 + 7 + 120 + 48 + 24 + 12 * 8;
+pub const MARKET_SIZE: usize =
+    8 + 3 * 32 + 72 + 4 * 16 + 14 * 8 + 4 + 2 + 3 + 7 + 264 + 48 + 2 * 24 + 80 + 48 + 16 + 8 * 8;
 const _: () = assert!(core::mem::size_of::<WeightRamp>() == 24);
 const _: () = assert!(8 + core::mem::size_of::<Market>() == MARKET_SIZE);
-const _: () = assert!(core::mem::size_of::<MarketConfig>() == 120);
+const _: () = assert!(core::mem::size_of::<MarketConfig>() == 264);
 const _: () = assert!(core::mem::size_of::<BreakerConfig>() == 32);
+const _: () = assert!(core::mem::size_of::<RegimeWeightsConfig>() == 36);
+const _: () = assert!(core::mem::size_of::<StablePriceConfig>() == 16);
+const _: () = assert!(core::mem::size_of::<UsdLimits>() == 24);
 const _: () = assert!(core::mem::size_of::<MarketBreakers>() == 48);
-const _: () = assert!(MARKET_SIZE == 656);
+const _: () = assert!(core::mem::size_of::<StablePriceRecord>() == 48);
+const _: () = assert!(core::mem::size_of::<BorrowWindow>() == 16);
+const _: () = assert!(MARKET_SIZE == 936);
 
 impl Market {
     pub fn indices(&self) -> MarketIndices {
@@ -378,7 +575,9 @@ impl Market {
     /// This market as a health check for `action` sees it at `now`, priced by `reading`.
     /// A risk-increasing check needs the feed valid; a liquidation's check never fails
     /// on the feed's state (see `ballast_risk::oracle::liquidation_prices`): an unusable
-    /// feed is recorded in `unusable`. Pure: the keeper calls it on decoded bytes too.
+    /// feed is recorded in `unusable`. Initial health's prices are bounded by the stable
+    /// price and its asset weight by the USD limit; the weights carry the regime's
+    /// multipliers in force. Pure: the keeper calls it on decoded bytes too.
     pub fn price(&self, reading: &OracleReading, action: OracleAction, now: i64) -> Result<PricedMarket> {
         let limits = self.config.oracle_limits();
         let (prices, unusable) = if action == OracleAction::Liquidation {
@@ -397,17 +596,29 @@ impl Market {
             Some(_) => (0, 0),
         };
         let accrual = self.accrual_at(now)?;
+        let indices = MarketIndices {
+            deposit_index: accrual.deposit_index,
+            borrow_index: accrual.borrow_index,
+            ..self.indices()
+        };
+        let (asset, liability) = bound_by_stable(prices.asset, prices.liability, self.stable_price.stable_price.get());
+        let init_prices = ValuationPrices { asset, liability };
+        let mut weights = self.weights_at(now);
+        let deposits_value = value_of(indices.total_deposits().or_ballast()?, init_prices.asset).or_ballast()?;
+        weights.init_asset_bps = init_asset_weight_under_limit(
+            weights.init_asset_bps,
+            deposits_value,
+            self.config.limits.asset_value_init_limit_usd,
+        )
+        .or_ballast()?;
         Ok(PricedMarket {
             market_index: self.market_index,
-            indices: MarketIndices {
-                deposit_index: accrual.deposit_index,
-                borrow_index: accrual.borrow_index,
-                ..self.indices()
-            },
+            indices,
             prices,
+            init_prices,
             mid_down,
             mid_up,
-            weights: self.weights_at(now),
+            weights,
             unusable,
         })
     }
@@ -440,16 +651,14 @@ impl Market {
         })
     }
 
-    /// The weights health uses at `now`: the config's, with the asset weights scaled by
-    /// the multiplier (a liability never counts for less).
+    /// The weights health uses at `now`: the config's, scaled by the regime multipliers
+    /// where their ramps stand (before the USD limit, which only initial health sees).
     pub fn weights_at(&self, now: i64) -> Weights {
-        let multiplier = self.weight_multiplier.current(now);
-        let w = self.config.weights();
-        Weights {
-            init_asset_bps: scale_weight(w.init_asset_bps, multiplier),
-            maint_asset_bps: scale_weight(w.maint_asset_bps, multiplier),
-            ..w
-        }
+        apply_multipliers(
+            self.config.weights(),
+            self.asset_multiplier.current(now),
+            self.liability_multiplier.current(now),
+        )
     }
 
     /// Writes interest owed up to `now` into the indices and the protocol fee pool.
@@ -478,6 +687,84 @@ impl Market {
         let free = vault_amount.saturating_sub(self.reserved_tokens()?);
         require_gte!(free, amount, BallastError::InsufficientLiquidity);
         Ok(())
+    }
+}
+
+/// The market's own risk: regime, stable price, borrow limit.
+impl Market {
+    /// The market's regime in force.
+    pub fn regime(&self) -> Result<Regime> {
+        self.volatility.regime()
+    }
+
+    /// Both multiplier ramps head for `regime`'s values from where they stand (a no-op
+    /// when already heading there).
+    pub fn retarget_multipliers(&mut self, regime: Regime, now: i64) {
+        let (asset, liability) = self.config.regime_weights.multipliers().of(regime);
+        let ramp_secs = self.config.regime_weights.ramp_secs;
+        self.asset_multiplier.retarget(asset, now, ramp_secs);
+        self.liability_multiplier.retarget(liability, now, ramp_secs);
+    }
+
+    /// Multipliers settled at `regime`'s values (a new market, at listing).
+    pub fn settle_multipliers(&mut self, regime: Regime, now: i64) {
+        let (asset, liability) = self.config.regime_weights.multipliers().of(regime);
+        self.asset_multiplier = WeightRamp::settled(asset, now);
+        self.liability_multiplier = WeightRamp::settled(liability, now);
+    }
+
+    /// Takes the price sample `price_wad` (WAD per whole token) into the market's
+    /// volatility estimate when one is due (else does nothing: `refresh_market` runs at
+    /// any rate), moves the regime and retargets the multipliers. Returns whether a
+    /// sample was taken, and the event when the regime moved.
+    pub fn track_volatility(
+        &mut self,
+        key: Pubkey,
+        price_wad: u128,
+        now: i64,
+    ) -> Result<(bool, Option<MarketRegimeChanged>)> {
+        let cfg = self.config.volatility;
+        if !self.volatility.sample_due(now, &cfg) {
+            return Ok((false, None));
+        }
+        let (before, after): (RegimeState, RegimeState) = self.volatility.track(price_wad, now, &cfg)?;
+        self.retarget_multipliers(after.regime, now);
+        let changed = (after.regime != before.regime).then(|| MarketRegimeChanged {
+            market: key,
+            from: before.regime as u8,
+            to: after.regime as u8,
+            annual_vol_bps: self.volatility.annual_vol_bps,
+            drawdown_bps: self.volatility.drawdown_bps,
+            asset_multiplier_bps: self.asset_multiplier.to_bps,
+            liability_multiplier_bps: self.liability_multiplier.to_bps,
+            timestamp: now,
+        });
+        Ok((true, changed))
+    }
+
+    /// Moves the stable price towards the oracle mid price `price` (WAD per base unit).
+    pub fn observe_stable_price(&mut self, price: u128, now: i64) -> Result<()> {
+        let next = stable_price::observe(&self.stable_price.state(), price, now, &self.config.stable_price.params())
+            .or_ballast()?;
+        self.stable_price.store(&next);
+        Ok(())
+    }
+
+    /// Counts a borrow of `amount` priced at `price` (WAD per base unit, the liability
+    /// side) against the USD borrow limit: `BorrowLimitExceeded` past it.
+    pub fn record_borrow(&mut self, amount: u64, price: u128, now: i64) -> Result<()> {
+        let params = self.config.limits.borrow_limit();
+        let next =
+            borrow_limit::record_borrow(&self.borrow_window.state(), amount, price, now, &params).or_ballast()?;
+        self.borrow_window.store(&next);
+        Ok(())
+    }
+
+    /// Counts a repayment of `amount`: frees room under the USD borrow limit.
+    pub fn record_repay(&mut self, amount: u64, now: i64) {
+        let next =
+            borrow_limit::record_repay(&self.borrow_window.state(), amount, now, &self.config.limits.borrow_limit());
+        self.borrow_window.store(&next);
     }
 }
 

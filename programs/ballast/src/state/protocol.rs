@@ -6,7 +6,7 @@ use ballast_risk::guardian::{self, validate_guardian_params, GuardianParams, Gua
 use ballast_risk::oracle::OracleLimits;
 use ballast_risk::params::{MAX_CONF_BPS, MAX_EMA_DEVIATION_BPS, MAX_ORACLE_AGE_SECS};
 use ballast_risk::regime::{
-    validate_settings, validate_thresholds, Regime, RegimeSettings, RegimeState, RegimeThresholds,
+    track, validate_settings, validate_thresholds, Regime, RegimeSettings, RegimeState, RegimeThresholds,
 };
 use ballast_risk::staking::{Drip, LockParams, MAX_COOLDOWN_SECS, MAX_DRIP_SECS};
 use ballast_risk::volatility::{validate_volatility_params, VolatilityParams, VolatilityState};
@@ -19,11 +19,10 @@ use crate::errors::{param_error, BallastError, OrBallast};
 
 /// Longest buyback epoch: 30 days.
 pub const MAX_BUYBACK_EPOCH_SECS: u32 = 30 * 86_400;
-/// Longest ramp of the native collateral multiplier: 30 days.
-pub const MAX_WEIGHT_RAMP_SECS: u32 = 30 * 86_400;
 
-/// How the native token's volatility is sampled (see `ballast_risk::volatility`) and the
-/// regime thresholds with hysteresis (see `ballast_risk::regime`).
+/// How an asset's volatility is sampled (see `ballast_risk::volatility`) and the regime
+/// thresholds with hysteresis (see `ballast_risk::regime`): the native token's in
+/// `ProtocolConfig`, each market's in its `MarketConfig`.
 #[derive(
     AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable,
 )]
@@ -46,15 +45,13 @@ pub struct VolatilityConfig {
     pub exit_drawdown_bps: [u32; 3],
     /// A regime is held at least this long before stepping down.
     pub min_dwell_secs: u32,
-    /// The native collateral multiplier moves to a new regime's value over this period.
-    pub weight_ramp_secs: u32,
 }
 
 impl VolatilityConfig {
     /// One-minute samples; one-day variance and three-day EMA time constants; gaps
     /// count as at most an hour; Elevated / Stressed / Crisis entered at 80% / 120% /
     /// 200% annualised volatility or 15% / 30% / 50% drawdown, left below 60% / 100% /
-    /// 160% and 10% / 20% / 40%; six hours' dwell; a one-day weight ramp.
+    /// 160% and 10% / 20% / 40%; six hours' dwell.
     pub const fn standard() -> VolatilityConfig {
         VolatilityConfig {
             min_sample_interval_secs: 60,
@@ -66,7 +63,6 @@ impl VolatilityConfig {
             enter_drawdown_bps: [1_500, 3_000, 5_000],
             exit_drawdown_bps: [1_000, 2_000, 4_000],
             min_dwell_secs: 6 * 3_600,
-            weight_ramp_secs: 86_400,
         }
     }
 
@@ -77,6 +73,12 @@ impl VolatilityConfig {
             ema_time_constant_secs: self.ema_time_constant_secs,
             max_gap_secs: self.max_gap_secs,
         }
+    }
+
+    /// `InvalidVolatilityParams` or `InvalidRegimeThresholds` when out of bounds.
+    pub fn validate(&self) -> Result<()> {
+        validate_volatility_params(&self.params()).map_err(param_error)?;
+        validate_thresholds(&self.thresholds()).map_err(param_error)
     }
 
     pub fn thresholds(&self) -> RegimeThresholds {
@@ -90,9 +92,10 @@ impl VolatilityConfig {
     }
 }
 
-/// What one regime sets (see `ballast_risk::regime::RegimeSettings`). Counter-cyclical:
-/// from Calm to Crisis emissions and the collateral multiplier never rise, the buyback
-/// budget, premium cap and exit penalty never fall.
+/// What the native token's regime sets (see `ballast_risk::regime::RegimeSettings`).
+/// Counter-cyclical: from Calm to Crisis emissions never rise, the buyback budget,
+/// premium cap and exit penalty never fall. (The native token's own market, like every
+/// market, moves its weights with its own regime: `MarketConfig::regime_weights`.)
 #[derive(
     AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable,
 )]
@@ -106,30 +109,24 @@ pub struct RegimeRow {
     pub premium_cap_bps: u32,
     /// Share of the stake burned when leaving before the lock ends.
     pub exit_penalty_bps: u32,
-    /// Multiplier on the native token's asset weights (10_000 = unchanged).
-    pub native_weight_multiplier_bps: u32,
+    pub _padding: u32,
 }
 
 impl RegimeRow {
     /// Calm / Elevated / Stressed / Crisis: buyback budgets of 10 / 12.5 / 15 / 20% of
     /// the pool per epoch, premium caps of 3 / 5 / 8 / 12%, exit penalties of 10 / 15 /
-    /// 20 / 30%, native collateral at 100 / 90 / 75 / 50% of its weights; no emissions.
+    /// 20 / 30%; no emissions.
     pub const fn standard_table() -> [RegimeRow; 4] {
-        const fn row(budget: u32, premium: u32, penalty: u32, multiplier: u32) -> RegimeRow {
+        const fn row(budget: u32, premium: u32, penalty: u32) -> RegimeRow {
             RegimeRow {
                 emission_rate_per_sec: 0,
                 buyback_budget_bps: budget,
                 premium_cap_bps: premium,
                 exit_penalty_bps: penalty,
-                native_weight_multiplier_bps: multiplier,
+                _padding: 0,
             }
         }
-        [
-            row(1_000, 300, 1_000, 10_000),
-            row(1_250, 500, 1_500, 9_000),
-            row(1_500, 800, 2_000, 7_500),
-            row(2_000, 1_200, 3_000, 5_000),
-        ]
+        [row(1_000, 300, 1_000), row(1_250, 500, 1_500), row(1_500, 800, 2_000), row(2_000, 1_200, 3_000)]
     }
 
     pub fn settings(&self) -> RegimeSettings {
@@ -138,7 +135,6 @@ impl RegimeRow {
             buyback_budget_bps: self.buyback_budget_bps,
             premium_cap_bps: self.premium_cap_bps,
             exit_penalty_bps: self.exit_penalty_bps,
-            native_weight_multiplier_bps: self.native_weight_multiplier_bps,
         }
     }
 }
@@ -171,9 +167,8 @@ pub struct ProtocolConfig {
     pub reward_drip_secs: u32,
     /// How the native token's volatility is measured and when the regime moves.
     pub volatility: VolatilityConfig,
-    pub _padding: u32,
     /// What each regime (Calm, Elevated, Stressed, Crisis) sets: emissions, the buyback
-    /// budget and premium cap, the exit penalty and the native collateral multiplier.
+    /// budget and premium cap and the exit penalty.
     pub regimes: [RegimeRow; 4],
     /// Limits on the guardian's trips.
     pub guardian: GuardianConfig,
@@ -274,7 +269,6 @@ impl ProtocolConfig {
             unstake_cooldown_secs: 2 * 86_400,
             reward_drip_secs: 86_400,
             volatility: VolatilityConfig::standard(),
-            _padding: 0,
             regimes: RegimeRow::standard_table(),
             guardian: GuardianConfig::standard(),
             timelock: TimelockConfig::standard(),
@@ -344,9 +338,7 @@ impl ProtocolConfig {
                 && (1..=MAX_DRIP_SECS).contains(&self.reward_drip_secs),
             BallastError::InvalidStakingParams
         );
-        validate_volatility_params(&self.volatility.params()).map_err(param_error)?;
-        validate_thresholds(&self.volatility.thresholds()).map_err(param_error)?;
-        require_gte!(MAX_WEIGHT_RAMP_SECS, self.volatility.weight_ramp_secs, BallastError::InvalidVolatilityParams);
+        self.volatility.validate()?;
         validate_settings(&self.regimes.map(|r| r.settings())).map_err(param_error)?;
         self.guardian.validate()?;
         self.timelock.validate()
@@ -434,12 +426,14 @@ pub struct Protocol {
     pub _reserved: [u64; 20],
 }
 
-/// State of `update_volatility`: the last sample, the EWMA variance and EMA price, the
-/// estimates derived from them and the regime. All zero before the first sample.
+/// An asset's volatility estimate and regime: the last sample, the EWMA variance and EMA
+/// price, the estimates derived from them and the regime (the native token's, kept by
+/// `update_volatility`; each market's, kept by `refresh_market`). All zero before the
+/// first sample.
 #[zero_copy]
 #[derive(Default, Debug, PartialEq, Eq)]
 pub struct VolatilityRecord {
-    /// Native token price (WAD per whole token) at the last sample.
+    /// Price (WAD per whole token) at the last sample.
     pub last_price_wad: PodU128,
     pub ema_price_wad: PodU128,
     /// EWMA of squared returns per second (WAD).
@@ -467,6 +461,29 @@ impl VolatilityRecord {
 
     pub fn regime_state(&self) -> Result<RegimeState> {
         Ok(RegimeState { regime: Regime::from_u8(self.regime).or_ballast()?, entered_at: self.regime_entered_at })
+    }
+
+    /// The regime in force (a corrupt byte is refused rather than read as Calm).
+    pub fn regime(&self) -> Result<Regime> {
+        Regime::from_u8(self.regime).or_ballast()
+    }
+
+    /// Takes the price sample `price_wad` (WAD per whole token) at `now` into the
+    /// estimate and moves the regime (`ballast_risk::regime::track`); returns the regime
+    /// before and after.
+    pub fn track(&mut self, price_wad: u128, now: i64, cfg: &VolatilityConfig) -> Result<(RegimeState, RegimeState)> {
+        let before = self.regime_state()?;
+        let (vol, after) =
+            track(&self.state(), before, price_wad, now, &cfg.params(), &cfg.thresholds()).or_ballast()?;
+        self.store(&vol, &after);
+        Ok((before, after))
+    }
+
+    /// Whether a sample at `now` would be taken (the minimum interval has passed, or
+    /// there was none yet).
+    pub fn sample_due(&self, now: i64, cfg: &VolatilityConfig) -> bool {
+        self.last_price_wad.get() == 0
+            || i128::from(now) - i128::from(self.last_sample_ts) >= i128::from(cfg.min_sample_interval_secs.max(1))
     }
 
     pub fn store(&mut self, s: &VolatilityState, r: &RegimeState) {
@@ -549,18 +566,18 @@ impl GovernanceState {
 }
 
 pub const PROTOCOL_SIZE: usize =
-    8 + 6 * 32 + 72 + 256 + 8 + 16 + 8 + 3 * 8 + REWARD_STREAMS * 40 + 8 + 80 + 32 + 40 + 24 + 20 * 8;
-const _: () = assert!(core::mem::size_of::<VolatilityConfig>() == 72);
+    8 + 6 * 32 + 72 + 248 + 8 + 16 + 8 + 3 * 8 + REWARD_STREAMS * 40 + 8 + 80 + 32 + 40 + 24 + 20 * 8;
+const _: () = assert!(core::mem::size_of::<VolatilityConfig>() == 68);
 const _: () = assert!(core::mem::size_of::<RegimeRow>() == 24);
 const _: () = assert!(core::mem::size_of::<GuardianConfig>() == 16);
-const _: () = assert!(core::mem::size_of::<ProtocolConfig>() == 256);
+const _: () = assert!(core::mem::size_of::<ProtocolConfig>() == 248);
 const _: () = assert!(core::mem::size_of::<VolatilityRecord>() == 80);
 const _: () = assert!(core::mem::size_of::<ProtocolBreakers>() == 40);
 const _: () = assert!(core::mem::size_of::<GovernanceState>() == 24);
 const _: () = assert!(core::mem::size_of::<TimelockConfig>() == 8);
 const _: () = assert!(core::mem::size_of::<RewardStream>() == 40);
 const _: () = assert!(8 + core::mem::size_of::<Protocol>() == PROTOCOL_SIZE);
-const _: () = assert!(PROTOCOL_SIZE == 1608);
+const _: () = assert!(PROTOCOL_SIZE == 1600);
 
 impl Protocol {
     pub fn signer_seeds(&self) -> [&[u8]; 2] {
@@ -571,9 +588,9 @@ impl Protocol {
         self.total_weight.get()
     }
 
-    /// The regime in force (a corrupt byte is refused rather than read as Calm).
+    /// The native token's regime in force.
     pub fn regime(&self) -> Result<Regime> {
-        Regime::from_u8(self.volatility.regime).or_ballast()
+        self.volatility.regime()
     }
 
     /// The settings of the regime in force.

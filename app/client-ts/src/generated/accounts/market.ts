@@ -47,6 +47,8 @@ import {
   type ReadonlyUint8Array,
 } from '@solana/kit';
 import {
+  getBorrowWindowDecoder,
+  getBorrowWindowEncoder,
   getMarketBreakersDecoder,
   getMarketBreakersEncoder,
   getMarketConfigDecoder,
@@ -55,8 +57,14 @@ import {
   getOracleSourceEncoder,
   getPodU128Decoder,
   getPodU128Encoder,
+  getStablePriceRecordDecoder,
+  getStablePriceRecordEncoder,
+  getVolatilityRecordDecoder,
+  getVolatilityRecordEncoder,
   getWeightRampDecoder,
   getWeightRampEncoder,
+  type BorrowWindow,
+  type BorrowWindowArgs,
   type MarketBreakers,
   type MarketBreakersArgs,
   type MarketConfig,
@@ -65,6 +73,10 @@ import {
   type OracleSourceArgs,
   type PodU128,
   type PodU128Args,
+  type StablePriceRecord,
+  type StablePriceRecordArgs,
+  type VolatilityRecord,
+  type VolatilityRecordArgs,
   type WeightRamp,
   type WeightRampArgs,
 } from '../types';
@@ -125,10 +137,17 @@ export type Market = {
   /** Price move guard and outflow limiter state. */
   breakers: MarketBreakers;
   /**
-   * Multiplier on this market's asset weights. Moves with the regime on the native
-   * token's own market; 1.0 (settled) on every other market.
+   * Multipliers on this market's asset (at most 1.0) and liability (at least 1.0)
+   * weights, ramping towards the values of the market's regime.
    */
-  weightMultiplier: WeightRamp;
+  assetMultiplier: WeightRamp;
+  liabilityMultiplier: WeightRamp;
+  /** This market's volatility estimate and regime (sampled by `refresh_market`). */
+  volatility: VolatilityRecord;
+  /** The slow reference price initial health is bounded by. */
+  stablePrice: StablePriceRecord;
+  /** Net borrows in the current window of the USD borrow limit. */
+  borrowWindow: BorrowWindow;
   /** Room for later state without a migration. */
   reserved: Array<bigint>;
 };
@@ -182,10 +201,17 @@ export type MarketArgs = {
   /** Price move guard and outflow limiter state. */
   breakers: MarketBreakersArgs;
   /**
-   * Multiplier on this market's asset weights. Moves with the regime on the native
-   * token's own market; 1.0 (settled) on every other market.
+   * Multipliers on this market's asset (at most 1.0) and liability (at least 1.0)
+   * weights, ramping towards the values of the market's regime.
    */
-  weightMultiplier: WeightRampArgs;
+  assetMultiplier: WeightRampArgs;
+  liabilityMultiplier: WeightRampArgs;
+  /** This market's volatility estimate and regime (sampled by `refresh_market`). */
+  volatility: VolatilityRecordArgs;
+  /** The slow reference price initial health is bounded by. */
+  stablePrice: StablePriceRecordArgs;
+  /** Net borrows in the current window of the USD borrow limit. */
+  borrowWindow: BorrowWindowArgs;
   /** Room for later state without a migration. */
   reserved: Array<number | bigint>;
 };
@@ -225,8 +251,12 @@ export function getMarketEncoder(): FixedSizeEncoder<MarketArgs> {
       ['padding', fixEncoderSize(getBytesEncoder(), 7)],
       ['config', getMarketConfigEncoder()],
       ['breakers', getMarketBreakersEncoder()],
-      ['weightMultiplier', getWeightRampEncoder()],
-      ['reserved', getArrayEncoder(getU64Encoder(), { size: 12 })],
+      ['assetMultiplier', getWeightRampEncoder()],
+      ['liabilityMultiplier', getWeightRampEncoder()],
+      ['volatility', getVolatilityRecordEncoder()],
+      ['stablePrice', getStablePriceRecordEncoder()],
+      ['borrowWindow', getBorrowWindowEncoder()],
+      ['reserved', getArrayEncoder(getU64Encoder(), { size: 8 })],
     ]),
     (value) => ({ ...value, discriminator: MARKET_DISCRIMINATOR }),
   );
@@ -266,8 +296,12 @@ export function getMarketDecoder(): FixedSizeDecoder<Market> {
     ['padding', fixDecoderSize(getBytesDecoder(), 7)],
     ['config', getMarketConfigDecoder()],
     ['breakers', getMarketBreakersDecoder()],
-    ['weightMultiplier', getWeightRampDecoder()],
-    ['reserved', getArrayDecoder(getU64Decoder(), { size: 12 })],
+    ['assetMultiplier', getWeightRampDecoder()],
+    ['liabilityMultiplier', getWeightRampDecoder()],
+    ['volatility', getVolatilityRecordDecoder()],
+    ['stablePrice', getStablePriceRecordDecoder()],
+    ['borrowWindow', getBorrowWindowDecoder()],
+    ['reserved', getArrayDecoder(getU64Decoder(), { size: 8 })],
   ]);
 }
 
@@ -327,5 +361,5 @@ export async function fetchAllMaybeMarket(
 }
 
 export function getMarketSize(): number {
-  return 656;
+  return 936;
 }

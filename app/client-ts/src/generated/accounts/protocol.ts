@@ -307,5 +307,5 @@ export async function fetchAllMaybeProtocol(
 }
 
 export function getProtocolSize(): number {
-  return 1608;
+  return 1600;
 }

@@ -222,6 +222,14 @@ export const BALLAST_ERROR__ORACLE_PARTIALLY_VERIFIED = 0x17d5; // 6101
 export const BALLAST_ERROR__ORACLE_ACCOUNT_REQUIRED = 0x17d6; // 6102
 /** OracleNotPushFeed: PriceUpdateV2 account is not the Pyth push feed (PDA) of its shard and feed id */
 export const BALLAST_ERROR__ORACLE_NOT_PUSH_FEED = 0x17d7; // 6103
+/** BorrowLimitExceeded: Borrow would take the market's net borrows in this window over its USD limit */
+export const BALLAST_ERROR__BORROW_LIMIT_EXCEEDED = 0x17d8; // 6104
+/** InvalidRegimeWeights: Regime weight multipliers out of bounds or not counter-cyclical */
+export const BALLAST_ERROR__INVALID_REGIME_WEIGHTS = 0x17d9; // 6105
+/** InvalidStablePriceParams: Stable price settings out of bounds */
+export const BALLAST_ERROR__INVALID_STABLE_PRICE_PARAMS = 0x17da; // 6106
+/** InvalidBorrowLimit: Borrow limit window out of bounds */
+export const BALLAST_ERROR__INVALID_BORROW_LIMIT = 0x17db; // 6107
 
 export type BallastError =
   | typeof BALLAST_ERROR__ACCOUNT_HAS_COLLATERAL
@@ -232,6 +240,7 @@ export type BallastError =
   | typeof BALLAST_ERROR__ASSET_NOT_HELD
   | typeof BALLAST_ERROR__BELOW_INITIAL_HEALTH
   | typeof BALLAST_ERROR__BORROW_CAP_EXCEEDED
+  | typeof BALLAST_ERROR__BORROW_LIMIT_EXCEEDED
   | typeof BALLAST_ERROR__BUYBACK_BUDGET_EXHAUSTED
   | typeof BALLAST_ERROR__CHANGE_NEEDS_TIMELOCK
   | typeof BALLAST_ERROR__COOLDOWN_ACTIVE
@@ -247,6 +256,7 @@ export type BallastError =
   | typeof BALLAST_ERROR__INSUFFICIENT_LIQUIDITY
   | typeof BALLAST_ERROR__INVALID_ADMIN
   | typeof BALLAST_ERROR__INVALID_AUCTION_PARAMS
+  | typeof BALLAST_ERROR__INVALID_BORROW_LIMIT
   | typeof BALLAST_ERROR__INVALID_CAPS
   | typeof BALLAST_ERROR__INVALID_FEE_SPLIT
   | typeof BALLAST_ERROR__INVALID_GATE_MASK
@@ -262,6 +272,8 @@ export type BallastError =
   | typeof BALLAST_ERROR__INVALID_REGIME
   | typeof BALLAST_ERROR__INVALID_REGIME_SETTINGS
   | typeof BALLAST_ERROR__INVALID_REGIME_THRESHOLDS
+  | typeof BALLAST_ERROR__INVALID_REGIME_WEIGHTS
+  | typeof BALLAST_ERROR__INVALID_STABLE_PRICE_PARAMS
   | typeof BALLAST_ERROR__INVALID_STAKING_PARAMS
   | typeof BALLAST_ERROR__INVALID_TIMELOCK_PARAMS
   | typeof BALLAST_ERROR__INVALID_VOLATILITY_PARAMS
@@ -340,6 +352,7 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__ASSET_NOT_HELD]: `Account holds no deposit in the asset market`,
     [BALLAST_ERROR__BELOW_INITIAL_HEALTH]: `Action would leave the account below initial health`,
     [BALLAST_ERROR__BORROW_CAP_EXCEEDED]: `Borrow would exceed the market's borrow cap`,
+    [BALLAST_ERROR__BORROW_LIMIT_EXCEEDED]: `Borrow would take the market's net borrows in this window over its USD limit`,
     [BALLAST_ERROR__BUYBACK_BUDGET_EXHAUSTED]: `This epoch's buyback budget is spent`,
     [BALLAST_ERROR__CHANGE_NEEDS_TIMELOCK]: `Change loosens a parameter: propose it and execute it after the timelock`,
     [BALLAST_ERROR__COOLDOWN_ACTIVE]: `Unstake cooldown has not ended yet`,
@@ -355,6 +368,7 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__INSUFFICIENT_LIQUIDITY]: `Market does not hold enough free tokens`,
     [BALLAST_ERROR__INVALID_ADMIN]: `New admin must be a real key`,
     [BALLAST_ERROR__INVALID_AUCTION_PARAMS]: `Buyback auction or epoch parameters out of bounds`,
+    [BALLAST_ERROR__INVALID_BORROW_LIMIT]: `Borrow limit window out of bounds`,
     [BALLAST_ERROR__INVALID_CAPS]: `Caps must allow deposits and not lend more than the deposit cap`,
     [BALLAST_ERROR__INVALID_FEE_SPLIT]: `Fee shares must sum to 10_000 and the buyback stakers' share be at most 10_000`,
     [BALLAST_ERROR__INVALID_GATE_MASK]: `Gate mask has undefined bits or bits this caller may not set (the guardian: none, liquidate or repay)`,
@@ -370,6 +384,8 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__INVALID_REGIME]: `Stored regime byte is not a regime`,
     [BALLAST_ERROR__INVALID_REGIME_SETTINGS]: `Regime settings out of bounds or not counter-cyclical`,
     [BALLAST_ERROR__INVALID_REGIME_THRESHOLDS]: `Regime thresholds out of bounds or without hysteresis`,
+    [BALLAST_ERROR__INVALID_REGIME_WEIGHTS]: `Regime weight multipliers out of bounds or not counter-cyclical`,
+    [BALLAST_ERROR__INVALID_STABLE_PRICE_PARAMS]: `Stable price settings out of bounds`,
     [BALLAST_ERROR__INVALID_STAKING_PARAMS]: `Staking parameters out of bounds`,
     [BALLAST_ERROR__INVALID_TIMELOCK_PARAMS]: `Timelock delay or grace period out of bounds`,
     [BALLAST_ERROR__INVALID_VOLATILITY_PARAMS]: `Volatility parameters out of bounds`,

@@ -44,7 +44,6 @@ export type UpdateVolatilityInstruction<
   TAccountRewardVault extends string | AccountMeta<string> = string,
   TAccountTokenProgram extends string | AccountMeta<string> = 'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA',
   TAccountNativeOracle extends string | AccountMeta<string> = string,
-  TAccountNativeMarket extends string | AccountMeta<string> = string,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
@@ -56,7 +55,6 @@ export type UpdateVolatilityInstruction<
       TAccountRewardVault extends string ? WritableAccount<TAccountRewardVault> : TAccountRewardVault,
       TAccountTokenProgram extends string ? ReadonlyAccount<TAccountTokenProgram> : TAccountTokenProgram,
       TAccountNativeOracle extends string ? ReadonlyAccount<TAccountNativeOracle> : TAccountNativeOracle,
-      TAccountNativeMarket extends string ? WritableAccount<TAccountNativeMarket> : TAccountNativeMarket,
       ...TRemainingAccounts,
     ]
   >;
@@ -90,7 +88,6 @@ export type UpdateVolatilityInput<
   TAccountRewardVault extends string = string,
   TAccountTokenProgram extends string = string,
   TAccountNativeOracle extends string = string,
-  TAccountNativeMarket extends string = string,
 > = {
   protocol: Address<TAccountProtocol>;
   nativeMint: Address<TAccountNativeMint>;
@@ -98,11 +95,6 @@ export type UpdateVolatilityInput<
   rewardVault: Address<TAccountRewardVault>;
   tokenProgram?: Address<TAccountTokenProgram>;
   nativeOracle: Address<TAccountNativeOracle>;
-  /**
-   * The native token's own market, required once it is listed: its collateral
-   * multiplier follows the regime.
-   */
-  nativeMarket?: Address<TAccountNativeMarket>;
 };
 
 export function getUpdateVolatilityInstruction<
@@ -112,7 +104,6 @@ export function getUpdateVolatilityInstruction<
   TAccountRewardVault extends string,
   TAccountTokenProgram extends string,
   TAccountNativeOracle extends string,
-  TAccountNativeMarket extends string,
   TProgramAddress extends Address = typeof BALLAST_PROGRAM_ADDRESS,
 >(
   input: UpdateVolatilityInput<
@@ -121,8 +112,7 @@ export function getUpdateVolatilityInstruction<
     TAccountStakeVault,
     TAccountRewardVault,
     TAccountTokenProgram,
-    TAccountNativeOracle,
-    TAccountNativeMarket
+    TAccountNativeOracle
   >,
   config?: { programAddress?: TProgramAddress },
 ): UpdateVolatilityInstruction<
@@ -132,8 +122,7 @@ export function getUpdateVolatilityInstruction<
   TAccountStakeVault,
   TAccountRewardVault,
   TAccountTokenProgram,
-  TAccountNativeOracle,
-  TAccountNativeMarket
+  TAccountNativeOracle
 > {
   // Program address.
   const programAddress = config?.programAddress ?? BALLAST_PROGRAM_ADDRESS;
@@ -146,7 +135,6 @@ export function getUpdateVolatilityInstruction<
     rewardVault: { value: input.rewardVault ?? null, isWritable: true },
     tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
     nativeOracle: { value: input.nativeOracle ?? null, isWritable: false },
-    nativeMarket: { value: input.nativeMarket ?? null, isWritable: true },
   };
   const accounts = originalAccounts as Record<keyof typeof originalAccounts, ResolvedAccount>;
 
@@ -165,7 +153,6 @@ export function getUpdateVolatilityInstruction<
       getAccountMeta(accounts.rewardVault),
       getAccountMeta(accounts.tokenProgram),
       getAccountMeta(accounts.nativeOracle),
-      getAccountMeta(accounts.nativeMarket),
     ],
     data: getUpdateVolatilityInstructionDataEncoder().encode({}),
     programAddress,
@@ -176,8 +163,7 @@ export function getUpdateVolatilityInstruction<
     TAccountStakeVault,
     TAccountRewardVault,
     TAccountTokenProgram,
-    TAccountNativeOracle,
-    TAccountNativeMarket
+    TAccountNativeOracle
   >);
 }
 
@@ -193,11 +179,6 @@ export type ParsedUpdateVolatilityInstruction<
     rewardVault: TAccountMetas[3];
     tokenProgram: TAccountMetas[4];
     nativeOracle: TAccountMetas[5];
-    /**
-     * The native token's own market, required once it is listed: its collateral
-     * multiplier follows the regime.
-     */
-    nativeMarket?: TAccountMetas[6] | undefined;
   };
   data: UpdateVolatilityInstructionData;
 };
@@ -205,7 +186,7 @@ export type ParsedUpdateVolatilityInstruction<
 export function parseUpdateVolatilityInstruction<TProgram extends string, TAccountMetas extends readonly AccountMeta[]>(
   instruction: Instruction<TProgram> & InstructionWithAccounts<TAccountMetas> & InstructionWithData<ReadonlyUint8Array>,
 ): ParsedUpdateVolatilityInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 7) {
+  if (instruction.accounts.length < 6) {
     // TODO: Coded error.
     throw new Error('Not enough accounts');
   }
@@ -214,10 +195,6 @@ export function parseUpdateVolatilityInstruction<TProgram extends string, TAccou
     const accountMeta = (instruction.accounts as TAccountMetas)[accountIndex]!;
     accountIndex += 1;
     return accountMeta;
-  };
-  const getNextOptionalAccount = () => {
-    const accountMeta = getNextAccount();
-    return accountMeta.address === BALLAST_PROGRAM_ADDRESS ? undefined : accountMeta;
   };
   return {
     programAddress: instruction.programAddress,
@@ -228,7 +205,6 @@ export function parseUpdateVolatilityInstruction<TProgram extends string, TAccou
       rewardVault: getNextAccount(),
       tokenProgram: getNextAccount(),
       nativeOracle: getNextAccount(),
-      nativeMarket: getNextOptionalAccount(),
     },
     data: getUpdateVolatilityInstructionDataDecoder().decode(instruction.data),
   };

@@ -8,6 +8,7 @@
 
 export * from './balance';
 export * from './balanceChangeKind';
+export * from './borrowWindow';
 export * from './breakerConfig';
 export * from './governanceAction';
 export * from './governanceState';
@@ -21,9 +22,13 @@ export * from './proposalStatus';
 export * from './protocolBreakers';
 export * from './protocolConfig';
 export * from './regimeRow';
+export * from './regimeWeightsConfig';
 export * from './rewardStream';
+export * from './stablePriceConfig';
+export * from './stablePriceRecord';
 export * from './stakeChangeKind';
 export * from './timelockConfig';
+export * from './usdLimits';
 export * from './volatilityConfig';
 export * from './volatilityRecord';
 export * from './weightRamp';

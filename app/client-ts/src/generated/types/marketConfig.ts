@@ -18,7 +18,28 @@ import {
   type FixedSizeDecoder,
   type FixedSizeEncoder,
 } from '@solana/kit';
-import { getBreakerConfigDecoder, getBreakerConfigEncoder, type BreakerConfig, type BreakerConfigArgs } from '.';
+import {
+  getBreakerConfigDecoder,
+  getBreakerConfigEncoder,
+  getRegimeWeightsConfigDecoder,
+  getRegimeWeightsConfigEncoder,
+  getStablePriceConfigDecoder,
+  getStablePriceConfigEncoder,
+  getUsdLimitsDecoder,
+  getUsdLimitsEncoder,
+  getVolatilityConfigDecoder,
+  getVolatilityConfigEncoder,
+  type BreakerConfig,
+  type BreakerConfigArgs,
+  type RegimeWeightsConfig,
+  type RegimeWeightsConfigArgs,
+  type StablePriceConfig,
+  type StablePriceConfigArgs,
+  type UsdLimits,
+  type UsdLimitsArgs,
+  type VolatilityConfig,
+  type VolatilityConfigArgs,
+} from '.';
 
 /**
  * Risk parameters of one market, set by governance and bounds-checked on-chain.
@@ -56,6 +77,14 @@ export type MarketConfig = {
   borrowCap: bigint;
   /** Price move guard and outflow limiter. */
   breakers: BreakerConfig;
+  /** How this market's volatility is sampled and when its regime moves. */
+  volatility: VolatilityConfig;
+  /** What each of this market's regimes does to its weights. */
+  regimeWeights: RegimeWeightsConfig;
+  /** The slow reference price initial health is bounded by. */
+  stablePrice: StablePriceConfig;
+  /** Limits in quote value (USD). */
+  limits: UsdLimits;
 };
 
 export type MarketConfigArgs = {
@@ -90,6 +119,14 @@ export type MarketConfigArgs = {
   borrowCap: number | bigint;
   /** Price move guard and outflow limiter. */
   breakers: BreakerConfigArgs;
+  /** How this market's volatility is sampled and when its regime moves. */
+  volatility: VolatilityConfigArgs;
+  /** What each of this market's regimes does to its weights. */
+  regimeWeights: RegimeWeightsConfigArgs;
+  /** The slow reference price initial health is bounded by. */
+  stablePrice: StablePriceConfigArgs;
+  /** Limits in quote value (USD). */
+  limits: UsdLimitsArgs;
 };
 
 export function getMarketConfigEncoder(): FixedSizeEncoder<MarketConfigArgs> {
@@ -115,6 +152,10 @@ export function getMarketConfigEncoder(): FixedSizeEncoder<MarketConfigArgs> {
     ['depositCap', getU64Encoder()],
     ['borrowCap', getU64Encoder()],
     ['breakers', getBreakerConfigEncoder()],
+    ['volatility', getVolatilityConfigEncoder()],
+    ['regimeWeights', getRegimeWeightsConfigEncoder()],
+    ['stablePrice', getStablePriceConfigEncoder()],
+    ['limits', getUsdLimitsEncoder()],
   ]);
 }
 
@@ -141,6 +182,10 @@ export function getMarketConfigDecoder(): FixedSizeDecoder<MarketConfig> {
     ['depositCap', getU64Decoder()],
     ['borrowCap', getU64Decoder()],
     ['breakers', getBreakerConfigDecoder()],
+    ['volatility', getVolatilityConfigDecoder()],
+    ['regimeWeights', getRegimeWeightsConfigDecoder()],
+    ['stablePrice', getStablePriceConfigDecoder()],
+    ['limits', getUsdLimitsDecoder()],
   ]);
 }
 

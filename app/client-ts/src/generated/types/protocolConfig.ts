@@ -63,10 +63,9 @@ export type ProtocolConfig = {
   rewardDripSecs: number;
   /** How the native token's volatility is measured and when the regime moves. */
   volatility: VolatilityConfig;
-  padding: number;
   /**
    * What each regime (Calm, Elevated, Stressed, Crisis) sets: emissions, the buyback
-   * budget and premium cap, the exit penalty and the native collateral multiplier.
+   * budget and premium cap and the exit penalty.
    */
   regimes: Array<RegimeRow>;
   /** Limits on the guardian's trips. */
@@ -97,10 +96,9 @@ export type ProtocolConfigArgs = {
   rewardDripSecs: number;
   /** How the native token's volatility is measured and when the regime moves. */
   volatility: VolatilityConfigArgs;
-  padding: number;
   /**
    * What each regime (Calm, Elevated, Stressed, Crisis) sets: emissions, the buyback
-   * budget and premium cap, the exit penalty and the native collateral multiplier.
+   * budget and premium cap and the exit penalty.
    */
   regimes: Array<RegimeRowArgs>;
   /** Limits on the guardian's trips. */
@@ -127,7 +125,6 @@ export function getProtocolConfigEncoder(): FixedSizeEncoder<ProtocolConfigArgs>
     ['unstakeCooldownSecs', getU32Encoder()],
     ['rewardDripSecs', getU32Encoder()],
     ['volatility', getVolatilityConfigEncoder()],
-    ['padding', getU32Encoder()],
     ['regimes', getArrayEncoder(getRegimeRowEncoder(), { size: 4 })],
     ['guardian', getGuardianConfigEncoder()],
     ['timelock', getTimelockConfigEncoder()],
@@ -152,7 +149,6 @@ export function getProtocolConfigDecoder(): FixedSizeDecoder<ProtocolConfig> {
     ['unstakeCooldownSecs', getU32Decoder()],
     ['rewardDripSecs', getU32Decoder()],
     ['volatility', getVolatilityConfigDecoder()],
-    ['padding', getU32Decoder()],
     ['regimes', getArrayDecoder(getRegimeRowDecoder(), { size: 4 })],
     ['guardian', getGuardianConfigDecoder()],
     ['timelock', getTimelockConfigDecoder()],

@@ -20,9 +20,10 @@ import {
 } from '@solana/kit';
 
 /**
- * What one regime sets (see `ballast_risk::regime::RegimeSettings`). Counter-cyclical:
- * from Calm to Crisis emissions and the collateral multiplier never rise, the buyback
- * budget, premium cap and exit penalty never fall.
+ * What the native token's regime sets (see `ballast_risk::regime::RegimeSettings`).
+ * Counter-cyclical: from Calm to Crisis emissions never rise, the buyback budget,
+ * premium cap and exit penalty never fall. (The native token's own market, like every
+ * market, moves its weights with its own regime: `MarketConfig::regime_weights`.)
  */
 export type RegimeRow = {
   /** Native base units minted per second to stakers (0: no emissions). */
@@ -33,8 +34,7 @@ export type RegimeRow = {
   premiumCapBps: number;
   /** Share of the stake burned when leaving before the lock ends. */
   exitPenaltyBps: number;
-  /** Multiplier on the native token's asset weights (10_000 = unchanged). */
-  nativeWeightMultiplierBps: number;
+  padding: number;
 };
 
 export type RegimeRowArgs = {
@@ -46,8 +46,7 @@ export type RegimeRowArgs = {
   premiumCapBps: number;
   /** Share of the stake burned when leaving before the lock ends. */
   exitPenaltyBps: number;
-  /** Multiplier on the native token's asset weights (10_000 = unchanged). */
-  nativeWeightMultiplierBps: number;
+  padding: number;
 };
 
 export function getRegimeRowEncoder(): FixedSizeEncoder<RegimeRowArgs> {
@@ -56,7 +55,7 @@ export function getRegimeRowEncoder(): FixedSizeEncoder<RegimeRowArgs> {
     ['buybackBudgetBps', getU32Encoder()],
     ['premiumCapBps', getU32Encoder()],
     ['exitPenaltyBps', getU32Encoder()],
-    ['nativeWeightMultiplierBps', getU32Encoder()],
+    ['padding', getU32Encoder()],
   ]);
 }
 
@@ -66,7 +65,7 @@ export function getRegimeRowDecoder(): FixedSizeDecoder<RegimeRow> {
     ['buybackBudgetBps', getU32Decoder()],
     ['premiumCapBps', getU32Decoder()],
     ['exitPenaltyBps', getU32Decoder()],
-    ['nativeWeightMultiplierBps', getU32Decoder()],
+    ['padding', getU32Decoder()],
   ]);
 }
 

@@ -20,8 +20,9 @@ import {
 } from '@solana/kit';
 
 /**
- * How the native token's volatility is sampled (see `ballast_risk::volatility`) and the
- * regime thresholds with hysteresis (see `ballast_risk::regime`).
+ * How an asset's volatility is sampled (see `ballast_risk::volatility`) and the regime
+ * thresholds with hysteresis (see `ballast_risk::regime`): the native token's in
+ * `ProtocolConfig`, each market's in its `MarketConfig`.
  */
 export type VolatilityConfig = {
   /** Samples closer together than this are refused. */
@@ -41,8 +42,6 @@ export type VolatilityConfig = {
   exitDrawdownBps: Array<number>;
   /** A regime is held at least this long before stepping down. */
   minDwellSecs: number;
-  /** The native collateral multiplier moves to a new regime's value over this period. */
-  weightRampSecs: number;
 };
 
 export type VolatilityConfigArgs = VolatilityConfig;
@@ -58,7 +57,6 @@ export function getVolatilityConfigEncoder(): FixedSizeEncoder<VolatilityConfigA
     ['enterDrawdownBps', getArrayEncoder(getU32Encoder(), { size: 3 })],
     ['exitDrawdownBps', getArrayEncoder(getU32Encoder(), { size: 3 })],
     ['minDwellSecs', getU32Encoder()],
-    ['weightRampSecs', getU32Encoder()],
   ]);
 }
 
@@ -73,7 +71,6 @@ export function getVolatilityConfigDecoder(): FixedSizeDecoder<VolatilityConfig>
     ['enterDrawdownBps', getArrayDecoder(getU32Decoder(), { size: 3 })],
     ['exitDrawdownBps', getArrayDecoder(getU32Decoder(), { size: 3 })],
     ['minDwellSecs', getU32Decoder()],
-    ['weightRampSecs', getU32Decoder()],
   ]);
 }
 

@@ -28,11 +28,13 @@ import {
 import { getPodU128Decoder, getPodU128Encoder, type PodU128, type PodU128Args } from '.';
 
 /**
- * State of `update_volatility`: the last sample, the EWMA variance and EMA price, the
- * estimates derived from them and the regime. All zero before the first sample.
+ * An asset's volatility estimate and regime: the last sample, the EWMA variance and EMA
+ * price, the estimates derived from them and the regime (the native token's, kept by
+ * `update_volatility`; each market's, kept by `refresh_market`). All zero before the
+ * first sample.
  */
 export type VolatilityRecord = {
-  /** Native token price (WAD per whole token) at the last sample. */
+  /** Price (WAD per whole token) at the last sample. */
   lastPriceWad: PodU128;
   emaPriceWad: PodU128;
   /** EWMA of squared returns per second (WAD). */
@@ -47,7 +49,7 @@ export type VolatilityRecord = {
 };
 
 export type VolatilityRecordArgs = {
-  /** Native token price (WAD per whole token) at the last sample. */
+  /** Price (WAD per whole token) at the last sample. */
   lastPriceWad: PodU128Args;
   emaPriceWad: PodU128Args;
   /** EWMA of squared returns per second (WAD). */

@@ -21,8 +21,8 @@ import {
 
 /**
  * A multiplier (bps) moving linearly from `from_bps` to `to_bps` over `ramp_secs`
- * from `start_ts` (see `ballast_risk::ramp`), so a regime change reaches collateral
- * weights gradually rather than liquidating accounts in one jump.
+ * from `start_ts` (see `ballast_risk::ramp`), so a regime change reaches weights
+ * gradually rather than liquidating accounts in one jump.
  */
 export type WeightRamp = { fromBps: number; toBps: number; startTs: bigint; rampSecs: number; padding: number };
 

@@ -2,14 +2,15 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 use ballast_risk::governance::check_executable;
 use ballast_risk::oracle::{self, OracleAction, OracleReading, MAX_DECIMALS};
-use ballast_risk::{params, Rounding, WAD};
+use ballast_risk::regime::Regime;
+use ballast_risk::{Rounding, WAD};
 
 use crate::constants::{MARKET_SEED, MAX_MARKETS, VAULT_SEED};
 use crate::errors::{BallastError, OrBallast};
 use crate::events::{ChangeExecuted, MarketAdded};
 use crate::governance::GovernanceAction;
 use crate::oracle::read_new_oracle;
-use crate::state::{Market, MarketConfig, OracleSource, Proposal, ProposalStatus, Protocol, WeightRamp, MARKET_SIZE};
+use crate::state::{Market, MarketConfig, OracleSource, Proposal, ProposalStatus, Protocol, MARKET_SIZE};
 
 #[derive(Accounts)]
 pub struct AddMarket<'info> {
@@ -46,22 +47,6 @@ pub struct AddMarket<'info> {
     pub proposal: Option<Box<Account<'info, Proposal>>>,
 }
 
-/// Checks every parameter group against its bounds.
-pub fn validate_config(config: &MarketConfig) -> Result<()> {
-    params::validate_weights(&config.weights()).or_ballast()?;
-    params::validate_rate_curve(&config.rate_curve()).or_ballast()?;
-    params::validate_protocol_fee(config.protocol_fee_bps).or_ballast()?;
-    params::validate_oracle_limits(&config.oracle_limits()).or_ballast()?;
-    params::validate_caps(config.deposit_cap, config.borrow_cap).or_ballast()?;
-    params::validate_liquidation(
-        config.liquidation_bonus_bps,
-        config.liquidation_insurance_fee_bps,
-        config.init_asset_weight_bps,
-    )
-    .or_ballast()?;
-    config.breakers.validate()
-}
-
 /// Reads a feed about to be written into a market (listing or replacement): `source`
 /// well formed, `info` its account, parsable as its kind, and pricing a token of
 /// `decimals` sanely under `config`'s limits (absurd or ancient prices are refused).
@@ -79,13 +64,13 @@ pub fn check_market_feed(
 }
 
 pub fn handler(ctx: Context<AddMarket>, config: MarketConfig, oracle: OracleSource) -> Result<()> {
-    validate_config(&config)?;
+    config.validate()?;
     let decimals = ctx.accounts.mint.decimals;
     require_gte!(MAX_DECIMALS, decimals, BallastError::UnsupportedMint);
     let now = Clock::get()?.unix_timestamp;
     let reading = check_market_feed(&ctx.accounts.oracle, &oracle, &config, decimals, now)?;
 
-    let (market_index, weight_multiplier) = {
+    let market_index = {
         let mut protocol = ctx.accounts.protocol.load_mut()?;
         let listing = GovernanceAction::ListMarket { mint: ctx.accounts.mint.key(), oracle, config };
         match ctx.accounts.proposal.as_deref_mut() {
@@ -96,14 +81,10 @@ pub fn handler(ctx: Context<AddMarket>, config: MarketConfig, oracle: OracleSour
         // Each market has a staker reward stream in the protocol account.
         require_gt!(MAX_MARKETS, usize::from(index), BallastError::TooManyMarkets);
         protocol.market_count = index + 1;
-        // The native token's own market starts at the regime's collateral multiplier.
-        let multiplier = if ctx.accounts.mint.key() == protocol.native_mint {
+        if ctx.accounts.mint.key() == protocol.native_mint {
             protocol.native_market = ctx.accounts.market.key();
-            WeightRamp::settled(protocol.regime_settings()?.native_weight_multiplier_bps, now)
-        } else {
-            WeightRamp::none(now)
-        };
-        (index, multiplier)
+        }
+        index
     };
 
     let mut market = ctx.accounts.market.load_init()?;
@@ -119,10 +100,13 @@ pub fn handler(ctx: Context<AddMarket>, config: MarketConfig, oracle: OracleSour
     market.bump = ctx.bumps.market;
     market.vault_bump = ctx.bumps.vault;
     market.config = config;
-    market.weight_multiplier = weight_multiplier;
-    // The guard's first reference is the listing price; the limiter's bucket starts empty.
+    // A market starts Calm, at Calm's multipliers, its volatility estimate unsampled.
+    market.settle_multipliers(Regime::Calm, now);
+    // The guard's first reference and the stable price start at the listing price; the
+    // limiters' buckets start empty.
     let price = oracle::mid_price(&reading, decimals, Rounding::Down).or_ballast()?;
     market.observe_price(ctx.accounts.market.key(), price, now)?;
+    market.observe_stable_price(price, now)?;
     market.breakers.outflow_updated_ts = now;
 
     emit!(MarketAdded { market: ctx.accounts.market.key(), mint: market.mint, oracle, market_index });

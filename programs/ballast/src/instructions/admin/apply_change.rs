@@ -34,7 +34,7 @@ pub fn handler(ctx: Context<ApplyChange>, action: GovernanceAction) -> Result<()
     check_emission_authority(&action, &base, (&ctx.accounts.protocol.key(), &protocol), ctx.remaining_accounts)?;
     let now = Clock::get()?.unix_timestamp;
     check_new_oracle(&action, &protocol, market.as_deref(), ctx.remaining_accounts, now)?;
-    write_change(&action, &mut protocol, market.as_deref_mut())?;
+    write_change(&action, &mut protocol, market.as_deref_mut(), now)?;
     emit!(ChangeApplied { admin: protocol.admin, action, loosening: kind.needs_timelock() });
     Ok(())
 }

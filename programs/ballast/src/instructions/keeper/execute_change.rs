@@ -40,7 +40,7 @@ pub fn handler(ctx: Context<ExecuteChange>) -> Result<()> {
         ctx.remaining_accounts,
     )?;
     check_new_oracle(&action, &protocol, market.as_deref(), ctx.remaining_accounts, now)?;
-    write_change(&action, &mut protocol, market.as_deref_mut())?;
+    write_change(&action, &mut protocol, market.as_deref_mut(), now)?;
     proposal.status = ProposalStatus::Executed;
     proposal.closed_at = now;
     emit!(ChangeExecuted { proposal: proposal.key(), id: proposal.id, action });

@@ -16,9 +16,12 @@ pub struct RefreshMarket<'info> {
 }
 
 /// Accrues interest (the protocol's share goes to the fee pool), records the latest
-/// oracle sample and feeds it to the price move guard. A stale or uncertain feed does
-/// not stop interest: the sample is recorded with `oracle_ok = false` for keepers and
-/// UIs to see, and reaches the guard only if it is fit for a liquidation.
+/// oracle sample and feeds it to the price move guard and the stable price; a fresh,
+/// tight sample at least `min_sample_interval_secs` after the last one also goes into
+/// the market's volatility estimate, which moves its regime and weight multipliers. A
+/// stale or uncertain feed does not stop interest: the sample is recorded with
+/// `oracle_ok = false` for keepers and UIs to see, and reaches the guard and the stable
+/// price only if it is fit for a liquidation.
 pub fn handler(ctx: Context<RefreshMarket>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let key = ctx.accounts.market.key();
@@ -39,6 +42,18 @@ pub fn handler(ctx: Context<RefreshMarket>) -> Result<()> {
         if let Some(tripped) = market.observe_price(key, price, now)? {
             emit!(tripped);
         }
+        market.observe_stable_price(price, now)?;
+    }
+    // Volatility in whole-token prices, like the native token's: returns do not depend
+    // on the unit, and a whole token keeps small prices precise.
+    let mut volatility_sampled = false;
+    if oracle::validate(&reading, &limits, OracleAction::VolatilitySample, now).is_ok() {
+        let price_wad = oracle::mid_price(&reading, 0, Rounding::Down).or_ballast()?;
+        let (sampled, changed) = market.track_volatility(key, price_wad, now)?;
+        volatility_sampled = sampled;
+        if let Some(changed) = changed {
+            emit!(changed);
+        }
     }
 
     emit!(MarketRefreshed {
@@ -50,6 +65,9 @@ pub fn handler(ctx: Context<RefreshMarket>) -> Result<()> {
         oracle_ok,
         price: reading.price,
         expo: reading.expo,
+        volatility_sampled,
+        regime: market.volatility.regime,
+        stable_price: market.stable_price.stable_price.get(),
     });
     Ok(())
 }

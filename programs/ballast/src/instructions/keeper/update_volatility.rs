@@ -1,14 +1,12 @@
 use anchor_lang::prelude::*;
 use ballast_risk::gates;
 use ballast_risk::oracle::{self, OracleAction};
-use ballast_risk::volatility::sample;
 use ballast_risk::Rounding;
 
-use crate::errors::{BallastError, OrBallast};
+use crate::errors::OrBallast;
 use crate::events::{RegimeChanged, VolatilitySampled};
 use crate::instructions::trader::stake_accounts::*;
 use crate::oracle::read_oracle;
-use crate::state::Market;
 
 #[derive(Accounts)]
 pub struct UpdateVolatility<'info> {
@@ -17,19 +15,16 @@ pub struct UpdateVolatility<'info> {
     pub pool: StakePool<'info>,
     /// CHECK: must be the native token's Pyth feed; checked by `read_oracle`.
     pub native_oracle: UncheckedAccount<'info>,
-    /// The native token's own market, required once it is listed: its collateral
-    /// multiplier follows the regime.
-    #[account(mut)]
-    pub native_market: Option<AccountLoader<'info, Market>>,
 }
 
 /// Samples the native token's price into the volatility estimate and moves the regime
-/// (permissionless keeper crank, at most once per `min_sample_interval_secs`).
+/// that sets emissions, buyback budgets and exit penalties (permissionless keeper crank,
+/// at most once per `min_sample_interval_secs`). The native token's own market, like
+/// every market, samples its own regime for its weights in `refresh_market`.
 pub fn handler(ctx: Context<UpdateVolatility>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool = &ctx.accounts.pool;
     pool.require_open(gates::UPDATE_VOLATILITY, now)?;
-    check_native_market(ctx.accounts)?;
     pool.accrue(now)?;
 
     let mut protocol = pool.protocol.load_mut()?;
@@ -41,16 +36,9 @@ pub fn handler(ctx: Context<UpdateVolatility>) -> Result<()> {
     oracle::validate(&reading, &cfg.native_oracle_limits(), OracleAction::VolatilitySample, now).or_ballast()?;
     let price_wad = oracle::mid_price(&reading, 0, Rounding::Down).or_ballast()?;
 
-    let vol = sample(&protocol.volatility.state(), price_wad, now, &cfg.volatility.params()).or_ballast()?;
-    let before = protocol.volatility.regime_state()?;
-    let after = before.advance(now, vol.annual_vol_bps, vol.drawdown_bps, &cfg.volatility.thresholds());
-    protocol.volatility.store(&vol, &after);
+    let (before, after) = protocol.volatility.track(price_wad, now, &cfg.volatility)?;
+    let vol = protocol.volatility.state();
     let settings = cfg.regime(after.regime);
-
-    if let Some(market) = &ctx.accounts.native_market {
-        let mut market = market.load_mut()?;
-        market.weight_multiplier.retarget(settings.native_weight_multiplier_bps, now, cfg.volatility.weight_ramp_secs);
-    }
     emit!(VolatilitySampled {
         price_wad,
         ema_price_wad: vol.ema_price_wad,
@@ -69,19 +57,8 @@ pub fn handler(ctx: Context<UpdateVolatility>) -> Result<()> {
             buyback_budget_bps: settings.buyback_budget_bps,
             premium_cap_bps: settings.premium_cap_bps,
             exit_penalty_bps: settings.exit_penalty_bps,
-            native_weight_multiplier_bps: settings.native_weight_multiplier_bps,
             timestamp: now,
         });
-    }
-    Ok(())
-}
-
-/// The native market must be passed once listed, and must be that market.
-fn check_native_market(accounts: &UpdateVolatility) -> Result<()> {
-    let expected = accounts.pool.protocol.load()?.native_market;
-    match &accounts.native_market {
-        Some(market) => require_keys_eq!(market.key(), expected, BallastError::NativeMarketMismatch),
-        None => require_keys_eq!(expected, Pubkey::default(), BallastError::NativeMarketMismatch),
     }
     Ok(())
 }

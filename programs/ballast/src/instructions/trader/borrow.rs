@@ -5,12 +5,13 @@ use ballast_risk::shares::borrow_shares_for;
 use super::MarketTransfer;
 use crate::errors::{BallastError, OrBallast};
 use crate::events::{BalanceChangeKind, BalanceChanged};
-use crate::health::require_init_health;
+use crate::health::{find_priced, require_init_health};
 
 /// Lends `amount` from the market's vault. The account must keep non-negative initial
 /// health, priced from the (market, oracle) pairs of its balances in `remaining_accounts`.
 /// Refused while the market is reduce-only, including when the price read here trips
-/// its guard; the amount counts against the market's outflow limit.
+/// its guard; the amount counts against the market's outflow limit and, valued at the
+/// liability price read here, against its USD borrow limit per window.
 pub fn handler(ctx: Context<MarketTransfer>, amount: u64) -> Result<()> {
     require!(amount > 0, BallastError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
@@ -41,6 +42,11 @@ pub fn handler(ctx: Context<MarketTransfer>, amount: u64) -> Result<()> {
     // A trip by this very price makes the market reduce-only now. (The failure undoes
     // the trip too; the next refresh, withdrawal or liquidation records it.)
     require!(!ctx.accounts.observe_price(&priced, now)?, BallastError::MarketReduceOnly);
+    {
+        let mut market = ctx.accounts.market.load_mut()?;
+        let price = find_priced(&priced, market.market_index)?.prices.liability;
+        market.record_borrow(amount, price, now)?;
+    }
     emit!(BalanceChanged {
         margin_account: ctx.accounts.margin_account.key(),
         market: ctx.accounts.market.key(),

@@ -36,6 +36,7 @@ pub fn handler(ctx: Context<MarketTransfer>, amount: u64, repay_all: bool) -> Re
         let total = indices.total_borrow_shares.checked_sub(shares).ok_or(BallastError::MathOverflow)?;
         market.total_borrow_shares.set(total);
         market.record_inflow(amount);
+        market.record_repay(amount, now);
         (amount, shares)
     };
     ctx.accounts.pull_from_owner(amount)?;
