@@ -329,6 +329,15 @@ fn usdc_config() -> MarketConfig {
     standard_config(10_000_000 * USDC, 8_000_000 * USDC)
 }
 
+/// SOL with a 30-day regime ramp (so the health case below is mid-ramp) and a $950 limit
+/// on the deposit value counted at the full initial weight (the case's 10 SOL exceed it).
+fn sol_config() -> MarketConfig {
+    let mut config = standard_config(100_000 * SOL, 80_000 * SOL);
+    config.regime_weights.ramp_secs = 30 * 86_400;
+    config.limits.asset_value_init_limit_usd = 950;
+    config
+}
+
 /// Runs the program: protocol, a USDC and a SOL market, a lender and a leveraged
 /// borrower, a day of interest; returns the raw accounts and the borrower's health.
 async fn accounts() -> (Vec<Value>, Value) {
@@ -353,8 +362,7 @@ async fn accounts() -> (Vec<Value>, Value) {
     let (usdc_feed, sol_feed) = (OracleSource::push_feed(0, [25; 32]), OracleSource::push_feed(0, [26; 32]));
     let (usdc_oracle, sol_oracle) = (usdc_feed.address, sol_feed.address);
     list_fixed_market(&mut rt, usdc_mint.pubkey(), usdc_feed, USD, usdc_config()).await;
-    list_fixed_market(&mut rt, sol_mint.pubkey(), sol_feed, SOL_PRICE, standard_config(100_000 * SOL, 80_000 * SOL))
-        .await;
+    list_fixed_market(&mut rt, sol_mint.pubkey(), sol_feed, SOL_PRICE, sol_config()).await;
     let (usdc, sol) = (rt.markets[0], rt.markets[1]);
 
     trader_with_deposit(&mut rt, 27, usdc, 100_000 * USDC).await;
@@ -378,6 +386,15 @@ async fn accounts() -> (Vec<Value>, Value) {
     rt.advance(60);
     rt.set_price(&sol_oracle, &PythPrice::steady(70 * USD, EXPO, rt.now));
     rt.send(&[ix::refresh_market(sol.key, sol_oracle)], &[]).await.unwrap();
+
+    // SOL's own regime in Crisis (written directly; tests/tests/volatility.rs shows how
+    // sampling gets there): the next refresh ramps its weights towards Crisis' values.
+    let mut account = rt.raw_account(&sol.key).await.unwrap();
+    let mut m: Market = *bytemuck::from_bytes(&account.data[8..]);
+    m.volatility.regime = ballast_risk::regime::Regime::Crisis as u8;
+    m.volatility.regime_entered_at = rt.now;
+    account.data[8..].copy_from_slice(bytemuck::bytes_of(&m));
+    rt.set_raw_account(&sol.key, account.owner, account.data);
 
     // A day of interest on both markets, so indices and the fee pool move off their defaults.
     rt.advance(86_400);
@@ -493,6 +510,18 @@ async fn accounts() -> (Vec<Value>, Value) {
                 "breakers.reduceOnlyUntilTs": m.breakers.reduce_only_until_ts.to_string(),
                 "breakers.netOutflow": m.breakers.net_outflow.to_string(),
                 "breakers.outflowUpdatedTs": m.breakers.outflow_updated_ts.to_string(),
+                "config.regimeWeights.rampSecs": m.config.regime_weights.ramp_secs.to_string(),
+                "config.limits.assetValueInitLimitUsd": m.config.limits.asset_value_init_limit_usd.to_string(),
+                "assetMultiplier.fromBps": m.asset_multiplier.from_bps.to_string(),
+                "assetMultiplier.toBps": m.asset_multiplier.to_bps.to_string(),
+                "assetMultiplier.startTs": m.asset_multiplier.start_ts.to_string(),
+                "liabilityMultiplier.toBps": m.liability_multiplier.to_bps.to_string(),
+                "liabilityMultiplier.rampSecs": m.liability_multiplier.ramp_secs.to_string(),
+                "volatility.regime": m.volatility.regime.to_string(),
+                "volatility.lastSampleTs": m.volatility.last_sample_ts.to_string(),
+                "stablePrice.stablePrice": m.stable_price.stable_price.get().to_string(),
+                "stablePrice.delayedPrice": m.stable_price.delayed_price.get().to_string(),
+                "borrowWindow.netBorrows": m.borrow_window.net_borrows.to_string(),
             },
         }));
     }
@@ -514,15 +543,22 @@ async fn accounts() -> (Vec<Value>, Value) {
         },
     }));
 
-    // The borrower's health as the program computes it, at prices unlike the stored ones
-    // (SOL down 30%, wider confidence) and at the markets' last accrual, so the stored
-    // indices are current.
-    let now = rt.now;
-    let mut sol_reading = reading(70 * USD, now);
+    // The borrower's health as the program computes it ten days on, at prices unlike the
+    // stored ones (SOL up 30%, wider confidence): ten days of interest not yet accrued,
+    // SOL's multipliers a third of the way down their ramp, its initial price held to the
+    // stable price and its initial weight scaled by the $950 limit.
+    let at = rt.now + 10 * 86_400;
+    let mut sol_reading = reading(130 * USD, at);
     sol_reading.conf = (35 * USD / 100) as u64;
-    let readings = [(usdc_market, reading(USD, now)), (sol_market, sol_reading)];
+    let readings = [(usdc_market, reading(USD, at)), (sol_market, sol_reading)];
     let priced: Vec<PricedMarket> =
-        readings.iter().map(|(m, r)| m.price(r, OracleAction::Liquidation, now).unwrap()).collect();
+        readings.iter().map(|(m, r)| m.price(r, OracleAction::Liquidation, at).unwrap()).collect();
+    let sol_priced = &priced[1];
+    assert!(sol_priced.init_prices.asset < sol_priced.prices.asset, "the stable price binds");
+    let ramped = sol_market.weights_at(at);
+    assert!(ramped.maint_asset_bps < sol_market.config.maint_asset_weight_bps);
+    assert!(sol_priced.weights.init_asset_bps < ramped.init_asset_bps, "the limit binds");
+    assert!(priced[0].indices.borrow_index > usdc_market.borrow_index.get(), "interest accrues");
     let health = health_of(&margin, &priced).unwrap();
     let readings_json: Vec<Value> = readings
         .iter()
@@ -532,6 +568,7 @@ async fn accounts() -> (Vec<Value>, Value) {
         })
         .collect();
     let health_case = json!({
+        "at": at.to_string(),
         "marginAccount": on_sol.margin_account.to_string(),
         "markets": [usdc.key.to_string(), sol.key.to_string()],
         "readings": readings_json,
