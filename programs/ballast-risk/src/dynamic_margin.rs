@@ -183,6 +183,41 @@ mod tests {
             prop_assert!(calm.init_asset_bps <= w.init_asset_bps && calm.maint_liability_bps >= w.maint_liability_bps);
         }
 
+        /// Whatever the regime change (any two multipliers of each side, any ramp), an
+        /// account's maintenance health falls by at most what the ramp allows in one
+        /// second: each side's weighted value times its multiplier's total move over
+        /// `ramp_secs`, plus a bps of rounding per side.
+        #[test]
+        fn a_regime_change_lowers_maintenance_health_at_most_at_the_ramps_pace(
+            deposit in 0u128..1_000_000_000_000_000, borrow in 0u128..1_000_000_000_000_000,
+            price in 1u128..1_000_000_000_000_000_000_000,
+            from_a in MIN_ASSET_MULTIPLIER_BPS..=10_000, to_a in MIN_ASSET_MULTIPLIER_BPS..=10_000,
+            from_l in 10_000u32..=MAX_LIABILITY_MULTIPLIER_BPS, to_l in 10_000u32..=MAX_LIABILITY_MULTIPLIER_BPS,
+            ramp_secs in MIN_WEIGHT_RAMP_SECS..=MAX_WEIGHT_RAMP_SECS, at in 0u32..=MAX_WEIGHT_RAMP_SECS,
+        ) {
+            use crate::health::{Health, HealthPosition};
+            use crate::oracle::ValuationPrices;
+            use crate::ramp::Ramp;
+            let (asset, liability) = (Ramp { from_bps: from_a, to_bps: to_a, start_ts: 0 }, Ramp { from_bps: from_l, to_bps: to_l, start_ts: 0 });
+            let maint = |t: i64| {
+                let w = apply_multipliers(W, asset.current(t, ramp_secs), liability.current(t, ramp_secs));
+                let prices = ValuationPrices { asset: price, liability: price };
+                let position = HealthPosition { deposit, borrow, prices, init_prices: prices, weights: w };
+                Health::of([position]).unwrap().maint().unwrap()
+            };
+            let t = i64::from(at);
+            let drop = maint(t) - maint(t + 1);
+            // Per second: the multiplier moves at most ceil(total / ramp) + 1 bps (the
+            // ramp's own rounding), the weight at most that share of itself + 1 bps.
+            let per_sec = |from: u32, to: u32| u128::from(from.abs_diff(to)).div_ceil(u128::from(ramp_secs)) + 1;
+            let asset_value = deposit * price;
+            let debt_value = borrow * price;
+            let allowed = asset_value * (u128::from(W.maint_asset_bps) * per_sec(from_a, to_a) / BPS + 1) / BPS
+                + debt_value * (u128::from(W.maint_liability_bps) * per_sec(from_l, to_l) / BPS + 1) / BPS
+                + 2;
+            prop_assert!(drop <= allowed as i128, "drop {drop} allowed {allowed}");
+        }
+
         #[test]
         fn the_limited_weight_is_monotone_in_the_market_value(w in 0u32..=10_000, v1: u128, v2: u128, limit: u64) {
             let (lo, hi) = if v1 <= v2 { (v1, v2) } else { (v2, v1) };
