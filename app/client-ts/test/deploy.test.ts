@@ -15,16 +15,34 @@ test('the example config parses into encodable MarketConfigs', () => {
   assert.equal(usdc.initAssetWeightBps, 9000);
   assert.equal(usdc.breakers.priceGuardMaxMoveBps, 2000);
   assert.equal(usdc.breakers.smallOutflowThreshold, 100_000_000n);
-  assert.equal(getMarketConfigEncoder().encode(usdc).length, 120);
+  // Each market's own volatility, regime multipliers, stable price and USD limits.
+  assert.deepEqual(usdc.volatility.enterVolBps, [8000, 12000, 20000]);
+  assert.equal(usdc.volatility.minDwellSecs, 21600);
+  assert.deepEqual(usdc.regimeWeights, {
+    assetMultiplierBps: [10000, 9500, 8500, 7000],
+    liabilityMultiplierBps: [10000, 10000, 10500, 11000],
+    rampSecs: 86400,
+  });
+  assert.deepEqual(usdc.stablePrice, { maxHourlyMoveBps: 500, delayIntervalSecs: 3600, maxDelayMoveBps: 600, slowBandBps: 1000 });
+  assert.deepEqual(usdc.limits, { assetValueInitLimitUsd: 0n, borrowLimitPerWindowUsd: 2_000_000n, borrowLimitWindowSecs: 3600, padding: 0 });
+  assert.equal(getMarketConfigEncoder().encode(usdc).length, 264);
+  const sol = marketConfig(example.markets[1].config, 'sol');
+  assert.equal(sol.limits.borrowLimitPerWindowUsd, 0n);
+  assert.equal(getMarketConfigEncoder().encode(sol).length, 264);
 });
 
-test('the example protocol config parses and encodes to its 256 bytes', () => {
+test('the example protocol config parses and encodes to its 248 bytes', () => {
   const config = protocolConfig(example.protocol_config, 'protocol_config');
   assert.equal(config.feeBuybackBps, 4000);
   assert.equal(config.regimes[0].emissionRatePerSec, 0n);
-  assert.equal(config.regimes[3].nativeWeightMultiplierBps, 5000);
+  assert.equal(config.regimes[3].exitPenaltyBps, 3000);
+  // Weight multipliers are per market now (MarketConfig.regime_weights), not per protocol regime.
+  assert.ok(!('nativeWeightMultiplierBps' in config.regimes[3]));
+  assert.ok(!('weightRampSecs' in config.volatility));
+  const oldRegimes = (example.protocol_config.regimes as object[]).map((r) => ({ ...r, native_weight_multiplier_bps: 10000 }));
+  assert.throws(() => protocolConfig({ ...example.protocol_config, regimes: oldRegimes }, 'p'), /p.regimes\[0\]: unknown config fields native_weight_multiplier_bps/);
   assert.deepEqual(config.volatility.enterVolBps, [8000, 12000, 20000]);
-  assert.equal(getProtocolConfigEncoder().encode(config).length, 256);
+  assert.equal(getProtocolConfigEncoder().encode(config).length, 248);
   const short = { ...example.protocol_config, volatility: { ...(example.protocol_config.volatility as object), exit_vol_bps: [1, 2] } };
   assert.throws(() => protocolConfig(short, 'p'), /p.volatility.exit_vol_bps: expected a list of 3/);
   assert.equal(config.guardian.maxTripSecs, 1800);
@@ -51,6 +69,13 @@ test('bad configs are refused with the field named', () => {
   assert.throws(() => withBreakers(7), /m.breakers: expected an object of BreakerConfig fields/);
   const { outflow_window_secs: __, ...noWindow } = breakers;
   assert.throws(() => withBreakers(noWindow), /m.breakers.outflow_window_secs/);
+  // The new groups are required and checked the same way.
+  const { limits: ___, ...noLimits } = good;
+  assert.throws(() => marketConfig(noLimits, 'm'), /m.limits: expected an object of UsdLimits fields/);
+  const regimeWeights = { ...(good.regime_weights as object), asset_multiplier_bps: [10000, 9500, 8500] };
+  assert.throws(() => marketConfig({ ...good, regime_weights: regimeWeights }, 'm'), /m.regime_weights.asset_multiplier_bps: expected a list of 4/);
+  const limits = { ...(good.limits as object), _padding: 0 };
+  assert.throws(() => marketConfig({ ...good, limits }, 'm'), /m.limits: unknown config fields _padding/);
 });
 
 test('feeds are push feeds by feed id (or legacy accounts), with the address derived', async () => {

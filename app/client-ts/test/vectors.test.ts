@@ -24,6 +24,7 @@ import {
   proposalPda,
   protocolPda,
   vaultPda,
+  weightsAt,
 } from '../src/index.ts';
 import { u128, i128 } from '../src/health.ts';
 
@@ -41,6 +42,8 @@ type Vectors = {
     expect: { error: string } | { price: string; conf: string; emaPrice: string; expo: number; publishTime: string };
   }[];
   health: {
+    /** The program's clock for this case (unix seconds): after the markets' last accrual. */
+    at: string;
     marginAccount: string;
     markets: string[];
     readings: { marketIndex: number; price: string; conf: string; emaPrice: string; expo: number }[];
@@ -170,14 +173,22 @@ describe('accounts', () => {
   }
 });
 
-test('health matches the program', () => {
+test('health matches the program, interest accrued and ramps read at its clock', () => {
+  const at = BigInt(vectors.health.at);
   const find = (address: string) => bytes(vectors.accounts.find((a) => a.address === address)!.data);
   const account = gen.getMarginAccountDecoder().decode(find(vectors.health.marginAccount));
   const markets = vectors.health.markets.map((m) => gen.getMarketDecoder().decode(find(m)));
   const priced = markets.map((m) => {
     const r = vectors.health.readings.find((x) => x.marketIndex === m.marketIndex)!;
-    return priceMarket(m, { price: BigInt(r.price), conf: BigInt(r.conf), emaPrice: BigInt(r.emaPrice), expo: r.expo });
+    return priceMarket(m, { price: BigInt(r.price), conf: BigInt(r.conf), emaPrice: BigInt(r.emaPrice), expo: r.expo }, at);
   });
+  // The case is built so that every part of the pricing shows (tests/tests/vectors.rs asserts the same).
+  assert.ok(markets.every((m) => m.lastAccrualTs < at), 'interest not yet accrued');
+  assert.ok(priced[0].borrowIndex > u128(markets[0].borrowIndex), 'interest accrues');
+  assert.ok(priced[1].initPrices.asset < priced[1].prices.asset, 'the stable price binds');
+  const ramped = weightsAt(markets[1], at);
+  assert.ok(ramped.maintAssetBps < markets[1].config.maintAssetWeightBps, 'mid-ramp');
+  assert.ok(priced[1].weights.initAssetBps < ramped.initAssetBps, 'the USD limit binds');
   const health = healthOf(account, priced);
   for (const [k, v] of Object.entries(vectors.health.health)) {
     assert.equal(health[k as keyof typeof health].toString(), v, k);
