@@ -225,6 +225,9 @@ pub struct SimOutcome {
     pub protocol: Protocol,
     pub markets: Vec<(MarketHandle, Market, MarketBooks)>,
     pub native_supply: u64,
+    /// The price-pump attackers' runs (see [`crate::attack`]): none from [`run`]; the
+    /// `sim` binary adds them.
+    pub attacks: Vec<crate::attack::AttackOutcome>,
 }
 
 impl SimOutcome {
@@ -1058,6 +1061,7 @@ impl Sim {
             protocol,
             markets,
             native_supply,
+            attacks: Vec::new(),
         })
     }
 }
