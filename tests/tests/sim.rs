@@ -3,6 +3,7 @@
 //! risk-increasing actions on the stale oracle, and writes every report file.
 
 use ballast::OracleKind;
+use ballast_sim::attack::{self, Defences, Pump};
 use ballast_sim::paths;
 use ballast_sim::report::{self, PLOTS};
 use ballast_sim::stress::{self, ProgressBar, SimConfig};
@@ -48,6 +49,11 @@ async fn small_stress_run_balances_liquidates_and_reports() {
     assert!(outcome.protocol.total_emitted > 0);
     assert!(outcome.transactions >= outcome.tally.ok.values().sum::<u64>() + outcome.tally.refused_total());
 
+    // The `sim` binary adds the attackers' runs; one of them here (they have their own
+    // tests in pump.rs).
+    let mut outcome = outcome;
+    outcome.attacks = vec![attack::run(Pump::Fast, Defences::On).await.expect("the attack runs")];
+
     let dir = std::env::temp_dir().join(format!("ballast-sim-report-{}", std::process::id()));
     let files = report::write(&dir, &outcome).expect("the report is written");
     // The plots, the timeline's CSV and the summary.
@@ -67,6 +73,9 @@ async fn small_stress_run_balances_liquidates_and_reports() {
     for (file, _) in PLOTS {
         assert!(summary.contains(file), "summary links {file}");
     }
+    // The attackers: a row per run, and their debt drawn.
+    assert!(summary.contains("## Attackers") && summary.contains("| fast pump | on | $"), "{summary}");
+    assert!(std::fs::read_to_string(dir.join("attack.svg")).unwrap().contains("fast pump, defences on: debt"));
     // The program's regime and breakers, read from its state, are drawn and summarised.
     assert!(summary.contains("## Program risk state") && summary.contains("samples taken"));
     assert!(std::fs::read_to_string(dir.join("volatility.svg")).unwrap().contains("BAL: the program"));

@@ -1,8 +1,9 @@
 //! Drives the real Ballast program in-process: the embedded runtime, Pyth feeds,
-//! keeper agents, and the stress simulation the `sim` binary runs (price paths, agents,
-//! invariants, report).
+//! keeper agents, the stress simulation the `sim` binary runs (price paths, agents,
+//! invariants, report) and the price-pump attackers it reports on.
 
 pub mod agents;
+pub mod attack;
 pub mod invariants;
 pub mod keeper;
 pub mod paths;

@@ -1,4 +1,5 @@
-//! `sim`: the stress simulation of Ballast on the embedded runtime, with a report.
+//! `sim`: the stress simulation of Ballast on the embedded runtime, then the price-pump
+//! attackers, with a report.
 //!
 //! Exit codes: 0 when every invariant held, 1 when one broke (or the run failed),
 //! 2 for bad flags, a bad price file or an unusable report directory.
@@ -7,14 +8,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ballast::OracleKind;
+use ballast_sim::attack;
 use ballast_sim::paths::{self, CsvOptions, Interpolation, PricePath, DEFAULT_DAYS, MAX_DAYS, MIN_DAYS};
-use ballast_sim::stress::{self, SimConfig, MIN_AGENTS};
+use ballast_sim::stress::{self, SimConfig, SimOutcome, MIN_AGENTS};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Runs the real Ballast program in-process through a market stress scenario with
-/// lenders, leveraged traders, stakers and keepers, then writes a report (summary.md and
-/// SVG plots). Exits 1 if an invariant broke (vault balances, supply accounting).
+/// lenders, leveraged traders, stakers and keepers, then four price-pump attackers on a
+/// thin collateral (slow and fast, the new defences off and on), and writes a report
+/// (summary.md and SVG plots). Exits 1 if an invariant broke (vault balances, supply
+/// accounting).
 #[derive(Parser, Debug)]
 #[command(
     name = "sim",
@@ -125,10 +129,23 @@ async fn main() -> ExitCode {
     let config = SimConfig { path, seed: cli.seed, agents: cli.agents as usize, oracle_kind: cli.oracle.kind() };
     let muted = MutedStdout::new();
     let outcome = stress::run(config, &progress).await;
+    let attacks = match outcome {
+        Ok(_) => {
+            // The price-pump attackers, each on a fresh protocol (slow and fast, each with
+            // the new defences off and on).
+            let spinner = ProgressBar::new_spinner();
+            spinner.set_message("attackers: slow and fast pumps, defences off and on");
+            spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+            let attacks = attack::run_all().await;
+            spinner.finish_and_clear();
+            attacks
+        }
+        Err(_) => Ok(Vec::new()),
+    };
     drop(muted);
-    let outcome = match outcome {
-        Ok(outcome) => outcome,
-        Err(e) => {
+    let outcome = match (outcome, attacks) {
+        (Ok(outcome), Ok(attacks)) => SimOutcome { attacks, ..outcome },
+        (Err(e), _) | (_, Err(e)) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
@@ -152,6 +169,24 @@ async fn main() -> ExitCode {
     );
     for (action, reason) in outcome.tally.failed.keys() {
         eprintln!("warning: unexpected failures of {action}: {reason}");
+    }
+    for a in &outcome.attacks {
+        println!(
+            "attacker, {}, defences {}: borrowed ${:.0}, extracted ${:.0} (bad debt ${:.0}); refused: {}",
+            a.name,
+            a.defences.label(),
+            a.borrowed_usd,
+            a.extracted_usd,
+            a.bad_debt_usd,
+            a.refusals_text()
+        );
+        for (what, n) in &a.failures {
+            eprintln!(
+                "warning: unexpected failures in the attack run ({}, defences {}): {n} × {what}",
+                a.name,
+                a.defences.label()
+            );
+        }
     }
     if outcome.violations.is_empty() {
         println!("invariants: all held");

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use plotters::prelude::*;
 
 use crate::agents::{MARKETS, MARKET_NAMES};
+use crate::attack::{self, AttackOutcome, Defences, Pump};
 use crate::stress::SimOutcome;
 use ballast_risk::regime::Regime;
 
@@ -65,7 +66,7 @@ pub struct Timeline {
 pub const HEALTH_PERCENTILES: [&str; 5] = ["5th", "25th", "50th", "75th", "95th"];
 
 /// The plots, in the order the summary shows them: file name and caption.
-pub const PLOTS: [(&str, &str); 10] = [
+pub const PLOTS: [(&str, &str); 11] = [
     ("price.svg", "SOL price: path, oracle and EMAs; the program's regimes"),
     ("volatility.svg", "Volatility, drawdown, regimes and breaker trips"),
     ("health.svg", "Health of borrowing accounts"),
@@ -76,6 +77,7 @@ pub const PLOTS: [(&str, &str); 10] = [
     ("supply.svg", "Native token supply: emitted and burned"),
     ("rewards.svg", "Staker rewards claimed"),
     ("activity.svg", "Agents' transactions"),
+    ("attack.svg", "Attackers: debt against the pumped collateral"),
 ];
 
 const OUTAGE: RGBAColor = RGBAColor(60, 60, 60, 0.2);
@@ -98,6 +100,7 @@ pub fn write(dir: &Path, outcome: &SimOutcome) -> Result<Vec<PathBuf>, String> {
     for chart in charts(&outcome.timeline) {
         files.push(draw(dir, &chart)?);
     }
+    files.push(draw(dir, &attack_chart(&outcome.attacks))?);
     let csv = dir.join("timeline.csv");
     std::fs::write(&csv, timeline_csv(&outcome.timeline))
         .map_err(|e| format!("cannot write {}: {e}", csv.display()))?;
@@ -175,6 +178,7 @@ struct Band {
 struct Chart {
     file: &'static str,
     title: &'static str,
+    x_label: &'static str,
     y_label: &'static str,
     lines: Vec<Line>,
     bands: Vec<Band>,
@@ -192,6 +196,7 @@ impl Chart {
         Chart {
             file,
             title,
+            x_label: "day",
             y_label,
             lines: Vec::new(),
             bands: Vec::new(),
@@ -371,6 +376,58 @@ fn charts(t: &Timeline) -> Vec<Chart> {
     vec![price, volatility, health, liquidations, liquidated, bad_debt, insurance, supply, rewards, activity]
 }
 
+/// The attackers' debt in every run, and the value of the THIN they put up at the
+/// oracle price (as long as nothing was seized), hour by hour.
+fn attack_chart(attacks: &[AttackOutcome]) -> Chart {
+    let mut chart = Chart { x_label: "hours since the attack began", ..Chart::new("attack.svg", "USD") };
+    if attacks.is_empty() {
+        return chart.note("no attacker runs in this report");
+    }
+    let colour = |pump: Pump, defences: Defences| match (pump, defences) {
+        (Pump::Slow, Defences::Off) => PALETTE[4],
+        (Pump::Slow, Defences::On) => PALETTE[2],
+        (Pump::Fast, Defences::Off) => PALETTE[1],
+        (Pump::Fast, Defences::On) => PALETTE[0],
+    };
+    for pump in Pump::ALL {
+        // The run with the defences on keeps its collateral longest (it is liquidated
+        // least): its THIN at the oracle price traces the pump.
+        let Some(run) = attacks.iter().filter(|a| a.pump == pump).max_by_key(|a| a.defences) else { continue };
+        let hours: Vec<f64> = run.timeline.iter().map(|s| s.hours).collect();
+        chart = chart
+            .line(
+                format!("{}: the attacker's THIN at the oracle price", pump.label()),
+                &hours,
+                run.timeline.iter().map(|s| s.collateral_usd),
+            )
+            .colour(if pump == Pump::Slow { PALETTE[3] } else { PALETTE[5] });
+    }
+    for a in attacks {
+        let hours: Vec<f64> = a.timeline.iter().map(|s| s.hours).collect();
+        chart = chart
+            .line(
+                format!("{}, defences {}: debt", a.name, a.defences.label()),
+                &hours,
+                a.timeline.iter().map(|s| s.debt_usd),
+            )
+            .colour(colour(a.pump, a.defences));
+    }
+    let extracted: Vec<String> = Pump::ALL
+        .iter()
+        .map(|&pump| {
+            let runs: Vec<String> = attacks
+                .iter()
+                .filter(|a| a.pump == pump)
+                .map(|a| format!("{} defences {}", usd(a.extracted_usd), a.defences.label()))
+                .collect();
+            format!("{}: {}", pump.label(), runs.join(", "))
+        })
+        .collect();
+    chart
+        .note("THIN: the attacker's collateral at the oracle price, pumped from $1.00 and back; debt: what it borrowed")
+        .note(format!("extracted (unbacked once the price is back) by the {}", extracted.join("; ")))
+}
+
 fn draw(dir: &Path, chart: &Chart) -> Result<PathBuf, String> {
     let file = dir.join(chart.file);
     let err = |e: &dyn std::fmt::Display| format!("cannot draw {}: {e}", file.display());
@@ -408,7 +465,7 @@ fn draw(dir: &Path, chart: &Chart) -> Result<PathBuf, String> {
         _ => format!("{v:.3}"),
     };
     ctx.configure_mesh()
-        .x_desc("day")
+        .x_desc(chart.x_label)
         .y_desc(chart.y_label)
         .y_label_formatter(&y_tick)
         .light_line_style(WHITE.mix(0.0))
@@ -489,6 +546,9 @@ fn thousands(v: f64) -> String {
 }
 
 fn usd(v: f64) -> String {
+    if v < -0.5 {
+        return format!("−${}", thousands(-v));
+    }
     format!("${}", thousands(v))
 }
 
@@ -717,10 +777,100 @@ pub fn summary_markdown(o: &SimOutcome) -> String {
         }
     }
 
+    attackers_markdown(&mut s, &o.attacks);
+
     let _ = writeln!(s, "\n## Plots\n");
     let _ = writeln!(s, "Every hourly sample behind them is in `timeline.csv`.\n");
     for (file, caption) in PLOTS {
         let _ = writeln!(s, "### {caption}\n\n![{caption}]({file})\n");
     }
     s
+}
+
+/// The "Attackers" section: the scenario, the two settings and a row per run.
+fn attackers_markdown(s: &mut String, attacks: &[AttackOutcome]) {
+    let _ = writeln!(s, "\n## Attackers\n");
+    if attacks.is_empty() {
+        let _ = writeln!(s, "No attacker runs in this report.");
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "Price-manipulation attackers (`ballast_sim::attack`), each on a fresh protocol: a USDC market with {} \
+         from {} lenders, and THIN, a thin collateral listed at ${:.2} (60% / 70% asset weights, a deposit cap of \
+         {} THIN). The attacker deposits {} of THIN and pumps its price; it then returns to ${:.2} in four hourly \
+         steps. At every step keepers refresh both markets and liquidate what they can (the keeper library's \
+         planner), and the attacker borrows all the USDC it can: it asks for what the program allowed before \
+         these defences and, when refused, borrows the most the program allows now (sized with the program's own \
+         pricing and health code).\n",
+        usd(attack::LENDER_USD * attack::LENDERS as f64),
+        attack::LENDERS,
+        attack::START_PRICE,
+        thousands(attack::THIN_DEPOSIT_CAP),
+        usd(attack::ATTACK_USD),
+        attack::START_PRICE,
+    );
+    for pump in Pump::ALL {
+        let _ = writeln!(s, "- {}: {}.", pump.label(), pump.description());
+    }
+    let _ = writeln!(
+        s,
+        "- Defences off: the loosest legal settings of the new defences (a stable price and delayed price moving \
+         up to 100% an hour, no regime weight multipliers, no USD limits): what the program did before them. The \
+         older ones stay on: the EMA band (10%), the price-move guard (20% within an hour) and USDC's outflow \
+         limiter (25% of deposits per 6 hours)."
+    );
+    let _ = writeln!(
+        s,
+        "- Defences on: the standard stable price (5% an hour; a quarter of that while the oracle is more than \
+         10% from a delayed price moving 6% an hour) and regime weights; THIN's init limit of {} (its deposit cap \
+         at the listing price: no more than 60% of it, {} at USDC's 1.2 liability weight, can ever be borrowed \
+         against THIN, whatever its price); a USDC borrow limit of {} an hour (1% of the market's deposits).\n",
+        usd(attack::THIN_INIT_LIMIT_USD as f64),
+        usd(attack::THIN_INIT_LIMIT_USD as f64 * 0.6 / 1.2),
+        usd(attack::USDC_BORROW_LIMIT_USD as f64),
+    );
+    let _ = writeln!(
+        s,
+        "| scenario | defences | borrowed (kept) | extracted (unbacked) | liquidations | liquidators' P&L | \
+         bad debt written off | socialised | refused borrows by error |"
+    );
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---|");
+    for a in attacks {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | **{}** | {} ({} repaid) | {} | {} | {} | {} |",
+            a.name,
+            a.defences.label(),
+            usd(a.borrowed_usd),
+            usd(a.extracted_usd),
+            a.liquidations,
+            usd(a.liquidated_usd),
+            usd(a.liquidator_pnl_usd),
+            usd(a.bad_debt_usd),
+            usd(a.socialised_usd),
+            a.refusals_text()
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nExtracted: the USDC the attacker borrowed and keeps minus the THIN it put up ({}), valued at the price \
+         it returns to: the debt that collateral no longer backs. The cost of pumping THIN is not counted. Who \
+         pays depends on the way down: here the keeper liquidates at every step, so liquidators who seized THIN \
+         at the intermediate prices and held it to the end carry it (their P&L, valued at the returned price); \
+         debt left once no THIN remains is written off, from USDC's insurance fund first, then from the lenders \
+         (socialised). Had the price fallen back in one step, the THIN would not have covered the debt and the \
+         rest would have been written off against the insurance fund and the lenders. The attacker \
+         borrows while it pumps and holds, not on the way down.",
+        usd(attack::ATTACK_USD)
+    );
+    let failures: Vec<String> = attacks
+        .iter()
+        .flat_map(|a| {
+            a.failures.iter().map(move |(what, n)| format!("{} / {}: {n} × {what}", a.name, a.defences.label()))
+        })
+        .collect();
+    if !failures.is_empty() {
+        let _ = writeln!(s, "\n**Unexpected failures in the attack runs**: {}.", failures.join("; "));
+    }
 }

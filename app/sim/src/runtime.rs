@@ -133,16 +133,35 @@ impl Runtime {
 
     /// Signs with the payer and `signers`, and processes the transaction.
     pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
-        self.nonce += 1;
         self.transactions += 1;
+        let tx = self.transaction(ixs, signers).await?;
+        self.ctx.banks_client.process_transaction(tx).await
+    }
+
+    /// Runs the transaction without committing it (not counted in `transactions`):
+    /// whether the program would accept it now, and its error if not.
+    pub async fn simulate(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
+        let tx = self.transaction(ixs, signers).await?;
+        match self.ctx.banks_client.simulate_transaction(tx).await?.result {
+            Some(result) => result.map_err(BanksClientError::TransactionError),
+            None => Err(BanksClientError::ClientError("the simulation returned no result")),
+        }
+    }
+
+    /// `ixs` after a distinct compute-unit price, signed by the payer and `signers`.
+    async fn transaction(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Transaction, BanksClientError> {
+        self.nonce += 1;
         let mut all = Vec::with_capacity(ixs.len() + 1);
         all.push(ComputeBudgetInstruction::set_compute_unit_price(self.nonce));
         all.extend_from_slice(ixs);
         let blockhash = self.ctx.banks_client.get_latest_blockhash().await?;
         let mut keys: Vec<&Keypair> = vec![&self.ctx.payer];
         keys.extend_from_slice(signers);
-        let tx = Transaction::new_signed_with_payer(&all, Some(&self.ctx.payer.pubkey()), &keys, blockhash);
-        self.ctx.banks_client.process_transaction(tx).await
+        Ok(Transaction::new_signed_with_payer(&all, Some(&self.ctx.payer.pubkey()), &keys, blockhash))
     }
 
     /// Sets the validator clock's unix time.

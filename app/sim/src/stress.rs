@@ -160,7 +160,7 @@ impl Tally {
 }
 
 /// Program errors a stressed market is expected to produce.
-const EXPECTED: [BallastError; 9] = {
+const EXPECTED: [BallastError; 10] = {
     use ballast::errors::BallastError::*;
     [
         OracleStale,
@@ -173,11 +173,13 @@ const EXPECTED: [BallastError; 9] = {
         OutflowLimitExceeded,
         // The price move guard after a fast move: no new borrows for its cooldown.
         MarketReduceOnly,
+        // A market's USD borrow limit per window (none in the stress run's markets).
+        BorrowLimitExceeded,
     ]
 };
 
 /// Whether a failed transaction was an expected refusal, and its error's name.
-fn classify(e: &BanksClientError) -> (bool, String) {
+pub fn classify(e: &BanksClientError) -> (bool, String) {
     use solana_instruction_error::InstructionError;
     let err = match e {
         BanksClientError::TransactionError(err) | BanksClientError::SimulationError { err, .. } => err,
@@ -223,6 +225,9 @@ pub struct SimOutcome {
     pub protocol: Protocol,
     pub markets: Vec<(MarketHandle, Market, MarketBooks)>,
     pub native_supply: u64,
+    /// The price-pump attackers' runs (see [`crate::attack`]): none from [`run`]; the
+    /// `sim` binary adds them.
+    pub attacks: Vec<crate::attack::AttackOutcome>,
 }
 
 impl SimOutcome {
@@ -1056,6 +1061,7 @@ impl Sim {
             protocol,
             markets,
             native_supply,
+            attacks: Vec::new(),
         })
     }
 }
