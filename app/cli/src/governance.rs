@@ -45,7 +45,7 @@ pub enum ChangeFile {
     ProtocolConfig { fields: Map<String, Value> },
     Guardian(Pubkey),
     Admin(Pubkey),
-    ListMarket(MarketEntry),
+    ListMarket(Box<MarketEntry>),
     MarketOracle { mint: Pubkey, oracle: OracleSource },
     NativeOracle(OracleSource),
 }
@@ -81,9 +81,9 @@ impl ChangeFile {
             "set_protocol_config" => ChangeFile::ProtocolConfig { fields: fields(Some(body), "set_protocol_config")? },
             "set_guardian" => ChangeFile::Guardian(key(body, "set_guardian")?),
             "transfer_admin" => ChangeFile::Admin(key(body, "transfer_admin")?),
-            "list_market" => {
-                ChangeFile::ListMarket(serde_json::from_value(body.clone()).map_err(|e| format!("list_market: {e}"))?)
-            }
+            "list_market" => ChangeFile::ListMarket(Box::new(
+                serde_json::from_value(body.clone()).map_err(|e| format!("list_market: {e}"))?,
+            )),
             "set_market_oracle" => {
                 let body = body.as_object().ok_or("set_market_oracle: expected { \"mint\", \"oracle\" }")?;
                 if let Some(extra) = body.keys().find(|k| *k != "mint" && *k != "oracle") {

@@ -9,7 +9,7 @@ use ballast_risk::oracle::{self, value_of, OracleAction, OracleLimits, OracleRea
 use ballast_risk::outflow::{self, validate_outflow_params, OutflowParams, OutflowState};
 use ballast_risk::price_guard::{self, validate_price_guard_params, PriceGuardParams, PriceGuardState};
 use ballast_risk::ramp::Ramp;
-use ballast_risk::regime::{Regime, RegimeState};
+use ballast_risk::regime::Regime;
 use ballast_risk::stable_price::{
     self, bound_by_stable, validate_stable_price_params, StablePriceParams, StablePriceState,
 };
@@ -727,9 +727,9 @@ impl Market {
         if !self.volatility.sample_due(now, &cfg) {
             return Ok((false, None));
         }
-        let (before, after): (RegimeState, RegimeState) = self.volatility.track(price_wad, now, &cfg)?;
+        let (before, after) = self.volatility.track(price_wad, now, &cfg)?;
         self.retarget_multipliers(after.regime, now);
-        let changed = (after.regime != before.regime).then(|| MarketRegimeChanged {
+        let changed = (after.regime != before.regime).then_some(MarketRegimeChanged {
             market: key,
             from: before.regime as u8,
             to: after.regime as u8,
