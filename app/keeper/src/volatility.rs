@@ -5,7 +5,7 @@
 //! check), the keeper sends the crank. No network here: the bot fetches, this decides.
 
 use anchor_lang::solana_program::instruction::Instruction;
-use ballast::{Protocol, VolatilityConfig, VolatilityRecord};
+use ballast::Protocol;
 use ballast_client::ix;
 use ballast_risk::oracle::{self, OracleAction, OracleReading};
 use ballast_risk::RiskError;
@@ -21,17 +21,10 @@ pub enum Wait {
     NativeOracle(RiskError),
 }
 
-/// When an estimate's next sample may land (at once before the first one).
-pub fn next_sample_due(record: &VolatilityRecord, cfg: &VolatilityConfig) -> i64 {
-    if record.last_sample_ts == 0 {
-        return i64::MIN;
-    }
-    record.last_sample_ts.saturating_add(i64::from(cfg.min_sample_interval_secs))
-}
-
-/// When the native token's next sample may land.
+/// When the native token's next sample may land (the program's rule,
+/// `VolatilityRecord::next_sample_at`).
 pub fn next_sample_at(protocol: &Protocol) -> i64 {
-    next_sample_due(&protocol.volatility, &protocol.config.volatility)
+    protocol.volatility.next_sample_at(&protocol.config.volatility)
 }
 
 /// The crank to send at `now` for the native feed `reading`, or why not.
@@ -51,8 +44,7 @@ pub fn plan_market_samples(markets: &[MarketSnapshot], now: i64) -> (Vec<Instruc
     let mut next: Option<i64> = None;
     let mut cranks = Vec::new();
     for m in markets {
-        let cfg = &m.market.config.volatility;
-        let due = next_sample_due(&m.market.volatility, cfg);
+        let due = m.market.volatility.next_sample_at(&m.market.config.volatility);
         if now < due {
             next = Some(next.map_or(due, |n| n.min(due)));
             continue;
@@ -73,12 +65,20 @@ mod tests {
 
     const NOW: i64 = 1_750_000_000;
 
+    /// A record last sampled at `ts` (0: never sampled).
+    fn sampled_at(record: &mut ballast::VolatilityRecord, ts: i64) {
+        if ts != 0 {
+            record.last_sample_ts = ts;
+            record.last_price_wad.set(2 * ballast_risk::WAD);
+        }
+    }
+
     fn protocol(last_sample_ts: i64) -> Protocol {
         let mut p: Protocol = bytemuck::Zeroable::zeroed();
         p.config = ProtocolConfig::standard();
         p.native_mint = Pubkey::new_unique();
         p.native_oracle = ballast::OracleSource::legacy(Pubkey::new_unique());
-        p.volatility.last_sample_ts = last_sample_ts;
+        sampled_at(&mut p.volatility, last_sample_ts);
         p
     }
 
@@ -90,7 +90,7 @@ mod tests {
         let mut market: Market = bytemuck::Zeroable::zeroed();
         market.config = MarketConfig::conservative(1_000_000, 800_000);
         market.oracle = ballast::OracleSource::legacy(Pubkey::new_unique());
-        market.volatility.last_sample_ts = last_sample_ts;
+        sampled_at(&mut market.volatility, last_sample_ts);
         MarketSnapshot { key: Pubkey::new_unique(), market, reading: reading(publish_time) }
     }
 

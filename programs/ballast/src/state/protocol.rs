@@ -479,11 +479,18 @@ impl VolatilityRecord {
         Ok((before, after))
     }
 
-    /// Whether a sample at `now` would be taken (the minimum interval has passed, or
-    /// there was none yet).
+    /// When the next sample may be taken: at once before the first one, else the
+    /// minimum interval after the last. The program's rule, shared with the keeper.
+    pub fn next_sample_at(&self, cfg: &VolatilityConfig) -> i64 {
+        if self.last_price_wad.get() == 0 {
+            return i64::MIN;
+        }
+        self.last_sample_ts.saturating_add(i64::from(cfg.min_sample_interval_secs.max(1)))
+    }
+
+    /// Whether a sample at `now` would be taken.
     pub fn sample_due(&self, now: i64, cfg: &VolatilityConfig) -> bool {
-        self.last_price_wad.get() == 0
-            || i128::from(now) - i128::from(self.last_sample_ts) >= i128::from(cfg.min_sample_interval_secs.max(1))
+        now >= self.next_sample_at(cfg)
     }
 
     pub fn store(&mut self, s: &VolatilityState, r: &RegimeState) {
