@@ -19,6 +19,7 @@
 //! the whole gap's allowance at once.
 
 use crate::fixed::{mul_div, Rounding, BPS};
+use crate::oracle::ValuationPrices;
 use crate::params::ParamError;
 use crate::{RiskError, RiskResult};
 
@@ -117,11 +118,11 @@ fn step_towards(from: u128, target: u128, bps_times: u128, divisor: u128) -> Ris
 /// Prices for initial health: the asset price no higher and the liability price no
 /// lower than the stable price (both WAD per base unit). Before the first observation
 /// (`stable_wad == 0`) the oracle's prices stand.
-pub fn bound_by_stable(asset: u128, liability: u128, stable_wad: u128) -> (u128, u128) {
+pub fn bound_by_stable(prices: ValuationPrices, stable_wad: u128) -> ValuationPrices {
     if stable_wad == 0 {
-        return (asset, liability);
+        return prices;
     }
-    (asset.min(stable_wad), liability.max(stable_wad))
+    ValuationPrices { asset: prices.asset.min(stable_wad), liability: prices.liability.max(stable_wad) }
 }
 
 #[cfg(test)]
@@ -186,9 +187,10 @@ mod tests {
 
     #[test]
     fn initial_health_takes_the_conservative_side_of_the_stable_price() {
-        assert_eq!(bound_by_stable(120, 125, 100), (100, 125));
-        assert_eq!(bound_by_stable(80, 85, 100), (80, 100));
-        assert_eq!(bound_by_stable(80, 85, 0), (80, 85));
+        let p = |asset, liability| ValuationPrices { asset, liability };
+        assert_eq!(bound_by_stable(p(120, 125), 100), p(100, 125));
+        assert_eq!(bound_by_stable(p(80, 85), 100), p(80, 100));
+        assert_eq!(bound_by_stable(p(80, 85), 0), p(80, 85));
     }
 
     proptest! {
@@ -212,7 +214,7 @@ mod tests {
         #[test]
         fn initial_health_prices_never_favour_the_borrower(asset: u128, spread: u64, stable: u128) {
             let liability = asset.saturating_add(u128::from(spread));
-            let (a, l) = bound_by_stable(asset, liability, stable);
+            let ValuationPrices { asset: a, liability: l } = bound_by_stable(ValuationPrices { asset, liability }, stable);
             prop_assert!(a <= asset && l >= liability);
         }
 

@@ -5,7 +5,7 @@ use ballast_risk::dynamic_margin::{
 };
 use ballast_risk::health::Weights;
 use ballast_risk::interest::{accrue, Accrual, MarketIndices, RateCurve};
-use ballast_risk::oracle::{self, value_of, OracleAction, OracleLimits, OracleReading, ValuationPrices};
+use ballast_risk::oracle::{self, value_of, OracleAction, OracleLimits, OracleReading};
 use ballast_risk::outflow::{self, validate_outflow_params, OutflowParams, OutflowState};
 use ballast_risk::price_guard::{self, validate_price_guard_params, PriceGuardParams, PriceGuardState};
 use ballast_risk::ramp::Ramp;
@@ -601,8 +601,7 @@ impl Market {
             borrow_index: accrual.borrow_index,
             ..self.indices()
         };
-        let (asset, liability) = bound_by_stable(prices.asset, prices.liability, self.stable_price.stable_price.get());
-        let init_prices = ValuationPrices { asset, liability };
+        let init_prices = bound_by_stable(prices, self.stable_price.stable_price.get());
         let mut weights = self.weights_at(now);
         let deposits_value = value_of(indices.total_deposits().or_ballast()?, init_prices.asset).or_ballast()?;
         weights.init_asset_bps = init_asset_weight_under_limit(
