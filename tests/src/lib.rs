@@ -209,6 +209,22 @@ impl Fixture {
         self.rt.send(&[ix::borrow(&b.on(&usdc), 800_000 * USDC, &health)], &[&b.key]).await.unwrap();
     }
 
+    /// Lets `secs` pass with a keeper refreshing both markets every hour, as in
+    /// production: one accrual counts at most an hour of interest
+    /// (`ballast_risk::interest::MAX_ACCRUAL_SECS`). Every feed is fresh at the end.
+    pub async fn run_hourly(&mut self, secs: i64) {
+        let (usdc, sol) = (self.usdc, self.sol);
+        let refresh = [ix::refresh_market(usdc.key, usdc.oracle), ix::refresh_market(sol.key, sol.oracle)];
+        let mut left = secs;
+        while left > 0 {
+            let step = left.min(3_600);
+            self.rt.advance(step);
+            left -= step;
+            self.rt.send(&refresh, &[]).await.unwrap();
+        }
+        self.refresh_prices(SOL_PRICE).await;
+    }
+
     /// Re-publishes the native token's feed at the current time and `price`.
     pub fn set_native_price(&mut self, price: i64) {
         let (oracle, now) = (self.rt.native().oracle, self.rt.now);

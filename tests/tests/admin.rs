@@ -227,6 +227,20 @@ async fn add_market_refuses_garbage_and_non_positive_feeds() {
     assert_error(try_add(&mut l, standard_config(1_000, 500)).await, BallastError::OracleNonPositive);
 }
 
+/// Prices are WAD per base unit: an 18-decimal token under $1 would be worth nothing
+/// per unit, so such a listing is refused with its own error rather than listed at zero.
+#[tokio::test]
+async fn add_market_refuses_a_token_too_fine_for_the_price_scale() {
+    let mut l = listing().await;
+    let oracle = l.oracle;
+    l.rt.set_price(&oracle, &PythPrice::steady(USD / 2, EXPO, GENESIS_TIME));
+    l.mint = l.rt.create_mint(18).await;
+    assert_error(try_add(&mut l, standard_config(1_000, 500)).await, BallastError::UnitPriceTooSmall);
+    // The same $0.50 feed prices a 9-decimal token finely enough.
+    l.mint = l.rt.create_mint(9).await;
+    try_add(&mut l, standard_config(1_000, 500)).await.unwrap();
+}
+
 #[tokio::test]
 async fn add_market_twice_for_one_mint_fails() {
     let mut l = listing().await;

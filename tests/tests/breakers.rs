@@ -375,8 +375,14 @@ async fn every_gated_instruction_is_refused_while_its_bit_is_set() {
         BallastError::Unauthorized,
     );
     assert_error(send(&mut fx, ix::set_gates(admin.pubkey(), 1 << 13), &admin).await, BallastError::InvalidGateMask);
+    // Repayments pause only with liquidations: a borrower can always defend an account
+    // a liquidator may take.
+    let repay_alone = ix::set_gates(admin.pubkey(), gates::REPAY);
+    assert_error(send(&mut fx, repay_alone, &admin).await, BallastError::RepayGatedWithoutLiquidate);
     send(&mut fx, ix::set_gates(admin.pubkey(), gates::ALL), &admin).await.unwrap();
     assert_eq!(fx.rt.protocol().await.breakers.gates, gates::ALL);
+    let liquidations_only_reopened = ix::set_gates(admin.pubkey(), gates::ALL & !gates::LIQUIDATE);
+    assert_error(send(&mut fx, liquidations_only_reopened, &admin).await, BallastError::RepayGatedWithoutLiquidate);
 
     let on_usdc = trader.on(&usdc);
     let on_sol = trader.on(&sol);
@@ -421,7 +427,7 @@ async fn every_gated_instruction_is_refused_while_its_bit_is_set() {
         (gates::BUYBACK, vec![("buyback", ix::buyback(&buyer.fill, 1_000_000, 0), Some(&buyer.key))]),
         (
             gates::RESOLVE_BAD_DEBT,
-            vec![("resolve_bad_debt", ix::resolve_bad_debt(trader.margin_account, usdc.key), None)],
+            vec![("resolve_bad_debt", ix::resolve_bad_debt(trader.margin_account, usdc.key, &[]), None)],
         ),
         (
             gates::CREATE_MARGIN_ACCOUNT,
@@ -437,13 +443,16 @@ async fn every_gated_instruction_is_refused_while_its_bit_is_set() {
         ),
     ];
     for (gate, family) in families {
-        send(&mut fx, ix::set_gates(admin.pubkey(), gate), &admin).await.unwrap();
+        // Repayments pause with liquidations, liquidations reopen with repayments.
+        let with_repay = if gate == gates::LIQUIDATE { gates::REPAY } else { 0 };
+        let with_liquidate = if gate == gates::REPAY { gates::LIQUIDATE } else { 0 };
+        send(&mut fx, ix::set_gates(admin.pubkey(), gate | with_liquidate), &admin).await.unwrap();
         for (name, instruction, signer) in &family {
             let result = fx.rt.send(std::slice::from_ref(instruction), signer.as_slice()).await;
             assert!(result.is_err(), "{name} ran while paused");
             assert_error(result, BallastError::InstructionPaused);
         }
-        send(&mut fx, ix::set_gates(admin.pubkey(), gates::ALL & !gate), &admin).await.unwrap();
+        send(&mut fx, ix::set_gates(admin.pubkey(), gates::ALL & !gate & !with_repay), &admin).await.unwrap();
         for (name, instruction, signer) in &family {
             assert_not_paused(fx.rt.send(std::slice::from_ref(instruction), signer.as_slice()).await, name);
         }

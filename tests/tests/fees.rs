@@ -7,19 +7,26 @@ use ballast_sim::pyth::PythPrice;
 use ballast_tests::*;
 use solana_signer::Signer;
 
-const YEAR: i64 = 365 * 86_400;
 const DAY: i64 = 86_400;
+const WEEK: i64 = 7 * DAY;
 /// 1 native token (6 decimals).
 const NATIVE: u64 = 1_000_000;
 
-/// A year of interest at the kink: 8,000 USDC of protocol fees, swept.
-async fn swept_usdc_market() -> Fixture {
+/// A week of interest at the kink (about 150 USDC of protocol fees), accrued hourly and
+/// swept. Returns the fixture and the fees swept.
+async fn swept_usdc_market() -> (Fixture, u64) {
     let mut fx = Fixture::new().await;
     fx.borrow_usdc_at_the_kink().await;
-    fx.rt.advance(YEAR);
-    fx.refresh_prices(SOL_PRICE).await;
+    fx.run_hourly(WEEK).await;
+    let fees = fx.rt.market(&fx.usdc.key).await.accrued_protocol_fees;
+    assert!(fees > 140 * USDC, "a week at the kink: {fees}");
     fx.rt.send(&[ix::sweep_fees(fx.usdc.key)], &[]).await.unwrap();
-    fx
+    (fx, fees)
+}
+
+/// `bps` of `amount`, rounded down (as the sweep splits).
+fn share(amount: u64, bps: u64) -> u64 {
+    amount * bps / 10_000
 }
 
 /// The next epoch boundary after `now` (epochs are whole days of unix time).
@@ -42,15 +49,12 @@ fn expected_fill(max_native_in: u64, available: u64, multiplier_bps: u128) -> (u
 
 #[tokio::test]
 async fn sweep_splits_fees_by_governance_shares() {
-    let mut fx = Fixture::new().await;
-    fx.borrow_usdc_at_the_kink().await;
-    fx.rt.advance(YEAR);
-    fx.rt.send(&[ix::sweep_fees(fx.usdc.key)], &[]).await.unwrap();
+    let (mut fx, fees) = swept_usdc_market().await;
     let m = fx.rt.market(&fx.usdc.key).await;
     assert_eq!(m.accrued_protocol_fees, 0);
-    // 8,000 USDC: 30% insurance; nobody stakes, so the stakers' 30% joins the 40% buyback.
-    assert_eq!(m.insurance_fund, 2_400 * USDC);
-    assert_eq!(m.buyback_pool, 5_600 * USDC);
+    // 30% insurance; nobody stakes, so the stakers' 30% joins the 40% buyback.
+    assert_eq!(m.insurance_fund, share(fees, 3_000));
+    assert_eq!(m.buyback_pool, fees - share(fees, 3_000));
     assert_eq!(m.staker_pool, 0);
     fx.assert_books(&fx.usdc.clone(), 2).await;
 }
@@ -61,12 +65,14 @@ async fn sweep_pays_stakers_when_there_are_some() {
     let s = fx.staker(1_000 * NATIVE).await;
     fx.rt.send(&[s.ix.stake(1_000 * NATIVE, 30 * DAY as u32)], &[&s.key]).await.unwrap();
     fx.borrow_usdc_at_the_kink().await;
-    fx.rt.advance(YEAR);
+    fx.run_hourly(WEEK).await;
+    let fees = fx.rt.market(&fx.usdc.key).await.accrued_protocol_fees;
     fx.rt.send(&[ix::sweep_fees(fx.usdc.key)], &[]).await.unwrap();
     let m = fx.rt.market(&fx.usdc.key).await;
-    assert_eq!((m.insurance_fund, m.buyback_pool, m.staker_pool), (2_400 * USDC, 3_200 * USDC, 2_400 * USDC));
+    let (insurance, stakers) = (share(fees, 3_000), share(fees, 3_000));
+    assert_eq!((m.insurance_fund, m.buyback_pool, m.staker_pool), (insurance, fees - insurance - stakers, stakers));
     let stream = fx.rt.protocol().await.reward_streams[1 + fx.usdc.index as usize];
-    assert_eq!(stream.undripped, 2_400 * USDC);
+    assert_eq!(stream.undripped, stakers);
     assert_eq!(stream.drip_end, fx.rt.now + DAY);
     fx.assert_books(&fx.usdc.clone(), 2).await;
 }
@@ -90,12 +96,12 @@ async fn sweep_refuses_an_account_that_is_not_a_market() {
 /// native tokens paid are burned and the supply drops by exactly that much.
 #[tokio::test]
 async fn buyback_fills_along_the_curve_and_burns() {
-    let mut fx = swept_usdc_market().await;
+    let (mut fx, _) = swept_usdc_market().await;
     let k = fx.buyback_keeper(1_000 * NATIVE).await;
     let native_mint = fx.native_mint;
     // Epoch start: the curve starts 5% below the oracle.
     fx.rt.set_time(next_epoch(fx.rt.now));
-    let mut pool = 5_600 * USDC;
+    let mut pool = fx.rt.market(&fx.usdc.key).await.buyback_pool;
     let mut budget_left = pool / 10; // 10% of the pool per epoch
     for (wait, multiplier) in [(0, 9_500u128), (1_800, 9_900), (7_200, 10_300)] {
         fx.rt.advance(wait);
@@ -103,8 +109,8 @@ async fn buyback_fills_along_the_curve_and_burns() {
         let supply = fx.rt.mint_supply(&native_mint).await;
         let (native_before, usdc_before) =
             (fx.rt.token_balance(&k.native).await, fx.rt.token_balance(&k.pool_token).await);
-        let (out, native_in) = expected_fill(50 * NATIVE, budget_left, multiplier);
-        fx.rt.send(&[ix::buyback(&k.fill, 50 * NATIVE, out)], &[&k.key]).await.unwrap();
+        let (out, native_in) = expected_fill(NATIVE, budget_left, multiplier);
+        fx.rt.send(&[ix::buyback(&k.fill, NATIVE, out)], &[&k.key]).await.unwrap();
         assert_eq!(fx.rt.token_balance(&k.pool_token).await - usdc_before, out, "pool tokens at {multiplier}");
         assert_eq!(native_before - fx.rt.token_balance(&k.native).await, native_in, "native paid at {multiplier}");
         // Nobody stakes: everything paid is burned.
@@ -128,8 +134,7 @@ async fn buyback_routes_the_stakers_share_to_the_reward_vault() {
     let s = fx.staker(1_000 * NATIVE).await;
     fx.rt.send(&[s.ix.stake(1_000 * NATIVE, 30 * DAY as u32)], &[&s.key]).await.unwrap();
     fx.borrow_usdc_at_the_kink().await;
-    fx.rt.advance(YEAR);
-    fx.refresh_prices(SOL_PRICE).await;
+    fx.run_hourly(WEEK).await;
     fx.rt.send(&[ix::sweep_fees(fx.usdc.key)], &[]).await.unwrap();
     let k = fx.buyback_keeper(100 * NATIVE).await;
     let supply = fx.rt.mint_supply(&fx.native_mint).await;
@@ -145,7 +150,7 @@ async fn buyback_routes_the_stakers_share_to_the_reward_vault() {
 
 #[tokio::test]
 async fn buyback_never_pays_above_the_cap() {
-    let mut fx = swept_usdc_market().await;
+    let (mut fx, _) = swept_usdc_market().await;
     let k = fx.buyback_keeper(100 * NATIVE).await;
     fx.rt.advance(10 * 3_600);
     fx.refresh_prices(SOL_PRICE).await;
@@ -160,7 +165,8 @@ async fn buyback_never_pays_above_the_cap() {
 
 #[tokio::test]
 async fn buyback_enforces_the_keepers_slippage_bounds() {
-    let mut fx = swept_usdc_market().await;
+    let (mut fx, _) = swept_usdc_market().await;
+    let pool = fx.rt.market(&fx.usdc.key).await.buyback_pool;
     let k = fx.buyback_keeper(100 * NATIVE).await;
     fx.rt.set_time(next_epoch(fx.rt.now));
     fx.refresh_prices(SOL_PRICE).await;
@@ -171,18 +177,20 @@ async fn buyback_enforces_the_keepers_slippage_bounds() {
     assert_error(result, BallastError::ZeroAmount);
     // Nothing moved.
     assert_eq!(fx.rt.token_balance(&k.native).await, 100 * NATIVE);
-    assert_eq!(fx.rt.market(&fx.usdc.key).await.buyback_pool, 5_600 * USDC);
+    assert_eq!(fx.rt.market(&fx.usdc.key).await.buyback_pool, pool);
 }
 
 #[tokio::test]
 async fn buyback_budget_is_per_epoch() {
-    let mut fx = swept_usdc_market().await;
+    let (mut fx, _) = swept_usdc_market().await;
+    let pool = fx.rt.market(&fx.usdc.key).await.buyback_pool;
     let k = fx.buyback_keeper(10_000 * NATIVE).await;
     fx.rt.set_time(next_epoch(fx.rt.now));
     fx.refresh_prices(SOL_PRICE).await;
-    // 1,000 native tokens buy far more than the 560 USDC budget: the fill is capped.
+    // 1,000 native tokens buy far more than the budget (10% of the pool): the fill is capped.
     fx.rt.send(&[ix::buyback(&k.fill, 1_000 * NATIVE, 0)], &[&k.key]).await.unwrap();
-    assert_eq!(fx.rt.token_balance(&k.pool_token).await, 560 * USDC);
+    let first = pool / 10;
+    assert_eq!(fx.rt.token_balance(&k.pool_token).await, first);
     fx.rt.advance(60);
     fx.refresh_prices(SOL_PRICE).await;
     let result = fx.rt.send(&[ix::buyback(&k.fill, NATIVE, 0)], &[&k.key]).await;
@@ -191,12 +199,12 @@ async fn buyback_budget_is_per_epoch() {
     fx.rt.set_time(next_epoch(fx.rt.now));
     fx.refresh_prices(SOL_PRICE).await;
     fx.rt.send(&[ix::buyback(&k.fill, 1_000 * NATIVE, 0)], &[&k.key]).await.unwrap();
-    assert_eq!(fx.rt.token_balance(&k.pool_token).await, 560 * USDC + 504 * USDC);
+    assert_eq!(fx.rt.token_balance(&k.pool_token).await, first + (pool - first) / 10);
 }
 
 #[tokio::test]
 async fn buyback_refuses_a_stale_or_uncertain_native_price() {
-    let mut fx = swept_usdc_market().await;
+    let (mut fx, _) = swept_usdc_market().await;
     let k = fx.buyback_keeper(100 * NATIVE).await;
     let oracle = fx.rt.native().oracle;
     fx.rt.set_price(&oracle, &PythPrice::steady(NATIVE_PRICE, EXPO, fx.rt.now - 61));
@@ -217,7 +225,7 @@ async fn buyback_refuses_a_stale_or_uncertain_native_price() {
 
 #[tokio::test]
 async fn buyback_refuses_forged_feeds_and_wrong_mints() {
-    let mut fx = swept_usdc_market().await;
+    let (mut fx, _) = swept_usdc_market().await;
     let k = fx.buyback_keeper(100 * NATIVE).await;
     // The USDC feed offered as the native token's price.
     let forged = BuybackFill { native_oracle: fx.usdc.oracle, ..k.fill };

@@ -158,6 +158,52 @@ async fn tightening_change_applies_at_once() {
     assert_eq!(fx.rt.protocol().await.config, stricter);
 }
 
+/// What sets maintenance health waits in the timelock either way: tightening it at once
+/// would let a stolen or mistaken admin key make every borrower liquidatable in one
+/// slot. Tightening initial health only stays immediate.
+#[tokio::test]
+async fn maintenance_tightening_waits_in_the_timelock() {
+    let mut fx = launched().await;
+    let usdc = fx.usdc;
+    let old = config_of(&mut fx, &usdc).await;
+    let admin = admin(&fx);
+    for tighter in [
+        MarketConfig { maint_asset_weight_bps: old.init_asset_weight_bps, ..old },
+        MarketConfig { maint_liability_weight_bps: old.init_liability_weight_bps, ..old },
+        MarketConfig { oracle_conf_multiplier_bps: 2 * old.oracle_conf_multiplier_bps, ..old },
+    ] {
+        assert_error(apply(&mut fx, &admin, set_market(&usdc, tighter)).await, BallastError::ChangeNeedsTimelock);
+    }
+    let tighter = MarketConfig { maint_asset_weight_bps: old.init_asset_weight_bps, ..old };
+    through_the_timelock(&mut fx, set_market(&usdc, tighter)).await;
+    assert_eq!(config_of(&mut fx, &usdc).await, tighter);
+    let init_only = MarketConfig { init_asset_weight_bps: tighter.init_asset_weight_bps - 500, ..tighter };
+    apply(&mut fx, &admin, set_market(&usdc, init_only)).await.unwrap();
+}
+
+/// Interest owed up to a rate change is owed at the old curve: the change accrues the
+/// market before it writes the new config.
+#[tokio::test]
+async fn a_rate_change_accrues_at_the_old_curve_first() {
+    let mut fx = launched().await;
+    fx.borrow_usdc_at_the_kink().await;
+    let usdc = fx.usdc;
+    let old = config_of(&mut fx, &usdc).await;
+    let steeper = set_market(&usdc, MarketConfig { optimal_rate_bps: old.optimal_rate_bps + 500, ..old });
+    let key = propose(&mut fx, steeper.clone()).await;
+    fx.rt.advance(DELAY);
+    fx.refresh_prices(SOL_PRICE).await;
+    fx.rt.send(&[ix::refresh_market(usdc.key, usdc.oracle)], &[]).await.unwrap();
+    fx.rt.advance(1_800);
+    let before = fx.rt.market(&usdc.key).await;
+    execute(&mut fx, key, &steeper).await.unwrap();
+    let after = fx.rt.market(&usdc.key).await;
+    assert_eq!(after.last_accrual_ts, fx.rt.now);
+    let at_old_curve = before.accrual_at(fx.rt.now).unwrap();
+    assert_eq!(after.borrow_index.get(), at_old_curve.borrow_index);
+    assert_eq!(after.accrued_protocol_fees, before.accrued_protocol_fees + at_old_curve.protocol_fee as u64);
+}
+
 #[tokio::test]
 async fn a_mixed_change_needs_the_timelock() {
     let mut fx = launched().await;

@@ -21,19 +21,23 @@ async fn borrowed_market() -> Fixture {
 }
 
 #[tokio::test]
-async fn refresh_accrues_a_year_of_interest_at_the_kink() {
+async fn refresh_accrues_at_most_an_hour_after_a_long_gap() {
     let mut fx = borrowed_market().await;
     let usdc = fx.usdc;
+    // A year with nobody refreshing (a halted chain) comes back as one hour of interest.
     fx.rt.advance(YEAR);
     fx.refresh_prices(SOL_PRICE).await;
     fx.rt.send(&[ix::refresh_market(usdc.key, usdc.oracle)], &[]).await.unwrap();
     let market = fx.rt.market(&usdc.key).await;
     let wad = ballast_risk::WAD;
-    // 10% APR for a year on 800 USDC = 80 USDC; 10% of it to the protocol.
-    assert_eq!(market.borrow_index.get(), wad + wad / 10);
-    assert_eq!(market.accrued_protocol_fees, 8 * USDC);
-    // 72 USDC over 1,000 USDC of deposit shares.
-    assert_eq!(market.deposit_index.get(), wad + wad * 72 / 1_000);
+    // 10% APR for an hour on 800 USDC (the index rounded up); 10% of it to the protocol.
+    let growth = (wad / 10 * 3_600).div_ceil(YEAR as u128);
+    assert_eq!(market.borrow_index.get(), wad + growth);
+    let interest = 800 * u128::from(USDC) * growth;
+    assert_eq!(u128::from(market.accrued_protocol_fees), interest / 10 / wad);
+    // The rest over 1,000 USDC of deposit shares.
+    let to_depositors = interest - u128::from(market.accrued_protocol_fees) * wad;
+    assert_eq!(market.deposit_index.get(), wad + to_depositors / (1_000 * u128::from(USDC)));
     assert_eq!(market.last_accrual_ts, fx.rt.now);
     assert_eq!(market.last_price, USD);
     assert_eq!(market.last_publish_time, fx.rt.now);

@@ -92,12 +92,13 @@ async fn rewards_are_shared_by_weight_to_the_unit() {
     fx.borrow_usdc_at_the_kink().await;
     let usdc = fx.usdc;
 
-    // 1. A year of USDC fees; 30% (2,400 USDC) to stakers, dripped over a day.
-    fx.rt.advance(YEAR);
-    fx.refresh_prices(SOL_PRICE).await;
+    // 1. A week of USDC fees (accrued hourly); 30% to stakers, dripped over a day.
+    fx.run_hourly(7 * DAY).await;
     fx.rt.send(&[ix::sweep_fees(usdc.key)], &[]).await.unwrap();
+    let first_lump = fx.rt.market(&usdc.key).await.staker_pool;
+    assert!(first_lump > 40 * USDC, "30% of a week at the kink: {first_lump}");
     fx.rt.advance(DAY);
-    let first = shares(2_400 * USDC, &[wa, wb]);
+    let first = shares(first_lump, &[wa, wb]);
     for (s, expected) in [(&a, first[0]), (&b, first[1])] {
         fx.rt.send(&[s.ix.claim_market_rewards(usdc.key, s.usdc)], &[&s.key]).await.unwrap();
         assert_eq!(fx.rt.token_balance(&s.usdc).await, expected);
@@ -117,12 +118,11 @@ async fn rewards_are_shared_by_weight_to_the_unit() {
         assert_eq!(fx.rt.token_balance(&s.native()).await, expected);
     }
 
-    // 3. Another year of USDC fees, now shared three ways.
-    fx.rt.advance(YEAR);
-    fx.refresh_prices(SOL_PRICE).await;
+    // 3. Another week of USDC fees, now shared three ways.
+    fx.run_hourly(7 * DAY).await;
     fx.rt.send(&[ix::sweep_fees(usdc.key)], &[]).await.unwrap();
     let dripping = fx.rt.protocol().await.reward_streams[1 + usdc.index as usize].undripped;
-    assert!(dripping > 2_400 * USDC, "the second year's fees compound");
+    assert!(dripping > first_lump, "the second week's fees compound");
     fx.rt.advance(DAY);
     let third = shares(dripping, &[wa, wb, wc]);
     for (s, before, expected) in [(&a, first[0], third[0]), (&b, first[1], third[1]), (&c, 0, third[2])] {
@@ -133,7 +133,7 @@ async fn rewards_are_shared_by_weight_to_the_unit() {
     // What is left in the pools is rounding dust, never a deficit.
     let paid_usdc: u64 = first.iter().chain(third.iter()).sum();
     let m = fx.rt.market(&usdc.key).await;
-    assert_eq!(m.staker_pool, 2_400 * USDC + dripping - paid_usdc);
+    assert_eq!(m.staker_pool, first_lump + dripping - paid_usdc);
     assert!(m.staker_pool <= 5);
     let paid_native: u64 = second.iter().sum();
     assert_eq!(fx.rt.token_balance(&ix::reward_vault_pda()).await, to_stakers - paid_native);
@@ -214,8 +214,12 @@ async fn exit_early_burns_the_penalty_and_closes_the_escrow() {
     fx.rt.send(&[s.ix.stake(900 * NATIVE, (7 * DAY) as u32)], &[&s.key]).await.unwrap();
 }
 
+/// Getting the stake back never waits on a market: with the USDC vault frozen (USDC's
+/// issuer can freeze any token account), the staker's USDC rewards cannot be paid, yet
+/// the stake comes back. The rewards stay owed on the emptied escrow, are claimed once
+/// the vault moves again, and a last `withdraw_stake` closes the escrow.
 #[tokio::test]
-async fn leaving_requires_claiming_first() {
+async fn leaving_never_waits_on_a_market_vault() {
     let mut fx = Fixture::new().await;
     let s = fx.staker(1_000 * NATIVE).await;
     fx.rt.send(&[s.ix.stake(1_000 * NATIVE, (30 * DAY) as u32)], &[&s.key]).await.unwrap();
@@ -228,13 +232,47 @@ async fn leaving_requires_claiming_first() {
     fx.rt.advance(20 * DAY);
     fx.rt.send(&[s.ix.unstake()], &[&s.key]).await.unwrap();
     fx.rt.advance(2 * DAY);
-    assert_error(fx.rt.send(&[s.ix.withdraw_stake()], &[&s.key]).await, BallastError::UnclaimedRewards);
-    // Claim and withdraw in one transaction.
-    let ixs = [s.ix.claim_market_rewards(usdc.key, s.usdc), s.ix.withdraw_stake()];
-    fx.rt.send(&ixs, &[&s.key]).await.unwrap();
+
+    // SPL token account layout: the state byte (1 initialized, 2 frozen) sits at 108.
+    let vault = fx.rt.raw_account(&usdc.vault).await.unwrap();
+    let mut frozen = vault.data.clone();
+    frozen[108] = 2;
+    fx.rt.set_raw_account(&usdc.vault, vault.owner, frozen);
+    let claim = s.ix.claim_market_rewards(usdc.key, s.usdc);
+    assert!(fx.rt.send(&[claim.clone()], &[&s.key]).await.is_err(), "a frozen vault pays nothing");
+    fx.rt.send(&[s.ix.withdraw_stake()], &[&s.key]).await.unwrap();
     assert_eq!(fx.rt.token_balance(&s.native()).await, 1_000 * NATIVE);
+    let escrow_key = ix::stake_escrow_pda(&s.key.pubkey());
+    assert!(fx.rt.raw_account(&escrow_key).await.is_some(), "rewards still owed keep the escrow open");
+    assert_eq!(fx.rt.protocol().await.total_staked, 0);
+
+    fx.rt.set_raw_account(&usdc.vault, vault.owner, vault.data);
+    fx.rt.send(&[claim], &[&s.key]).await.unwrap();
     assert!(fx.rt.token_balance(&s.usdc).await > 0);
-    assert!(fx.rt.raw_account(&ix::stake_escrow_pda(&s.key.pubkey())).await.is_none());
+    fx.rt.send(&[s.ix.withdraw_stake()], &[&s.key]).await.unwrap();
+    assert!(fx.rt.raw_account(&escrow_key).await.is_none());
+}
+
+/// A governance change of the emission rate takes effect from the moment it is applied:
+/// what stakers earned before is at the old rate (minted by the next staking call).
+#[tokio::test]
+async fn an_emission_rate_change_accrues_at_the_old_rate_first() {
+    let (mut rt, s) = emitting_protocol(1_000).await;
+    let mint = s.ix.native_mint;
+    rt.send(&[s.ix.stake(1_000 * NATIVE, YEAR as u32)], &[&s.key]).await.unwrap();
+    let supply = rt.mint_supply(&mint).await;
+    rt.advance(100);
+    let admin = rt.admin.insecure_clone();
+    let faster = ballast::GovernanceAction::SetProtocolConfig { config: emitting_config(5_000) };
+    rt.send(&[ix::apply_change(admin.pubkey(), faster)], &[&admin]).await.unwrap();
+    let p = rt.protocol().await;
+    assert_eq!((p.unminted_emissions, p.last_emission_ts), (100_000, rt.now));
+    rt.advance(100);
+    rt.send(&[s.ix.claim_rewards()], &[&s.key]).await.unwrap();
+    // 100 s at 1,000 and 100 s at 5,000.
+    assert_eq!(rt.mint_supply(&mint).await, supply + 600_000);
+    let p = rt.protocol().await;
+    assert_eq!((p.total_emitted, p.unminted_emissions), (600_000, 0));
 }
 
 #[tokio::test]

@@ -177,7 +177,7 @@ fn instructions() -> Vec<Value> {
         (ix::close_margin_account(owner, margin_account), json!({})),
         (ix::refresh_market(market, oracle), json!({})),
         (ix::liquidate(&liquidation, 123_456_789_012, &health), json!({ "maxRepay": "123456789012" })),
-        (ix::resolve_bad_debt(margin_account, market), json!({})),
+        (ix::resolve_bad_debt(margin_account, market, &health), json!({})),
         (ix::sweep_fees(market), json!({})),
         (ix::update_volatility(native_mint, native_oracle), json!({})),
         (ix::buyback(&fill, big, 7), json!({ "maxNativeIn": big.to_string(), "minPoolOut": "7" })),

@@ -83,7 +83,6 @@ export function valuationPrices(
 
 /** Seconds in a 365-day year, the unit of annual rates. */
 export const SECONDS_PER_YEAR = 365n * 86_400n;
-const I64_MAX = (1n << 63n) - 1n;
 
 /** A market's share totals and indices (WAD per share). */
 export type MarketIndices = {
@@ -164,13 +163,16 @@ export function accrue(indices: MarketIndices, curve: RateCurve, protocolFeeBps:
   return { depositIndex, borrowIndex, interestWad, protocolFee };
 }
 
-/** Interest owed by `market` from its last accrual to `at` (unix seconds; none if `at` is not later), as `Market::accrual_at`. */
+/** Most seconds of interest one accrual counts (ballast-risk `MAX_ACCRUAL_SECS`). */
+export const MAX_ACCRUAL_SECS = 3_600n;
+
+/** Interest owed by `market` from its last accrual to `at` (unix seconds; none if `at` is not later; at most `MAX_ACCRUAL_SECS` of it), as `Market::accrual_at`. */
 export function accrualAt(
   market: Pick<Market, 'depositIndex' | 'borrowIndex' | 'totalDepositShares' | 'totalBorrowShares' | 'lastAccrualTs' | 'config'>,
   at: bigint,
 ): Accrual {
   const since = at - market.lastAccrualTs;
-  const elapsed = since <= 0n ? 0n : since > I64_MAX ? I64_MAX : since; // i64::saturating_sub, then u64
+  const elapsed = since <= 0n ? 0n : since > MAX_ACCRUAL_SECS ? MAX_ACCRUAL_SECS : since;
   return accrue(storedIndices(market), market.config, market.config.protocolFeeBps, elapsed);
 }
 

@@ -7,6 +7,7 @@ import {
   type MarketIndices,
   type PricedMarket,
   type Weights,
+  MAX_ACCRUAL_SECS,
   SECONDS_PER_YEAR,
   WAD,
   accrualAt,
@@ -26,6 +27,7 @@ import {
   rampedBps,
   scaleAssetWeight,
   scaleLiabilityWeight,
+  storedIndices,
   toUiPrice,
   u128,
   valuationPrices,
@@ -228,16 +230,23 @@ test('accrual rounds as the program does and runs from the last accrual', () => 
   assert.equal(a.depositIndex, WAD + 38_051_750_380_517n);
   // No deposit shares: all interest is the protocol's.
   assert.equal(accrue(indices(0n, 10n ** 18n), config, 1_000, SECONDS_PER_YEAR).protocolFee, 10n ** 18n);
-  // From the market's last accrual to `at`; nothing at or before it.
+  // From the market's last accrual to `at`, at most an hour of it (a year's gap accrues
+  // an hour, as the program's MAX_ACCRUAL_SECS); nothing at or before it.
   const m = market({ depositShares: 1_000_000n, borrowShares: 900_000n });
-  assert.equal(accrualAt(m, T0 + SECONDS_PER_YEAR).borrowIndex, (WAD * 155n) / 100n);
+  const hour = accrue(storedIndices(m), config, config.protocolFeeBps, MAX_ACCRUAL_SECS);
+  assert.equal(MAX_ACCRUAL_SECS, 3_600n);
+  assert.ok(hour.borrowIndex > WAD);
+  assert.deepEqual(accrualAt(m, T0 + SECONDS_PER_YEAR), hour);
+  assert.deepEqual(accrualAt(m, T0 + MAX_ACCRUAL_SECS), hour);
+  assert.ok(accrualAt(m, T0 + MAX_ACCRUAL_SECS - 1n).borrowIndex < hour.borrowIndex);
   assert.equal(accrualAt(m, T0).borrowIndex, WAD);
   assert.equal(accrualAt(m, T0 - DAY).borrowIndex, WAD);
   // priceMarket values balances at the accrued indices.
   const priced = priceMarket(m, solReading(100n), T0 + SECONDS_PER_YEAR);
-  assert.deepEqual([priced.depositIndex, priced.borrowIndex], [WAD + (WAD * 4_455n) / 10_000n, (WAD * 155n) / 100n]);
+  assert.deepEqual([priced.depositIndex, priced.borrowIndex], [hour.depositIndex, hour.borrowIndex]);
   const h = healthOf(account([{ marketIndex: 1, borrow: 10n ** 9n }]), [priced]);
-  assert.equal(h.maintLiabilities, mulDiv(155n * WAD, 11_000n, 10_000n, 'up')); // 1.55 SOL at $100, 110%
+  // 1 SOL of debt shares at the hour's index, at $100, 110%.
+  assert.equal(h.maintLiabilities, mulDiv(mulDiv(10n ** 9n, hour.borrowIndex, WAD, 'up') * 100n * 10n ** 9n, 11_000n, 10_000n, 'up'));
 });
 
 test('health, ratio and liquidation price of 10 SOL against 600 USDC', () => {

@@ -246,7 +246,10 @@ fn with_health(mut ix: Instruction, health: &[AccountMeta]) -> Instruction {
 }
 
 /// Accounts of a liquidation: the liquidator pays `liability_market` tokens from
-/// `liquidator_liability_token` and receives `asset_market` tokens.
+/// `liquidator_liability_token` (repayment and insurance fee) and receives
+/// `asset_market` tokens into `liquidator_asset_token` ([`liquidate`]) or as a deposit
+/// in its margin account ([`liquidate_into_account`]: then `liquidator_asset_token` is
+/// not used).
 #[derive(Debug, Clone, Copy)]
 pub struct Liquidation {
     pub liquidator: Pubkey,
@@ -258,8 +261,36 @@ pub struct Liquidation {
 }
 
 /// `health` lists (market, oracle) for every balance the liquidatee holds now.
+/// `max_repay` caps what the liquidator pays in, insurance fee included.
 pub fn liquidate(l: &Liquidation, max_repay: u64, health: &[AccountMeta]) -> Instruction {
-    let accounts = accounts::Liquidate {
+    with_health(
+        ix(liquidate_accounts(l, Some(l.liquidator_asset_token), None), instruction::Liquidate { max_repay }),
+        health,
+    )
+}
+
+/// A liquidation whose seized collateral is credited to `liquidator_account` (owned by
+/// the liquidator) as a deposit: no cash needs to be in the asset vault. `health` lists
+/// the liquidatee's (market, oracle) pairs now, `liquidator_health` the liquidator
+/// account's after the credit.
+pub fn liquidate_into_account(
+    l: &Liquidation,
+    liquidator_account: Pubkey,
+    max_repay: u64,
+    health: &[AccountMeta],
+    liquidator_health: &[AccountMeta],
+) -> Instruction {
+    let accounts = liquidate_accounts(l, None, Some(liquidator_account));
+    let ix = with_health(ix(accounts, instruction::Liquidate { max_repay }), health);
+    with_health(ix, liquidator_health)
+}
+
+fn liquidate_accounts(
+    l: &Liquidation,
+    liquidator_asset_token: Option<Pubkey>,
+    liquidator_account: Option<Pubkey>,
+) -> accounts::Liquidate {
+    accounts::Liquidate {
         liquidator: l.liquidator,
         protocol: protocol_pda(),
         liquidatee: l.liquidatee,
@@ -268,14 +299,20 @@ pub fn liquidate(l: &Liquidation, max_repay: u64, health: &[AccountMeta]) -> Ins
         liquidator_liability_token: l.liquidator_liability_token,
         asset_market: l.asset_market,
         asset_vault: vault_pda(&l.asset_market),
-        liquidator_asset_token: l.liquidator_asset_token,
+        liquidator_asset_token,
+        liquidator_account,
         token_program: spl_token::ID,
-    };
-    with_health(ix(accounts, instruction::Liquidate { max_repay }), health)
+    }
 }
 
-pub fn resolve_bad_debt(margin_account: Pubkey, market: Pubkey) -> Instruction {
-    ix(accounts::ResolveBadDebt { protocol: protocol_pda(), margin_account, market }, instruction::ResolveBadDebt {})
+/// `health` lists (market, oracle) for every balance the account holds (as
+/// [`health_metas`]); the markets are passed writable, since a dust deposit in any of
+/// them may be swept.
+pub fn resolve_bad_debt(margin_account: Pubkey, market: Pubkey, health: &[AccountMeta]) -> Instruction {
+    let accounts = accounts::ResolveBadDebt { protocol: protocol_pda(), margin_account, market };
+    let mut metas = health.to_vec();
+    metas.iter_mut().step_by(2).for_each(|market| market.is_writable = true);
+    with_health(ix(accounts, instruction::ResolveBadDebt {}), &metas)
 }
 
 pub fn sweep_fees(market: Pubkey) -> Instruction {

@@ -573,7 +573,8 @@ impl Attack {
         }
         let (debt, _) = self.position().await;
         let before = self.rt.market(&self.usdc.key).await.insurance_fund;
-        match self.rt.send(&[ix::resolve_bad_debt(self.margin, self.usdc.key)], &[]).await {
+        let metas = health_pairs(&account, &self.rt.markets, BalanceChange::None);
+        match self.rt.send(&[ix::resolve_bad_debt(self.margin, self.usdc.key, &metas)], &[]).await {
             Ok(()) => {
                 let after = self.rt.market(&self.usdc.key).await.insurance_fund;
                 let covered = u128::from(before.saturating_sub(after));

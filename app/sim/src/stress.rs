@@ -792,7 +792,8 @@ impl Sim {
                 let before = self.rt.market(&handle.key).await;
                 let index_now = before.accrual_at(self.rt.now).map_or(before.borrow_index.get(), |a| a.borrow_index);
                 let debt = debt_amount(shares, index_now).unwrap_or(0);
-                if self.send("resolve_bad_debt", &[ix::resolve_bad_debt(key, handle.key)], &[]).await {
+                let metas = health_pairs(&account, &self.markets, BalanceChange::None);
+                if self.send("resolve_bad_debt", &[ix::resolve_bad_debt(key, handle.key, &metas)], &[]).await {
                     let after = self.rt.market(&handle.key).await;
                     let covered = u128::from(before.insurance_fund.saturating_sub(after.insurance_fund));
                     self.totals.bad_debt_usd += self.usd(slot, debt as f64);

@@ -10,6 +10,9 @@
 //!   defend themselves against those liquidations;
 //! - nobody: an undefined bit, so a later family never starts out paused.
 //!
+//! Repayments are never paused while liquidations run ([`repay_without_liquidate`]):
+//! a borrower must always be able to defend an account a liquidator may take.
+//!
 //! Setting a bit tightens, clearing one loosens ([`change_kind`] classifies a change of
 //! the admin's mask bit by bit with [`crate::governance::direction::RESTRICTION_FLAG`]).
 
@@ -38,9 +41,14 @@ pub const ALL: u64 = (1 << 13) - 1;
 /// Bits the guardian may never set.
 pub const GUARDIAN_FORBIDDEN: u64 = LIQUIDATE | REPAY;
 
-/// Whether the admin may set `mask` as its standing gates.
+/// Whether the admin may set `mask` as its standing gates (only defined bits).
 pub fn admin_mask_is_valid(mask: u64) -> bool {
     mask & !ALL == 0
+}
+
+/// Whether `gates` pause repayments while liquidations run.
+pub fn repay_without_liquidate(gates: u64) -> bool {
+    gates & REPAY != 0 && gates & LIQUIDATE == 0
 }
 
 /// Whether the guardian may trip with `mask`: something to pause, and only bits it may set.

@@ -1,7 +1,11 @@
 //! Governance: which parameter changes wait in the timelock, and when they may execute.
 //!
 //! A change that only tightens applies at once: it can only make the protocol safer
-//! (and the admin must be able to react fast). A change that loosens anything (lower
+//! (and the admin must be able to react fast). A field that sets maintenance health
+//! (maintenance weights, the confidence multiplier) waits either way: tightening it at
+//! once could make every borrower liquidatable in one slot, so a stolen or mistaken
+//! admin key would hand the liquidation bonus on all debt to a colluding liquidator.
+//! Tightening of initial health only stays immediate. A change that loosens anything (lower
 //! haircuts, higher caps, a new market, larger withdrawal limits, longer staleness, a new
 //! admin) goes through the timelock: propose, wait `delay_secs`, execute within
 //! `grace_secs` after that; the admin may cancel meanwhile. A change of several fields
@@ -15,12 +19,13 @@
 //!
 //! | field | loosens when | why |
 //! | --- | --- | --- |
-//! | init / maint asset weight | higher | more borrowing power per unit of collateral |
-//! | init / maint liability weight | lower | less collateral needed per unit of debt |
+//! | init asset weight | higher | more borrowing power per unit of collateral |
+//! | init liability weight | lower | less collateral needed per unit of debt |
+//! | maint asset and liability weights | either way | looser keeps bad accounts open; tighter liquidates healthy ones at once |
 //! | deposit cap, borrow cap | higher | more exposure to the asset |
 //! | `max_age_secs` (risk-increasing oracle age) | higher | accepts staler prices for borrows |
 //! | `max_conf_bps`, `max_ema_deviation_bps` | higher | accepts wider or jumpier prices for borrows |
-//! | `conf_multiplier_bps` | lower | a smaller confidence haircut |
+//! | `conf_multiplier_bps` | either way | it sets maintenance health too (a smaller haircut is looser) |
 //! | `liquidation_max_age_secs`, `liquidation_max_conf_bps` | either way | higher liquidates on worse prices; lower can block liquidations |
 //! | liquidation bonus, insurance fee | either way | higher takes more from borrowers and can make a liquidation cut health; lower weakens the liquidators' incentive |
 //! | rate curve, protocol fee | either way | economics, not safety: every change waits so users can react |
@@ -123,7 +128,10 @@ pub mod direction {
     pub const ORACLE_MAX_AGE: Looser = WhenHigher;
     pub const ORACLE_MAX_CONF: Looser = WhenHigher;
     pub const ORACLE_MAX_EMA_DEVIATION: Looser = WhenHigher;
-    pub const CONF_MULTIPLIER: Looser = WhenLower;
+    /// Sets maintenance health: waits either way.
+    pub const CONF_MULTIPLIER: Looser = EitherWay;
+    /// Maintenance weights: waits either way.
+    pub const MAINT_WEIGHT: Looser = EitherWay;
     pub const LIQUIDATION_ORACLE_TOLERANCE: Looser = EitherWay;
     pub const LIQUIDATION_BONUS: Looser = EitherWay;
     pub const INSURANCE_FEE: Looser = EitherWay;

@@ -76,6 +76,16 @@ pub fn borrow_rate_wad(curve: &RateCurve, util_wad: u128) -> RiskResult<u128> {
     }
 }
 
+/// Most seconds of interest one accrual counts (Mango v4's bound). A market nobody
+/// touched for longer, or a chain that halted, comes back without a jump in the indices
+/// that could make accounts liquidatable at once; keepers refresh markets far more often.
+pub const MAX_ACCRUAL_SECS: u64 = 3_600;
+
+/// Seconds of interest an accrual `since_last` seconds after the previous one counts.
+pub fn accrual_secs(since_last: u64) -> u64 {
+    since_last.min(MAX_ACCRUAL_SECS)
+}
+
 /// Accrues `elapsed_secs` of interest at the market's current utilisation.
 pub fn accrue(
     market: &MarketIndices,
@@ -130,6 +140,14 @@ mod tests {
             total_deposit_shares: deposits,
             total_borrow_shares: borrows,
         }
+    }
+
+    #[test]
+    fn a_long_gap_accrues_at_most_an_hour() {
+        assert_eq!(accrual_secs(59), 59);
+        assert_eq!(accrual_secs(MAX_ACCRUAL_SECS), 3_600);
+        assert_eq!(accrual_secs(30 * 86_400), 3_600);
+        assert_eq!(accrual_secs(u64::MAX), 3_600);
     }
 
     #[test]

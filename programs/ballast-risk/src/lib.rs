@@ -70,6 +70,8 @@ pub enum RiskError {
     TimelockExpired,
     /// The borrow would take the market's net borrows in this window over its USD limit.
     BorrowLimitExceeded,
+    /// A base unit of the token is worth too little for prices in WAD per base unit.
+    UnitPriceTooSmall,
 }
 
 impl core::fmt::Display for RiskError {

@@ -1,8 +1,11 @@
 //! Liquidation sizing and bad-debt resolution.
 //!
 //! A liquidator repays `r` tokens of an unhealthy account's debt and receives the
-//! account's collateral worth `r * (1 + bonus)` at oracle prices; an insurance fee
-//! worth `r * fee` is taken from the same collateral into the insurance fund. The
+//! account's collateral worth `r * (1 + bonus + fee)` at oracle prices; it pays the
+//! insurance fee, `r * fee` in the liability's own token, into the liability market's
+//! insurance fund. So the fee lands in the fund that insures the very debt it was taken
+//! on: a market's bad debt is covered by the fees of liquidations of that market's
+//! debt, whatever collateral backed it. The liquidator nets the bonus, as before. The
 //! repayment is capped so that the account's initial health is brought back to zero
 //! and not beyond (unless the position is dust or cannot be restored at all).
 
@@ -35,12 +38,30 @@ pub struct LiquidationInput {
 /// Token amounts of one liquidation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LiquidationQuote {
-    /// Liability tokens the liquidator pays in.
+    /// Liability tokens repaid on the account's debt.
     pub repay: u128,
-    /// Asset tokens the liquidator receives (repay value plus the bonus).
+    /// Asset tokens taken from the account to the liquidator (repay value plus the
+    /// bonus and the fee).
     pub seized: u128,
-    /// Asset tokens moved from the account to the insurance fund.
+    /// Liability tokens the liquidator pays on top of `repay` into the liability
+    /// market's insurance fund (`repay * fee`, rounded up).
     pub insurance_fee: u128,
+}
+
+/// The insurance fee on a repayment of `repay` liability tokens, rounded up (the
+/// liquidator pays it).
+pub fn insurance_fee_on(repay: u128, insurance_fee_bps: u32) -> RiskResult<u128> {
+    mul_div(repay, u128::from(insurance_fee_bps), BPS, Rounding::Up)
+}
+
+/// Largest repayment whose insurance fee still fits with it in `max_pay` tokens.
+fn repay_within(max_pay: u128, insurance_fee_bps: u32) -> RiskResult<u128> {
+    let repay = mul_div(max_pay, BPS, BPS + u128::from(insurance_fee_bps), Rounding::Down)?;
+    // The fee rounds up: one unit less may be needed to stay within `max_pay`.
+    if repay + insurance_fee_on(repay, insurance_fee_bps)? > max_pay {
+        return Ok(repay - 1);
+    }
+    Ok(repay)
 }
 
 /// Asset tokens worth `repay` liability tokens scaled by `bps`, rounded down.
@@ -74,12 +95,13 @@ pub fn repay_to_restore(input: &LiquidationInput) -> RiskResult<Option<u128>> {
     Ok(Some(mul_div(shortfall, 1, gain - loss, Rounding::Up)?))
 }
 
-/// Sizes a liquidation of at most `max_repay` tokens.
-pub fn quote(input: &LiquidationInput, max_repay: u128) -> RiskResult<LiquidationQuote> {
+/// Sizes a liquidation in which the liquidator pays at most `max_pay` liability tokens
+/// (repayment and insurance fee).
+pub fn quote(input: &LiquidationInput, max_pay: u128) -> RiskResult<LiquidationQuote> {
     if input.asset_mid_price == 0 || input.liability_mid_price == 0 {
         return Err(RiskError::DivideByZero);
     }
-    let mut repay = max_repay.min(input.debt);
+    let mut repay = repay_within(max_pay, input.insurance_fee_bps)?.min(input.debt);
     if let Some(restore) = repay_to_restore(input)? {
         // Dust: if what would remain is worth less than the threshold, close it out.
         let remaining_value = mul_div(input.debt - repay.min(restore), input.liability_mid_price, 1, Rounding::Up)?;
@@ -88,18 +110,16 @@ pub fn quote(input: &LiquidationInput, max_repay: u128) -> RiskResult<Liquidatio
         }
     }
     let total_bps = BPS + u128::from(input.bonus_bps) + u128::from(input.insurance_fee_bps);
-    let insurance_fee_bps = u128::from(input.insurance_fee_bps);
-    if asset_tokens_for(repay, input, total_bps)? >= input.collateral {
+    let mut seized = asset_tokens_for(repay, input, total_bps)?;
+    if seized >= input.collateral {
         // The collateral runs out first: repay what it covers and take all of it, so
         // no dust collateral is left to block bad-debt resolution.
         let collateral_value = mul_div(input.collateral, input.asset_mid_price, 1, Rounding::Down)?;
         let repay_value = mul_div(collateral_value, BPS, total_bps, Rounding::Down)?;
         repay = mul_div(repay_value, 1, input.liability_mid_price, Rounding::Down)?;
-        let insurance_fee = asset_tokens_for(repay, input, insurance_fee_bps)?;
-        return Ok(LiquidationQuote { repay, seized: input.collateral - insurance_fee, insurance_fee });
+        seized = input.collateral;
     }
-    let seized = asset_tokens_for(repay, input, BPS + u128::from(input.bonus_bps))?;
-    let insurance_fee = asset_tokens_for(repay, input, insurance_fee_bps)?;
+    let insurance_fee = insurance_fee_on(repay, input.insurance_fee_bps)?;
     Ok(LiquidationQuote { repay, seized, insurance_fee })
 }
 
@@ -113,8 +133,14 @@ pub struct BadDebtResolution {
     pub new_deposit_index: u128,
 }
 
+/// The deposit index never falls below this (one WAD unit per share): a market whose
+/// depositors lost everything keeps a non-zero index, so share conversions never divide
+/// by zero and new deposits still work. What the floor leaves on the books is at most
+/// one base unit per 10^18 shares.
+pub const MIN_DEPOSIT_INDEX: u128 = 1;
+
 /// Insurance first, then a cut to the deposit index (rounded so depositors absorb at
-/// least the whole loss).
+/// least the whole loss, floored at [`MIN_DEPOSIT_INDEX`]).
 pub fn resolve_bad_debt(
     debt: u128,
     insurance_fund: u128,
@@ -127,7 +153,7 @@ pub fn resolve_bad_debt(
         deposit_index
     } else {
         let cut = mul_div(socialized, WAD, total_deposit_shares, Rounding::Up)?;
-        deposit_index.saturating_sub(cut)
+        deposit_index.saturating_sub(cut).max(MIN_DEPOSIT_INDEX)
     };
     Ok(BadDebtResolution { covered_by_insurance, socialized, new_deposit_index })
 }
@@ -166,19 +192,25 @@ mod tests {
         let q = quote(&i, u128::MAX).unwrap();
         // (40 + 1.2e-6 + 8e-8 of rounding margin) / 0.352, rounded up.
         assert_eq!(q.repay, 113_636_368);
-        // 113.636368 USDC * 1.05 / $100 per SOL, rounded down.
-        assert_eq!(q.seized, 1_193_181_864);
-        assert_eq!(q.insurance_fee, 11_363_636);
+        // 113.636368 USDC * 1.06 / $100 per SOL, rounded down.
+        assert_eq!(q.seized, 1_204_545_500);
+        // 1% of the repayment in USDC, rounded up.
+        assert_eq!(q.insurance_fee, 1_136_364);
         // Health afterwards is back at zero (within one unit of rounding).
-        let after = -40 * WAD as i128 + (q.repay * USDC_UNIT * 12 / 10) as i128
-            - ((q.seized + q.insurance_fee) * SOL_UNIT * 8 / 10) as i128;
+        let after =
+            -40 * WAD as i128 + (q.repay * USDC_UNIT * 12 / 10) as i128 - (q.seized * SOL_UNIT * 8 / 10) as i128;
         assert!((0..(2 * USDC_UNIT) as i128).contains(&after), "{after}");
     }
 
     #[test]
     fn caller_may_repay_less_but_never_more_than_the_debt() {
         let i = input(-40 * WAD as i128, 700_000_000, 10_000_000_000);
-        assert_eq!(quote(&i, 50_000_000).unwrap().repay, 50_000_000);
+        // Paying at most 50.5 USDC: 50 repaid, 0.5 of fee.
+        let q = quote(&i, 50_500_000).unwrap();
+        assert_eq!((q.repay, q.insurance_fee), (50_000_000, 500_000));
+        // One unit less: the fee rounds up, so the repayment gives up a unit.
+        let q = quote(&i, 50_499_999).unwrap();
+        assert_eq!((q.repay, q.insurance_fee), (49_999_999, 500_000));
         let small_debt = input(-40 * WAD as i128, 10_000_000, 10_000_000_000);
         assert_eq!(quote(&small_debt, u128::MAX).unwrap().repay, 10_000_000);
     }
@@ -188,7 +220,7 @@ mod tests {
         // Unrestorable: 1 SOL against 700 USDC; all collateral goes, debt remains.
         let i = input(-760 * WAD as i128, 700_000_000, 1_000_000_000);
         let q = quote(&i, u128::MAX).unwrap();
-        assert!(q.seized + q.insurance_fee <= 1_000_000_000);
+        assert_eq!(q.seized, 1_000_000_000);
         // $100 of collateral covers 100 / 1.06 = 94.33 USDC of debt.
         assert_eq!(q.repay, 94_339_622);
     }
@@ -209,6 +241,14 @@ mod tests {
         assert_eq!((r.covered_by_insurance, r.socialized, r.new_deposit_index), (100, 0, WAD));
     }
 
+    #[test]
+    fn a_loss_beyond_every_deposit_leaves_the_index_at_its_floor() {
+        let r = resolve_bad_debt(5_000, 0, 1_000, WAD).unwrap();
+        assert_eq!((r.socialized, r.new_deposit_index), (5_000, MIN_DEPOSIT_INDEX));
+        // Shares still convert both ways.
+        assert!(crate::shares::deposit_shares_for(1, r.new_deposit_index).is_ok());
+    }
+
     proptest! {
         #[test]
         fn never_seizes_more_than_the_collateral_or_repays_more_than_the_debt(
@@ -217,12 +257,13 @@ mod tests {
         ) {
             let i = LiquidationInput { bonus_bps: bonus, insurance_fee_bps: fee, ..input(health * WAD as i128, debt, collateral) };
             let q = quote(&i, max).unwrap();
-            prop_assert!(q.repay <= debt.min(max));
-            prop_assert!(q.seized + q.insurance_fee <= collateral);
-            // The liquidator never receives less than the value repaid.
-            let repaid_value = q.repay * USDC_UNIT;
+            prop_assert!(q.repay <= debt && q.repay + q.insurance_fee <= max);
+            prop_assert!(q.seized <= collateral);
+            prop_assert_eq!(q.insurance_fee, (q.repay * u128::from(fee)).div_ceil(10_000));
+            // The liquidator never receives less than the value it pays.
+            let paid_value = (q.repay + q.insurance_fee) * USDC_UNIT;
             let seized_value = (q.seized + 1) * SOL_UNIT;
-            prop_assert!(seized_value >= repaid_value);
+            prop_assert!(seized_value + USDC_UNIT >= paid_value);
         }
 
         #[test]
@@ -230,7 +271,8 @@ mod tests {
             let r = resolve_bad_debt(debt, insurance, shares, WAD).unwrap();
             prop_assert_eq!(r.covered_by_insurance + r.socialized, debt);
             let lost = (WAD - r.new_deposit_index) * shares / WAD;
-            prop_assert!(lost >= r.socialized.min(shares) || r.new_deposit_index == 0);
+            prop_assert!(lost >= r.socialized.min(shares) || r.new_deposit_index == MIN_DEPOSIT_INDEX);
+            prop_assert!(r.new_deposit_index >= MIN_DEPOSIT_INDEX);
         }
     }
 }

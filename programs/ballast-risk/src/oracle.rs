@@ -172,6 +172,20 @@ pub fn mantissa_to_wad_per_unit(mantissa: u128, expo: i32, decimals: u8, roundin
     }
 }
 
+/// Least price of one base unit (WAD quote) a listing may start at. Prices are WAD per
+/// base unit, so a token whose base unit is worth less than 10^-18 quote is worth zero
+/// (an 18-decimal token under $1); at a million WAD units the price carries six
+/// significant digits, and keeps three after a thousandfold fall.
+pub const MIN_LISTING_UNIT_PRICE_WAD: u128 = 1_000_000;
+
+/// Fails with [`RiskError::UnitPriceTooSmall`] unless a token of `decimals` priced by
+/// `reading` is fine enough for the price scale (checked when a feed is listed or
+/// replaced).
+pub fn check_unit_price_scale(reading: &OracleReading, decimals: u8) -> RiskResult<()> {
+    let price = mid_price(reading, decimals, Rounding::Down)?;
+    (price >= MIN_LISTING_UNIT_PRICE_WAD).then_some(()).ok_or(RiskError::UnitPriceTooSmall)
+}
+
 /// Quote value (WAD) of `amount` base units at `price_wad` per unit: exact, so there
 /// is nothing to round.
 pub fn value_of(amount: u128, price_wad: u128) -> RiskResult<u128> {
@@ -199,6 +213,19 @@ mod tests {
 
     fn reading(price: i64, conf: u64, ema: i64, age: i64) -> OracleReading {
         OracleReading { price, conf, ema_price: ema, expo: -8, publish_time: NOW - age }
+    }
+
+    #[test]
+    fn an_eighteen_decimal_token_under_a_dollar_is_refused_for_the_price_scale() {
+        let at = |price: i64, expo: i32| OracleReading { price, expo, ..reading(1, 0, 1, 0) };
+        // $0.50 with 18 decimals: 5e-19 quote per base unit, below one WAD unit.
+        assert_eq!(mid_price(&at(50, -2), 18, Rounding::Down), Ok(0));
+        assert_eq!(check_unit_price_scale(&at(50, -2), 18), Err(RiskError::UnitPriceTooSmall));
+        // $3,000 with 18 decimals: 3,000 WAD units, still too coarse.
+        assert_eq!(check_unit_price_scale(&at(3_000, 0), 18), Err(RiskError::UnitPriceTooSmall));
+        // $0.50 with 9 decimals: 5e8 WAD units; $1 with 12 decimals: 1e6, just enough.
+        assert_eq!(check_unit_price_scale(&at(50, -2), 9), Ok(()));
+        assert_eq!(check_unit_price_scale(&at(1, 0), 12), Ok(()));
     }
 
     #[test]

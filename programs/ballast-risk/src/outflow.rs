@@ -9,14 +9,16 @@
 //!
 //! - every window frees a full capacity, and a stored net outflow above the current
 //!   capacity (deposits fell since) is first cut down to it, so one window always suffices;
-//! - an outflow of at most `small_outflow_threshold` always passes, so the last few units
-//!   of a market whose capacity rounds to zero still come out;
+//! - an outflow of at most `small_outflow_threshold` passes even past capacity, so the
+//!   last few units of a market whose capacity rounds to zero still come out;
 //! - inflows always pass and make room at once.
 //!
 //! Small outflows are still counted, but only up to the capacity: they can fill the
 //! bucket, never overfill it, so a stream of them cannot push the next large withdrawal
-//! further out than one window. The threshold is a per-transaction amount; governance
-//! keeps it small relative to capacity, since many small outflows in a row all pass.
+//! further out than one window. What passes past capacity is counted in a second bucket,
+//! the exemption, which holds at most [`EXEMPT_SMALL_OUTFLOWS_PER_WINDOW`] thresholds and
+//! drains over the window as the first does: a large outflow split into many small ones
+//! gets no further than capacity plus that allowance per window.
 
 use crate::fixed::{apply_bps, mul_div, Rounding};
 use crate::params::ParamError;
@@ -30,6 +32,8 @@ pub const MAX_OUTFLOW_WINDOW_SECS: u32 = 7 * 86_400;
 pub const MIN_OUTFLOW_BPS: u32 = 100;
 /// Above 100% of deposits the limiter limits nothing.
 pub const MAX_OUTFLOW_BPS: u32 = 10_000;
+/// Past capacity, small outflows pass up to this many thresholds per window.
+pub const EXEMPT_SMALL_OUTFLOWS_PER_WINDOW: u64 = 10;
 
 /// Governance settings of one market's limiter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +51,9 @@ pub struct OutflowParams {
 pub struct OutflowState {
     /// Net outflow in the bucket, in base units, as of `last_update_ts`.
     pub net_outflow: u64,
-    /// When the bucket last drained.
+    /// Small outflows that passed past capacity, as of `last_update_ts`.
+    pub exempt_outflow: u64,
+    /// When the buckets last drained.
     pub last_update_ts: i64,
 }
 
@@ -65,19 +71,32 @@ pub fn capacity(total_deposits: u64, params: &OutflowParams) -> RiskResult<u64> 
     Ok(u64::try_from(cap).unwrap_or(u64::MAX))
 }
 
-/// The bucket at `now`: cut to `cap`, then drained by `cap * elapsed / window` (rounded
-/// down, so capacity frees no faster than the limit says). A clock that went backwards
-/// drains nothing and does not move `last_update_ts` back.
-fn drained(state: &OutflowState, cap: u64, now: i64, params: &OutflowParams) -> RiskResult<OutflowState> {
-    let elapsed = (i128::from(now) - i128::from(state.last_update_ts)).max(0);
-    let window = u128::from(params.window_secs);
+/// Most small outflows that may pass past capacity per window.
+pub fn exempt_allowance(params: &OutflowParams) -> u64 {
+    params.small_outflow_threshold.saturating_mul(EXEMPT_SMALL_OUTFLOWS_PER_WINDOW)
+}
+
+/// `bucket` cut to `cap`, then drained by `cap * elapsed / window` (rounded down, so
+/// room frees no faster than the limit says).
+fn drain(bucket: u64, cap: u64, elapsed: i128, window: u32) -> RiskResult<u64> {
+    let window = u128::from(window);
     let drain = if elapsed >= window as i128 {
         u128::from(cap)
     } else {
         mul_div(u128::from(cap), elapsed as u128, window, Rounding::Down)?
     };
-    let net = u128::from(state.net_outflow.min(cap)).saturating_sub(drain) as u64;
-    Ok(OutflowState { net_outflow: net, last_update_ts: now.max(state.last_update_ts) })
+    Ok(u128::from(bucket.min(cap)).saturating_sub(drain) as u64)
+}
+
+/// Both buckets at `now`, each drained at its own capacity per window. A clock that
+/// went backwards drains nothing and does not move `last_update_ts` back.
+fn drained(state: &OutflowState, cap: u64, now: i64, params: &OutflowParams) -> RiskResult<OutflowState> {
+    let elapsed = (i128::from(now) - i128::from(state.last_update_ts)).max(0);
+    Ok(OutflowState {
+        net_outflow: drain(state.net_outflow, cap, elapsed, params.window_secs)?,
+        exempt_outflow: drain(state.exempt_outflow, exempt_allowance(params), elapsed, params.window_secs)?,
+        last_update_ts: now.max(state.last_update_ts),
+    })
 }
 
 /// How much more may flow out at `now` before the limit.
@@ -88,7 +107,8 @@ pub fn remaining(state: &OutflowState, total_deposits: u64, now: i64, params: &O
 
 /// Records a withdrawal or borrow of `amount`, with `total_deposits` the market's
 /// deposits before it. Fails with [`RiskError::OutflowLimitExceeded`] if it would take
-/// net outflow past capacity, unless `amount <= small_outflow_threshold`.
+/// net outflow past capacity, unless `amount <= small_outflow_threshold` and the part
+/// past capacity still fits in the window's exemption.
 pub fn record_outflow(
     state: &OutflowState,
     amount: u64,
@@ -99,9 +119,14 @@ pub fn record_outflow(
     let cap = capacity(total_deposits, params)?;
     let mut next = drained(state, cap, now, params)?;
     let after = next.net_outflow.saturating_add(amount);
-    if amount <= params.small_outflow_threshold {
-        // Counted, but never past capacity (the bucket holds at most cap after draining).
-        next.net_outflow = after.min(cap);
+    if after > cap && amount <= params.small_outflow_threshold {
+        // The bucket fills to capacity; the rest draws on the exemption.
+        let exempt = next.exempt_outflow.saturating_add(after - cap);
+        if exempt > exempt_allowance(params) {
+            return Err(RiskError::OutflowLimitExceeded);
+        }
+        next.exempt_outflow = exempt;
+        next.net_outflow = cap;
     } else if after > cap {
         return Err(RiskError::OutflowLimitExceeded);
     } else {
@@ -130,7 +155,11 @@ mod tests {
     }
 
     fn state() -> OutflowState {
-        OutflowState { net_outflow: 0, last_update_ts: T0 }
+        OutflowState { net_outflow: 0, exempt_outflow: 0, last_update_ts: T0 }
+    }
+
+    fn bucket(net_outflow: u64, last_update_ts: i64) -> OutflowState {
+        OutflowState { net_outflow, exempt_outflow: 0, last_update_ts }
     }
 
     #[test]
@@ -148,7 +177,7 @@ mod tests {
         // Half a window later (capacity 90_600): cut to 90_600, drained by 45_300.
         assert_eq!(remaining(&s, 906_000, T0 + 1_800, &p), Ok(45_300));
         let s2 = record_outflow(&s, 45_300, 906_000, T0 + 1_800, &p).unwrap();
-        assert_eq!(s2, OutflowState { net_outflow: 90_600, last_update_ts: T0 + 1_800 });
+        assert_eq!(s2, bucket(90_600, T0 + 1_800));
         // A full window after the last outflow, a whole capacity passes.
         assert_eq!(remaining(&s2, 860_700, T0 + 1_800 + 3_600, &p), Ok(86_070));
     }
@@ -156,7 +185,7 @@ mod tests {
     #[test]
     fn small_outflows_pass_but_never_overfill() {
         let p = params();
-        let full = OutflowState { net_outflow: 100_000, last_update_ts: T0 };
+        let full = bucket(100_000, T0);
         let s = record_outflow(&full, 100, 1_000_000, T0, &p).unwrap();
         assert_eq!(s.net_outflow, 100_000);
         assert_eq!(record_outflow(&full, 101, 1_000_000, T0, &p), Err(RiskError::OutflowLimitExceeded));
@@ -166,19 +195,34 @@ mod tests {
     }
 
     #[test]
+    fn a_large_outflow_split_into_small_ones_gets_no_further_than_the_allowance() {
+        let p = params();
+        // The bucket is full: ten small outflows of 100 pass past it, the eleventh does not.
+        let mut s = bucket(100_000, T0);
+        for _ in 0..EXEMPT_SMALL_OUTFLOWS_PER_WINDOW {
+            s = record_outflow(&s, 100, 1_000_000, T0, &p).unwrap();
+        }
+        assert_eq!(s.exempt_outflow, 1_000);
+        assert_eq!(record_outflow(&s, 1, 1_000_000, T0, &p), Err(RiskError::OutflowLimitExceeded));
+        // Both drain over the window: half of each is free after half of it.
+        let half = record_outflow(&s, 100, 1_000_000, T0 + 1_800, &p).unwrap();
+        assert_eq!((half.net_outflow, half.exempt_outflow), (50_100, 500));
+    }
+
+    #[test]
     fn inflows_always_pass_and_free_room() {
-        let full = OutflowState { net_outflow: 100_000, last_update_ts: T0 };
+        let full = bucket(100_000, T0);
         let s = record_inflow(&full, 30_000);
-        assert_eq!(s, OutflowState { net_outflow: 70_000, last_update_ts: T0 });
+        assert_eq!(s, bucket(70_000, T0));
         assert!(record_outflow(&s, 30_000, 1_000_000, T0, &params()).is_ok());
         assert_eq!(record_inflow(&s, u64::MAX).net_outflow, 0);
     }
 
     #[test]
     fn a_clock_going_backwards_drains_nothing() {
-        let s = OutflowState { net_outflow: 50_000, last_update_ts: T0 };
+        let s = bucket(50_000, T0);
         let s2 = record_outflow(&s, 1_000, 1_000_000, T0 - 100, &params()).unwrap();
-        assert_eq!(s2, OutflowState { net_outflow: 51_000, last_update_ts: T0 });
+        assert_eq!(s2, bucket(51_000, T0));
     }
 
     #[test]
@@ -205,7 +249,7 @@ mod tests {
             let cap = capacity(deposits, &p).unwrap();
             let amount = (u128::from(cap) * u128::from(frac) / 10_000) as u64;
             let now = last + i64::from(window) + extra;
-            let s = OutflowState { net_outflow: net, last_update_ts: last };
+            let s = bucket(net, last);
             prop_assert!(record_outflow(&s, amount, deposits, now, &p).is_ok());
         }
 
@@ -225,8 +269,27 @@ mod tests {
         }
 
         #[test]
+        fn small_outflows_take_no_more_than_capacity_and_the_allowance_per_window(
+            amounts in prop::collection::vec(1u64..=100, 1..2_000), start in 0u64..200_000,
+        ) {
+            // Every outflow is small and all happen in the same second.
+            let p = params();
+            let deposits = 1_000_000;
+            let mut s = bucket(start, T0);
+            let mut passed = 0u64;
+            for amount in amounts {
+                if let Ok(next) = record_outflow(&s, amount, deposits, T0, &p) {
+                    passed += amount;
+                    s = next;
+                }
+            }
+            let cap = capacity(deposits, &p).unwrap();
+            prop_assert!(passed <= cap - start.min(cap) + exempt_allowance(&p));
+        }
+
+        #[test]
         fn extreme_inputs_never_panic(net: u64, last: i64, amount: u64, deposits: u64, now: i64, window: u32, bps: u32, small: u64) {
-            let s = OutflowState { net_outflow: net, last_update_ts: last };
+            let s = bucket(net, last);
             let p = OutflowParams { window_secs: window, max_outflow_bps: bps, small_outflow_threshold: small };
             let _ = record_outflow(&s, amount, deposits, now, &p);
             let _ = remaining(&s, deposits, now, &p);

@@ -170,7 +170,7 @@ pub enum BallastError {
     InvalidGateMask,
     #[msg("The guardian's trip has not expired: only the admin may resume it now")]
     GuardianPauseActive,
-    #[msg("Change loosens a parameter: propose it and execute it after the timelock")]
+    #[msg("Change loosens a parameter or moves maintenance health: propose it and execute it after the timelock")]
     ChangeNeedsTimelock,
     #[msg("Change leaves every parameter as it is")]
     NoChange,
@@ -222,6 +222,14 @@ pub enum BallastError {
     InvalidStablePriceParams,
     #[msg("Borrow limit window out of bounds")]
     InvalidBorrowLimit,
+    #[msg("Repayments may be paused only while liquidations are paused too")]
+    RepayGatedWithoutLiquidate,
+    #[msg("A base unit of this token is worth too little for the program's price scale (WAD per base unit)")]
+    UnitPriceTooSmall,
+    #[msg("Exactly one payout for the seized collateral: the liquidator's token account or its margin account")]
+    InvalidLiquidationPayout,
+    #[msg("A market whose dust deposit is swept must be passed writable")]
+    MarketNotWritable,
 }
 
 /// Engine errors, named in the program's own error codes.
@@ -242,6 +250,7 @@ pub fn risk_error(e: RiskError) -> Error {
         RiskError::TimelockNotReady => error!(BallastError::TimelockNotReady),
         RiskError::TimelockExpired => error!(BallastError::TimelockExpired),
         RiskError::BorrowLimitExceeded => error!(BallastError::BorrowLimitExceeded),
+        RiskError::UnitPriceTooSmall => error!(BallastError::UnitPriceTooSmall),
     }
 }
 

@@ -83,10 +83,12 @@ pub struct Liquidated {
     pub asset_market: Pubkey,
     /// Liability tokens the liquidator repaid.
     pub repaid: u64,
-    /// Asset tokens the liquidator received.
+    /// Asset tokens the liquidator received (as tokens, or as a deposit when
+    /// `as_deposit`).
     pub seized: u64,
-    /// Asset tokens moved into the asset market's insurance fund.
+    /// Liability tokens the liquidator paid into the liability market's insurance fund.
     pub insurance_fee: u64,
+    pub as_deposit: bool,
     /// Oracle prices per base unit (WAD) the exchange used.
     pub liability_price: u128,
     pub asset_price: u128,
@@ -104,6 +106,17 @@ pub struct BadDebtResolved {
     pub covered_by_insurance: u64,
     pub socialized: u64,
     pub deposit_index_after: u128,
+}
+
+/// A deposit worth less than the dust threshold, taken from a bankrupt account into
+/// its market's insurance fund so that the account's debt can be written off.
+#[event]
+pub struct DustSwept {
+    pub margin_account: Pubkey,
+    pub market: Pubkey,
+    pub shares: u128,
+    /// Tokens those shares were worth, added to the insurance fund.
+    pub amount: u64,
 }
 
 /// A market's accrued protocol fees split into its pools.

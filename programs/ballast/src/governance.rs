@@ -206,16 +206,23 @@ impl GovernanceAction {
     }
 
     /// Writes the change. `market` is the target market's state.
-    /// A new market config's multipliers for the market's regime are reached over its
-    /// ramp from `now`, like a regime change's, never in one jump.
+    /// What accrues over time accrues to `now` at the old values first: a market's
+    /// interest (rate curve, protocol fee) and the staking streams (emission rates,
+    /// drips), so a change never reaches back. A new market config's multipliers for
+    /// the market's regime are reached over its ramp from `now`, like a regime change's,
+    /// never in one jump.
     pub fn apply(&self, protocol: &mut Protocol, market: Option<&mut Market>, now: i64) -> Result<()> {
         match self {
             GovernanceAction::SetMarketConfig { config, .. } => {
                 let market = market.ok_or(BallastError::MarketAccountRequired)?;
+                market.accrue_interest(now)?;
                 market.config = *config;
                 market.retarget_multipliers(market.regime()?, now);
             }
-            GovernanceAction::SetProtocolConfig { config } => protocol.config = *config,
+            GovernanceAction::SetProtocolConfig { config } => {
+                crate::staking::accrue(protocol, now)?;
+                protocol.config = *config;
+            }
             GovernanceAction::SetGuardian { guardian } => protocol.guardian = *guardian,
             // Two steps: the new key becomes admin when it accepts.
             GovernanceAction::TransferAdmin { new_admin } => protocol.pending_admin = *new_admin,
@@ -340,9 +347,9 @@ pub fn market_config_changes(old: &MarketConfig, new: &MarketConfig, out: &mut V
 }
 
 fn market_weight_changes(old: &MarketConfig, new: &MarketConfig, out: &mut Vec<FieldDiff>) {
-    use direction::{ASSET_WEIGHT, LIABILITY_WEIGHT};
+    use direction::{ASSET_WEIGHT, LIABILITY_WEIGHT, MAINT_WEIGHT};
     int_change(out, "init_asset_weight_bps", old.init_asset_weight_bps, new.init_asset_weight_bps, ASSET_WEIGHT);
-    int_change(out, "maint_asset_weight_bps", old.maint_asset_weight_bps, new.maint_asset_weight_bps, ASSET_WEIGHT);
+    int_change(out, "maint_asset_weight_bps", old.maint_asset_weight_bps, new.maint_asset_weight_bps, MAINT_WEIGHT);
     int_change(
         out,
         "init_liability_weight_bps",
@@ -355,7 +362,7 @@ fn market_weight_changes(old: &MarketConfig, new: &MarketConfig, out: &mut Vec<F
         "maint_liability_weight_bps",
         old.maint_liability_weight_bps,
         new.maint_liability_weight_bps,
-        LIABILITY_WEIGHT,
+        MAINT_WEIGHT,
     );
 }
 
@@ -698,6 +705,23 @@ mod tests {
         assert_eq!((d[0].name, d[0].kind()), ("init_asset_weight_bps", ChangeKind::Tightening));
         assert_eq!((d[1].name, d[1].kind()), ("borrow_cap", ChangeKind::Loosening));
         assert_eq!((d[1].old, d[1].new), (FieldValue::Int(800_000), FieldValue::Int(900_000)));
+    }
+
+    #[test]
+    fn what_sets_maintenance_health_waits_either_way() {
+        // Tighter maintenance weights or a larger confidence haircut could make every
+        // borrower liquidatable in one slot; initial weights may still tighten at once.
+        let base = set_market(market_cfg());
+        for tighter in [
+            MarketConfig { maint_asset_weight_bps: 8_500, ..market_cfg() },
+            MarketConfig { maint_liability_weight_bps: 11_500, ..market_cfg() },
+            MarketConfig { oracle_conf_multiplier_bps: 20_000, ..market_cfg() },
+        ] {
+            assert_eq!(set_market(tighter).classify(&base).unwrap(), ChangeKind::Loosening, "{tighter:?}");
+        }
+        let init_only =
+            MarketConfig { init_asset_weight_bps: 7_000, init_liability_weight_bps: 13_000, ..market_cfg() };
+        assert_eq!(set_market(init_only).classify(&base).unwrap(), ChangeKind::Tightening);
     }
 
     #[test]

@@ -9,26 +9,41 @@ use ballast_risk::liquidation::LiquidationInput;
 use ballast_risk::oracle::{OracleAction, ValuationPrices};
 use ballast_risk::shares::{debt_amount, deposit_amount};
 use ballast_risk::RiskError;
-use core::cell::Ref;
+use core::cell::{Ref, RefMut};
 
 use crate::constants::LIQUIDATION_DUST_VALUE;
 use crate::errors::{BallastError, OrBallast};
 use crate::oracle::read_oracle;
 use crate::state::{MarginAccount, Market, MarketConfig, MARKET_SIZE};
 
-/// Borrows a market account's data after checking its owner and discriminator.
-pub fn load_market<'a>(info: &'a AccountInfo) -> Result<Ref<'a, Market>> {
+/// Fails unless `data` is a market account's.
+fn check_market_data(info: &AccountInfo, data: &[u8]) -> Result<()> {
     if info.owner != &crate::ID {
         return Err(ErrorCode::AccountOwnedByWrongProgram.into());
     }
-    let data = info.try_borrow_data()?;
     if data.len() < MARKET_SIZE {
         return Err(ErrorCode::AccountDidNotDeserialize.into());
     }
     if &data[..8] != Market::DISCRIMINATOR {
         return Err(ErrorCode::AccountDiscriminatorMismatch.into());
     }
+    Ok(())
+}
+
+/// Borrows a market account's data after checking its owner and discriminator.
+pub fn load_market<'a>(info: &'a AccountInfo) -> Result<Ref<'a, Market>> {
+    let data = info.try_borrow_data()?;
+    check_market_data(info, &data)?;
     Ok(Ref::map(data, |d| bytemuck::from_bytes(&d[8..MARKET_SIZE])))
+}
+
+/// Borrows a market account's data mutably: as [`load_market`], and it must have been
+/// passed writable (`MarketNotWritable`).
+pub fn load_market_mut<'a>(info: &'a AccountInfo) -> Result<RefMut<'a, Market>> {
+    require!(info.is_writable, BallastError::MarketNotWritable);
+    let data = info.try_borrow_mut_data()?;
+    check_market_data(info, &data)?;
+    Ok(RefMut::map(data, |d| bytemuck::from_bytes_mut(&mut d[8..MARKET_SIZE])))
 }
 
 /// One market as a health check sees it: read once per instruction, so a check before

@@ -14,9 +14,10 @@ use crate::state::{Protocol, StakeEscrow};
 pub const MAX_EMISSION_CATCHUP_SECS: i64 = 30 * 86_400;
 
 /// Brings every reward stream up to `now`: drips are credited to the current weight
-/// and emissions since the last accrual are credited to the native stream. Returns the
-/// emissions to mint into the reward vault (already counted in `total_emitted`).
-pub fn accrue(protocol: &mut Protocol, now: i64) -> Result<u64> {
+/// and emissions since the last accrual are credited to the native stream and added to
+/// `unminted_emissions` (minted by the next [`take_unminted`] caller that holds the
+/// mint: a governance change accrues at the old rate without the token accounts).
+pub fn accrue(protocol: &mut Protocol, now: i64) -> Result<()> {
     let total_weight = protocol.total_weight();
     for stream in 0..REWARD_STREAMS {
         advance_stream(protocol, stream, now)?;
@@ -27,12 +28,20 @@ pub fn accrue(protocol: &mut Protocol, now: i64) -> Result<u64> {
     // The rate of the regime in force: `update_volatility` accrues before it changes.
     let emitted = protocol.regime_settings()?.emission(elapsed as u64).or_ballast()?;
     if total_weight == 0 || emitted == 0 {
-        return Ok(0);
+        return Ok(());
     }
     let native = &mut protocol.reward_streams[NATIVE_STREAM];
     native.acc_per_weight.set(credit(native.acc_per_weight.get(), u128::from(emitted), total_weight).or_ballast()?);
-    protocol.total_emitted = protocol.total_emitted.checked_add(emitted).ok_or(BallastError::MathOverflow)?;
-    Ok(emitted)
+    protocol.unminted_emissions = protocol.unminted_emissions.checked_add(emitted).ok_or(BallastError::MathOverflow)?;
+    Ok(())
+}
+
+/// Emissions credited but not yet minted, now counted in `total_emitted`: the caller
+/// mints them into the reward vault.
+pub fn take_unminted(protocol: &mut Protocol) -> Result<u64> {
+    let due = core::mem::take(&mut protocol.unminted_emissions);
+    protocol.total_emitted = protocol.total_emitted.checked_add(due).ok_or(BallastError::MathOverflow)?;
+    Ok(due)
 }
 
 /// Moves what `escrow` earned on `stream` since its last settlement into its owed

@@ -4,12 +4,14 @@ use ballast_risk::dynamic_margin::{
     apply_multipliers, init_asset_weight_under_limit, validate_multipliers, RegimeMultipliers,
 };
 use ballast_risk::health::Weights;
-use ballast_risk::interest::{accrue, Accrual, MarketIndices, RateCurve};
+use ballast_risk::interest::{accrual_secs, accrue, Accrual, MarketIndices, RateCurve};
+use ballast_risk::liquidation::resolve_bad_debt;
 use ballast_risk::oracle::{self, value_of, OracleAction, OracleLimits, OracleReading};
 use ballast_risk::outflow::{self, validate_outflow_params, OutflowParams, OutflowState};
 use ballast_risk::price_guard::{self, validate_price_guard_params, PriceGuardParams, PriceGuardState};
 use ballast_risk::ramp::Ramp;
 use ballast_risk::regime::Regime;
+use ballast_risk::shares::{debt_amount, deposit_amount};
 use ballast_risk::stable_price::{
     self, bound_by_stable, validate_stable_price_params, StablePriceParams, StablePriceState,
 };
@@ -19,7 +21,7 @@ use super::oracle_source::OracleSource;
 use super::pod::PodU128;
 use super::protocol::{ProtocolConfig, VolatilityConfig, VolatilityRecord};
 use crate::errors::{to_u64, BallastError, OrBallast};
-use crate::events::{MarketRegimeChanged, PriceGuardTripped};
+use crate::events::{BadDebtResolved, DustSwept, MarketRegimeChanged, PriceGuardTripped};
 use crate::health::PricedMarket;
 
 /// Risk parameters of one market, set by governance and bounds-checked on-chain.
@@ -384,7 +386,7 @@ pub struct Market {
     /// Net borrows in the current window of the USD borrow limit.
     pub borrow_window: BorrowWindow,
     /// Room for later state without a migration.
-    pub _reserved: [u64; 8],
+    pub _reserved: [u64; 7],
 }
 
 /// A market's stable price and the delayed price that slows it (see
@@ -450,6 +452,8 @@ pub struct MarketBreakers {
     /// Net outflow in the limiter's bucket, in base units, as of `outflow_updated_ts`.
     pub net_outflow: u64,
     pub outflow_updated_ts: i64,
+    /// Small outflows let past the limit, as of `outflow_updated_ts`.
+    pub exempt_outflow: u64,
 }
 
 impl MarketBreakers {
@@ -468,12 +472,17 @@ impl MarketBreakers {
     }
 
     pub fn outflow(&self) -> OutflowState {
-        OutflowState { net_outflow: self.net_outflow, last_update_ts: self.outflow_updated_ts }
+        OutflowState {
+            net_outflow: self.net_outflow,
+            exempt_outflow: self.exempt_outflow,
+            last_update_ts: self.outflow_updated_ts,
+        }
     }
 
     pub fn store_outflow(&mut self, s: &OutflowState) {
         self.net_outflow = s.net_outflow;
         self.outflow_updated_ts = s.last_update_ts;
+        self.exempt_outflow = s.exempt_outflow;
     }
 }
 
@@ -532,7 +541,7 @@ impl WeightRamp {
 }
 
 pub const MARKET_SIZE: usize =
-    8 + 3 * 32 + 72 + 4 * 16 + 14 * 8 + 4 + 2 + 3 + 7 + 264 + 48 + 2 * 24 + 80 + 48 + 16 + 8 * 8;
+    8 + 3 * 32 + 72 + 4 * 16 + 14 * 8 + 4 + 2 + 3 + 7 + 264 + 48 + 2 * 24 + 80 + 56 + 16 + 7 * 8;
 const _: () = assert!(core::mem::size_of::<WeightRamp>() == 24);
 const _: () = assert!(8 + core::mem::size_of::<Market>() == MARKET_SIZE);
 const _: () = assert!(core::mem::size_of::<MarketConfig>() == 264);
@@ -540,7 +549,7 @@ const _: () = assert!(core::mem::size_of::<BreakerConfig>() == 32);
 const _: () = assert!(core::mem::size_of::<RegimeWeightsConfig>() == 36);
 const _: () = assert!(core::mem::size_of::<StablePriceConfig>() == 16);
 const _: () = assert!(core::mem::size_of::<UsdLimits>() == 24);
-const _: () = assert!(core::mem::size_of::<MarketBreakers>() == 48);
+const _: () = assert!(core::mem::size_of::<MarketBreakers>() == 56);
 const _: () = assert!(core::mem::size_of::<StablePriceRecord>() == 48);
 const _: () = assert!(core::mem::size_of::<BorrowWindow>() == 16);
 const _: () = assert!(MARKET_SIZE == 936);
@@ -566,9 +575,10 @@ impl Market {
         u64::try_from(now.saturating_sub(self.last_accrual_ts)).unwrap_or(0)
     }
 
-    /// Interest owed since the last accrual, computed but not written.
+    /// Interest owed since the last accrual (at most `MAX_ACCRUAL_SECS` of it), computed
+    /// but not written.
     pub fn accrual_at(&self, now: i64) -> Result<Accrual> {
-        let elapsed = self.seconds_since_accrual(now);
+        let elapsed = accrual_secs(self.seconds_since_accrual(now));
         accrue(&self.indices(), &self.config.rate_curve(), self.config.protocol_fee_bps, elapsed).or_ballast()
     }
 
@@ -679,6 +689,40 @@ impl Market {
             .and_then(|v| v.checked_add(self.buyback_pool))
             .and_then(|v| v.checked_add(self.staker_pool))
             .ok_or(error!(BallastError::MathOverflow))
+    }
+
+    /// Writes off `shares` of debt that no collateral backs any more, held by
+    /// `account`: the insurance fund pays first, the rest is cut from the deposit index.
+    /// Call after accruing. Returns the event to emit.
+    pub fn write_off_debt(&mut self, key: Pubkey, account: Pubkey, shares: u128) -> Result<BadDebtResolved> {
+        let indices = self.indices();
+        let debt = debt_amount(shares, indices.borrow_index).or_ballast()?;
+        let r = resolve_bad_debt(debt, self.insurance_fund.into(), indices.total_deposit_shares, indices.deposit_index)
+            .or_ballast()?;
+        let covered = to_u64(r.covered_by_insurance)?;
+        self.insurance_fund -= covered;
+        self.deposit_index.set(r.new_deposit_index);
+        self.total_borrow_shares
+            .set(indices.total_borrow_shares.checked_sub(shares).ok_or(BallastError::MathOverflow)?);
+        Ok(BadDebtResolved {
+            margin_account: account,
+            market: key,
+            debt: to_u64(debt)?,
+            covered_by_insurance: covered,
+            socialized: to_u64(r.socialized)?,
+            deposit_index_after: r.new_deposit_index,
+        })
+    }
+
+    /// Takes `shares` of a bankrupt account's dust deposit into the insurance fund (the
+    /// tokens stay in the vault; they stop backing the shares and back the fund).
+    pub fn sweep_dust_deposit(&mut self, key: Pubkey, account: Pubkey, shares: u128) -> Result<DustSwept> {
+        let indices = self.indices();
+        let amount = to_u64(deposit_amount(shares, indices.deposit_index).or_ballast()?)?;
+        self.insurance_fund = self.insurance_fund.checked_add(amount).ok_or(BallastError::MathOverflow)?;
+        let total = indices.total_deposit_shares.checked_sub(shares).ok_or(BallastError::MathOverflow)?;
+        self.total_deposit_shares.set(total);
+        Ok(DustSwept { margin_account: account, market: key, shares, amount })
     }
 
     /// Fails unless the vault can pay out `amount` without touching reserved tokens.

@@ -422,8 +422,11 @@ pub struct Protocol {
     pub breakers: ProtocolBreakers,
     /// Setup phase / launch and the proposal counter.
     pub governance: GovernanceState,
+    /// Emissions credited to stakers but not yet minted (a governance change accrued
+    /// them); the next staking instruction mints them.
+    pub unminted_emissions: u64,
     /// Room for later state without a migration.
-    pub _reserved: [u64; 20],
+    pub _reserved: [u64; 19],
 }
 
 /// An asset's volatility estimate and regime: the last sample, the EWMA variance and EMA
@@ -573,7 +576,7 @@ impl GovernanceState {
 }
 
 pub const PROTOCOL_SIZE: usize =
-    8 + 6 * 32 + 72 + 248 + 8 + 16 + 8 + 3 * 8 + REWARD_STREAMS * 40 + 8 + 80 + 32 + 40 + 24 + 20 * 8;
+    8 + 6 * 32 + 72 + 248 + 8 + 16 + 8 + 3 * 8 + REWARD_STREAMS * 40 + 8 + 80 + 32 + 40 + 24 + 8 + 19 * 8;
 const _: () = assert!(core::mem::size_of::<VolatilityConfig>() == 68);
 const _: () = assert!(core::mem::size_of::<RegimeRow>() == 24);
 const _: () = assert!(core::mem::size_of::<GuardianConfig>() == 16);

@@ -256,7 +256,7 @@ export function getMarketEncoder(): FixedSizeEncoder<MarketArgs> {
       ['volatility', getVolatilityRecordEncoder()],
       ['stablePrice', getStablePriceRecordEncoder()],
       ['borrowWindow', getBorrowWindowEncoder()],
-      ['reserved', getArrayEncoder(getU64Encoder(), { size: 8 })],
+      ['reserved', getArrayEncoder(getU64Encoder(), { size: 7 })],
     ]),
     (value) => ({ ...value, discriminator: MARKET_DISCRIMINATOR }),
   );
@@ -301,7 +301,7 @@ export function getMarketDecoder(): FixedSizeDecoder<Market> {
     ['volatility', getVolatilityRecordDecoder()],
     ['stablePrice', getStablePriceRecordDecoder()],
     ['borrowWindow', getBorrowWindowDecoder()],
-    ['reserved', getArrayDecoder(getU64Decoder(), { size: 8 })],
+    ['reserved', getArrayDecoder(getU64Decoder(), { size: 7 })],
   ]);
 }
 

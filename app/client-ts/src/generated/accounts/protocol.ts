@@ -129,6 +129,11 @@ export type Protocol = {
   breakers: ProtocolBreakers;
   /** Setup phase / launch and the proposal counter. */
   governance: GovernanceState;
+  /**
+   * Emissions credited to stakers but not yet minted (a governance change accrued
+   * them); the next staking instruction mints them.
+   */
+  unmintedEmissions: bigint;
   /** Room for later state without a migration. */
   reserved: Array<bigint>;
 };
@@ -180,6 +185,11 @@ export type ProtocolArgs = {
   breakers: ProtocolBreakersArgs;
   /** Setup phase / launch and the proposal counter. */
   governance: GovernanceStateArgs;
+  /**
+   * Emissions credited to stakers but not yet minted (a governance change accrued
+   * them); the next staking instruction mints them.
+   */
+  unmintedEmissions: number | bigint;
   /** Room for later state without a migration. */
   reserved: Array<number | bigint>;
 };
@@ -213,7 +223,8 @@ export function getProtocolEncoder(): FixedSizeEncoder<ProtocolArgs> {
       ['nativeMarket', getAddressEncoder()],
       ['breakers', getProtocolBreakersEncoder()],
       ['governance', getGovernanceStateEncoder()],
-      ['reserved', getArrayEncoder(getU64Encoder(), { size: 20 })],
+      ['unmintedEmissions', getU64Encoder()],
+      ['reserved', getArrayEncoder(getU64Encoder(), { size: 19 })],
     ]),
     (value) => ({ ...value, discriminator: PROTOCOL_DISCRIMINATOR }),
   );
@@ -247,7 +258,8 @@ export function getProtocolDecoder(): FixedSizeDecoder<Protocol> {
     ['nativeMarket', getAddressDecoder()],
     ['breakers', getProtocolBreakersDecoder()],
     ['governance', getGovernanceStateDecoder()],
-    ['reserved', getArrayDecoder(getU64Decoder(), { size: 20 })],
+    ['unmintedEmissions', getU64Decoder()],
+    ['reserved', getArrayDecoder(getU64Decoder(), { size: 19 })],
   ]);
 }
 

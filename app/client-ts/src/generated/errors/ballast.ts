@@ -178,7 +178,7 @@ export const BALLAST_ERROR__NOT_GUARDIAN = 0x17bf; // 6079
 export const BALLAST_ERROR__INVALID_GATE_MASK = 0x17c0; // 6080
 /** GuardianPauseActive: The guardian's trip has not expired: only the admin may resume it now */
 export const BALLAST_ERROR__GUARDIAN_PAUSE_ACTIVE = 0x17c1; // 6081
-/** ChangeNeedsTimelock: Change loosens a parameter: propose it and execute it after the timelock */
+/** ChangeNeedsTimelock: Change loosens a parameter or moves maintenance health: propose it and execute it after the timelock */
 export const BALLAST_ERROR__CHANGE_NEEDS_TIMELOCK = 0x17c2; // 6082
 /** NoChange: Change leaves every parameter as it is */
 export const BALLAST_ERROR__NO_CHANGE = 0x17c3; // 6083
@@ -230,6 +230,14 @@ export const BALLAST_ERROR__INVALID_REGIME_WEIGHTS = 0x17d9; // 6105
 export const BALLAST_ERROR__INVALID_STABLE_PRICE_PARAMS = 0x17da; // 6106
 /** InvalidBorrowLimit: Borrow limit window out of bounds */
 export const BALLAST_ERROR__INVALID_BORROW_LIMIT = 0x17db; // 6107
+/** RepayGatedWithoutLiquidate: Repayments may be paused only while liquidations are paused too */
+export const BALLAST_ERROR__REPAY_GATED_WITHOUT_LIQUIDATE = 0x17dc; // 6108
+/** UnitPriceTooSmall: A base unit of this token is worth too little for the program's price scale (WAD per base unit) */
+export const BALLAST_ERROR__UNIT_PRICE_TOO_SMALL = 0x17dd; // 6109
+/** InvalidLiquidationPayout: Exactly one payout for the seized collateral: the liquidator's token account or its margin account */
+export const BALLAST_ERROR__INVALID_LIQUIDATION_PAYOUT = 0x17de; // 6110
+/** MarketNotWritable: A market whose dust deposit is swept must be passed writable */
+export const BALLAST_ERROR__MARKET_NOT_WRITABLE = 0x17df; // 6111
 
 export type BallastError =
   | typeof BALLAST_ERROR__ACCOUNT_HAS_COLLATERAL
@@ -262,6 +270,7 @@ export type BallastError =
   | typeof BALLAST_ERROR__INVALID_GATE_MASK
   | typeof BALLAST_ERROR__INVALID_GUARDIAN_PARAMS
   | typeof BALLAST_ERROR__INVALID_LIQUIDATION_PARAMS
+  | typeof BALLAST_ERROR__INVALID_LIQUIDATION_PAYOUT
   | typeof BALLAST_ERROR__INVALID_ORACLE_ACCOUNT
   | typeof BALLAST_ERROR__INVALID_ORACLE_LIMITS
   | typeof BALLAST_ERROR__INVALID_ORACLE_SOURCE
@@ -289,6 +298,7 @@ export type BallastError =
   | typeof BALLAST_ERROR__LOCK_TOO_SHORT
   | typeof BALLAST_ERROR__MARKET_ACCOUNT_REQUIRED
   | typeof BALLAST_ERROR__MARKET_MISMATCH
+  | typeof BALLAST_ERROR__MARKET_NOT_WRITABLE
   | typeof BALLAST_ERROR__MARKET_REDUCE_ONLY
   | typeof BALLAST_ERROR__MATH_OVERFLOW
   | typeof BALLAST_ERROR__MIXED_POSITION
@@ -322,6 +332,7 @@ export type BallastError =
   | typeof BALLAST_ERROR__PROPOSAL_NOT_QUEUED
   | typeof BALLAST_ERROR__PROPOSAL_STALE
   | typeof BALLAST_ERROR__REPAY_EXCEEDS_DEBT
+  | typeof BALLAST_ERROR__REPAY_GATED_WITHOUT_LIQUIDATE
   | typeof BALLAST_ERROR__SAMPLE_TOO_SOON
   | typeof BALLAST_ERROR__SELF_LIQUIDATION
   | typeof BALLAST_ERROR__SLIPPAGE_EXCEEDED
@@ -331,6 +342,7 @@ export type BallastError =
   | typeof BALLAST_ERROR__TOO_MANY_POSITIONS
   | typeof BALLAST_ERROR__UNAUTHORIZED
   | typeof BALLAST_ERROR__UNCLAIMED_REWARDS
+  | typeof BALLAST_ERROR__UNIT_PRICE_TOO_SMALL
   | typeof BALLAST_ERROR__UNKNOWN_ORACLE_KIND
   | typeof BALLAST_ERROR__UNKNOWN_REWARD_STREAM
   | typeof BALLAST_ERROR__UNSTAKE_PENDING
@@ -354,7 +366,7 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__BORROW_CAP_EXCEEDED]: `Borrow would exceed the market's borrow cap`,
     [BALLAST_ERROR__BORROW_LIMIT_EXCEEDED]: `Borrow would take the market's net borrows in this window over its USD limit`,
     [BALLAST_ERROR__BUYBACK_BUDGET_EXHAUSTED]: `This epoch's buyback budget is spent`,
-    [BALLAST_ERROR__CHANGE_NEEDS_TIMELOCK]: `Change loosens a parameter: propose it and execute it after the timelock`,
+    [BALLAST_ERROR__CHANGE_NEEDS_TIMELOCK]: `Change loosens a parameter or moves maintenance health: propose it and execute it after the timelock`,
     [BALLAST_ERROR__COOLDOWN_ACTIVE]: `Unstake cooldown has not ended yet`,
     [BALLAST_ERROR__DEPOSIT_CAP_EXCEEDED]: `Deposit would exceed the market's deposit cap`,
     [BALLAST_ERROR__EMISSION_AUTHORITY]: `Emissions need the protocol to be the native mint's mint authority`,
@@ -374,6 +386,7 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__INVALID_GATE_MASK]: `Gate mask has undefined bits or bits this caller may not set (the guardian: none, liquidate or repay)`,
     [BALLAST_ERROR__INVALID_GUARDIAN_PARAMS]: `Guardian limits out of bounds`,
     [BALLAST_ERROR__INVALID_LIQUIDATION_PARAMS]: `Liquidation bonus or insurance fee out of bounds`,
+    [BALLAST_ERROR__INVALID_LIQUIDATION_PAYOUT]: `Exactly one payout for the seized collateral: the liquidator's token account or its margin account`,
     [BALLAST_ERROR__INVALID_ORACLE_ACCOUNT]: `Price account is not a valid Pyth price account`,
     [BALLAST_ERROR__INVALID_ORACLE_LIMITS]: `Oracle limits out of bounds`,
     [BALLAST_ERROR__INVALID_ORACLE_SOURCE]: `Oracle source malformed: a PriceUpdateV2 feed needs a feed id, a legacy feed has none`,
@@ -401,6 +414,7 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__LOCK_TOO_SHORT]: `Lock is shorter than the minimum`,
     [BALLAST_ERROR__MARKET_ACCOUNT_REQUIRED]: `This change needs the account of the market it targets`,
     [BALLAST_ERROR__MARKET_MISMATCH]: `Market account is not the market the change targets`,
+    [BALLAST_ERROR__MARKET_NOT_WRITABLE]: `A market whose dust deposit is swept must be passed writable`,
     [BALLAST_ERROR__MARKET_REDUCE_ONLY]: `Market is reduce-only after a fast price move: no new borrows until the cooldown ends`,
     [BALLAST_ERROR__MATH_OVERFLOW]: `Arithmetic overflow`,
     [BALLAST_ERROR__MIXED_POSITION]: `A balance cannot be a deposit and a borrow at once: repay or withdraw first`,
@@ -434,6 +448,7 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__PROPOSAL_NOT_QUEUED]: `Proposal was already executed or cancelled`,
     [BALLAST_ERROR__PROPOSAL_STALE]: `Parameters changed since the proposal was made: propose again`,
     [BALLAST_ERROR__REPAY_EXCEEDS_DEBT]: `Repayment exceeds the account's debt`,
+    [BALLAST_ERROR__REPAY_GATED_WITHOUT_LIQUIDATE]: `Repayments may be paused only while liquidations are paused too`,
     [BALLAST_ERROR__SAMPLE_TOO_SOON]: `Volatility was sampled too recently`,
     [BALLAST_ERROR__SELF_LIQUIDATION]: `A liquidator cannot liquidate its own account`,
     [BALLAST_ERROR__SLIPPAGE_EXCEEDED]: `Fill is outside the keeper's bounds (max native in / min pool out)`,
@@ -443,6 +458,7 @@ if (process.env.NODE_ENV !== 'production') {
     [BALLAST_ERROR__TOO_MANY_POSITIONS]: `Account has no free balance slot`,
     [BALLAST_ERROR__UNAUTHORIZED]: `Signer is not the protocol admin`,
     [BALLAST_ERROR__UNCLAIMED_REWARDS]: `Claim every reward stream before leaving`,
+    [BALLAST_ERROR__UNIT_PRICE_TOO_SMALL]: `A base unit of this token is worth too little for the program's price scale (WAD per base unit)`,
     [BALLAST_ERROR__UNKNOWN_ORACLE_KIND]: `Oracle kind is not one Ballast reads (1: Pyth PriceUpdateV2, 2: legacy Pyth)`,
     [BALLAST_ERROR__UNKNOWN_REWARD_STREAM]: `Market is not listed in a reward stream`,
     [BALLAST_ERROR__UNSTAKE_PENDING]: `Stake is cooling down: no changes until it is withdrawn`,

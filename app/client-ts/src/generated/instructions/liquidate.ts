@@ -52,6 +52,7 @@ export type LiquidateInstruction<
   TAccountAssetMarket extends string | AccountMeta<string> = string,
   TAccountAssetVault extends string | AccountMeta<string> = string,
   TAccountLiquidatorAssetToken extends string | AccountMeta<string> = string,
+  TAccountLiquidatorAccount extends string | AccountMeta<string> = string,
   TAccountTokenProgram extends string | AccountMeta<string> = 'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA',
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
@@ -73,6 +74,7 @@ export type LiquidateInstruction<
       TAccountLiquidatorAssetToken extends string
         ? WritableAccount<TAccountLiquidatorAssetToken>
         : TAccountLiquidatorAssetToken,
+      TAccountLiquidatorAccount extends string ? WritableAccount<TAccountLiquidatorAccount> : TAccountLiquidatorAccount,
       TAccountTokenProgram extends string ? ReadonlyAccount<TAccountTokenProgram> : TAccountTokenProgram,
       ...TRemainingAccounts,
     ]
@@ -116,6 +118,7 @@ export type LiquidateInput<
   TAccountAssetMarket extends string = string,
   TAccountAssetVault extends string = string,
   TAccountLiquidatorAssetToken extends string = string,
+  TAccountLiquidatorAccount extends string = string,
   TAccountTokenProgram extends string = string,
 > = {
   liquidator: TransactionSigner<TAccountLiquidator>;
@@ -127,8 +130,13 @@ export type LiquidateInput<
   liquidatorLiabilityToken: Address<TAccountLiquidatorLiabilityToken>;
   assetMarket: Address<TAccountAssetMarket>;
   assetVault: Address<TAccountAssetVault>;
-  /** Where the seized collateral goes. */
-  liquidatorAssetToken: Address<TAccountLiquidatorAssetToken>;
+  /** Where the seized collateral goes as tokens, or ... */
+  liquidatorAssetToken?: Address<TAccountLiquidatorAssetToken>;
+  /**
+   * ... as a deposit in the liquidator's own margin account, which needs no cash in
+   * the asset vault (exactly one of the two).
+   */
+  liquidatorAccount?: Address<TAccountLiquidatorAccount>;
   tokenProgram?: Address<TAccountTokenProgram>;
   maxRepay: LiquidateInstructionDataArgs['maxRepay'];
 };
@@ -143,6 +151,7 @@ export function getLiquidateInstruction<
   TAccountAssetMarket extends string,
   TAccountAssetVault extends string,
   TAccountLiquidatorAssetToken extends string,
+  TAccountLiquidatorAccount extends string,
   TAccountTokenProgram extends string,
   TProgramAddress extends Address = typeof BALLAST_PROGRAM_ADDRESS,
 >(
@@ -156,6 +165,7 @@ export function getLiquidateInstruction<
     TAccountAssetMarket,
     TAccountAssetVault,
     TAccountLiquidatorAssetToken,
+    TAccountLiquidatorAccount,
     TAccountTokenProgram
   >,
   config?: { programAddress?: TProgramAddress },
@@ -170,6 +180,7 @@ export function getLiquidateInstruction<
   TAccountAssetMarket,
   TAccountAssetVault,
   TAccountLiquidatorAssetToken,
+  TAccountLiquidatorAccount,
   TAccountTokenProgram
 > {
   // Program address.
@@ -186,6 +197,7 @@ export function getLiquidateInstruction<
     assetMarket: { value: input.assetMarket ?? null, isWritable: true },
     assetVault: { value: input.assetVault ?? null, isWritable: true },
     liquidatorAssetToken: { value: input.liquidatorAssetToken ?? null, isWritable: true },
+    liquidatorAccount: { value: input.liquidatorAccount ?? null, isWritable: true },
     tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
   };
   const accounts = originalAccounts as Record<keyof typeof originalAccounts, ResolvedAccount>;
@@ -211,6 +223,7 @@ export function getLiquidateInstruction<
       getAccountMeta(accounts.assetMarket),
       getAccountMeta(accounts.assetVault),
       getAccountMeta(accounts.liquidatorAssetToken),
+      getAccountMeta(accounts.liquidatorAccount),
       getAccountMeta(accounts.tokenProgram),
     ],
     data: getLiquidateInstructionDataEncoder().encode(args as LiquidateInstructionDataArgs),
@@ -226,6 +239,7 @@ export function getLiquidateInstruction<
     TAccountAssetMarket,
     TAccountAssetVault,
     TAccountLiquidatorAssetToken,
+    TAccountLiquidatorAccount,
     TAccountTokenProgram
   >);
 }
@@ -245,9 +259,14 @@ export type ParsedLiquidateInstruction<
     liquidatorLiabilityToken: TAccountMetas[5];
     assetMarket: TAccountMetas[6];
     assetVault: TAccountMetas[7];
-    /** Where the seized collateral goes. */
-    liquidatorAssetToken: TAccountMetas[8];
-    tokenProgram: TAccountMetas[9];
+    /** Where the seized collateral goes as tokens, or ... */
+    liquidatorAssetToken?: TAccountMetas[8] | undefined;
+    /**
+     * ... as a deposit in the liquidator's own margin account, which needs no cash in
+     * the asset vault (exactly one of the two).
+     */
+    liquidatorAccount?: TAccountMetas[9] | undefined;
+    tokenProgram: TAccountMetas[10];
   };
   data: LiquidateInstructionData;
 };
@@ -255,7 +274,7 @@ export type ParsedLiquidateInstruction<
 export function parseLiquidateInstruction<TProgram extends string, TAccountMetas extends readonly AccountMeta[]>(
   instruction: Instruction<TProgram> & InstructionWithAccounts<TAccountMetas> & InstructionWithData<ReadonlyUint8Array>,
 ): ParsedLiquidateInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 10) {
+  if (instruction.accounts.length < 11) {
     // TODO: Coded error.
     throw new Error('Not enough accounts');
   }
@@ -264,6 +283,10 @@ export function parseLiquidateInstruction<TProgram extends string, TAccountMetas
     const accountMeta = (instruction.accounts as TAccountMetas)[accountIndex]!;
     accountIndex += 1;
     return accountMeta;
+  };
+  const getNextOptionalAccount = () => {
+    const accountMeta = getNextAccount();
+    return accountMeta.address === BALLAST_PROGRAM_ADDRESS ? undefined : accountMeta;
   };
   return {
     programAddress: instruction.programAddress,
@@ -276,7 +299,8 @@ export function parseLiquidateInstruction<TProgram extends string, TAccountMetas
       liquidatorLiabilityToken: getNextAccount(),
       assetMarket: getNextAccount(),
       assetVault: getNextAccount(),
-      liquidatorAssetToken: getNextAccount(),
+      liquidatorAssetToken: getNextOptionalAccount(),
+      liquidatorAccount: getNextOptionalAccount(),
       tokenProgram: getNextAccount(),
     },
     data: getLiquidateInstructionDataDecoder().decode(instruction.data),

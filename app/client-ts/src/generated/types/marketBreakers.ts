@@ -37,6 +37,8 @@ export type MarketBreakers = {
   /** Net outflow in the limiter's bucket, in base units, as of `outflow_updated_ts`. */
   netOutflow: bigint;
   outflowUpdatedTs: bigint;
+  /** Small outflows let past the limit, as of `outflow_updated_ts`. */
+  exemptOutflow: bigint;
 };
 
 export type MarketBreakersArgs = {
@@ -52,6 +54,8 @@ export type MarketBreakersArgs = {
   /** Net outflow in the limiter's bucket, in base units, as of `outflow_updated_ts`. */
   netOutflow: number | bigint;
   outflowUpdatedTs: number | bigint;
+  /** Small outflows let past the limit, as of `outflow_updated_ts`. */
+  exemptOutflow: number | bigint;
 };
 
 export function getMarketBreakersEncoder(): FixedSizeEncoder<MarketBreakersArgs> {
@@ -61,6 +65,7 @@ export function getMarketBreakersEncoder(): FixedSizeEncoder<MarketBreakersArgs>
     ['reduceOnlyUntilTs', getI64Encoder()],
     ['netOutflow', getU64Encoder()],
     ['outflowUpdatedTs', getI64Encoder()],
+    ['exemptOutflow', getU64Encoder()],
   ]);
 }
 
@@ -71,6 +76,7 @@ export function getMarketBreakersDecoder(): FixedSizeDecoder<MarketBreakers> {
     ['reduceOnlyUntilTs', getI64Decoder()],
     ['netOutflow', getU64Decoder()],
     ['outflowUpdatedTs', getI64Decoder()],
+    ['exemptOutflow', getU64Decoder()],
   ]);
 }
 

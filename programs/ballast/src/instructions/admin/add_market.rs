@@ -49,7 +49,8 @@ pub struct AddMarket<'info> {
 
 /// Reads a feed about to be written into a market (listing or replacement): `source`
 /// well formed, `info` its account, parsable as its kind, and pricing a token of
-/// `decimals` sanely under `config`'s limits (absurd or ancient prices are refused).
+/// `decimals` sanely under `config`'s limits (absurd or ancient prices are refused), and
+/// finely enough for the price scale (`UnitPriceTooSmall`).
 pub fn check_market_feed(
     info: &AccountInfo,
     source: &OracleSource,
@@ -60,6 +61,7 @@ pub fn check_market_feed(
     let reading = read_new_oracle(info, source)?;
     oracle::validate(&reading, &config.oracle_limits(), OracleAction::Liquidation, now).or_ballast()?;
     oracle::valuation_prices(&reading, &config.oracle_limits(), decimals).or_ballast()?;
+    oracle::check_unit_price_scale(&reading, decimals).or_ballast()?;
     Ok(reading)
 }
 

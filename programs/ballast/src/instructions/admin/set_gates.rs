@@ -7,7 +7,8 @@ use crate::events::GatesSet;
 use crate::state::Protocol;
 
 /// Replaces the admin's standing gates (one `ballast_risk::gates` bit per instruction
-/// family; a set bit pauses it). Applies at once.
+/// family; a set bit pauses it). Applies at once. Repayments may be paused only with
+/// liquidations (`RepayGatedWithoutLiquidate`).
 pub fn handler(ctx: Context<AdminAction>, gates: u64) -> Result<()> {
     let mut protocol = ctx.accounts.protocol.load_mut()?;
     let old = protocol.breakers.gates;
@@ -24,6 +25,8 @@ pub fn handler(ctx: Context<AdminAction>, gates: u64) -> Result<()> {
 pub fn apply(protocol: &mut Protocol, old: u64, new: u64) -> Result<(u64, u64)> {
     require!(gates::admin_mask_is_valid(new), BallastError::InvalidGateMask);
     let before = protocol.breakers.gates;
-    protocol.breakers.gates = gates::apply_change(before, old, new);
+    let after = gates::apply_change(before, old, new);
+    require!(!gates::repay_without_liquidate(after), BallastError::RepayGatedWithoutLiquidate);
+    protocol.breakers.gates = after;
     Ok((before, protocol.breakers.gates))
 }

@@ -62,7 +62,8 @@ impl<'info> StakePool<'info> {
     pub fn accrue(&self, now: i64) -> Result<()> {
         let (emitted, total_emitted) = {
             let mut protocol = self.protocol.load_mut()?;
-            (staking::accrue(&mut protocol, now)?, protocol.total_emitted)
+            staking::accrue(&mut protocol, now)?;
+            (staking::take_unminted(&mut protocol)?, protocol.total_emitted)
         };
         if emitted > 0 {
             let cpi = MintTo {
