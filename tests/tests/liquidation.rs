@@ -162,7 +162,7 @@ async fn deep_crash_bad_debt_is_written_off_by_the_last_liquidation_insurance_fi
     let b = c.borrowers[2].margin_account;
     let health = c.fx.rt.health_accounts(&b, BalanceChange::None).await;
     let resolve = ix::resolve_bad_debt(b, usdc.key, &health);
-    assert_error(c.fx.rt.send(&[resolve.clone()], &[]).await, BallastError::AccountHasCollateral);
+    assert_error(c.fx.rt.send(&[resolve], &[]).await, BallastError::AccountHasCollateral);
     let before = c.fx.rt.market(&usdc.key).await;
     let debt = {
         let owed =

@@ -214,43 +214,61 @@ async fn exit_early_burns_the_penalty_and_closes_the_escrow() {
     fx.rt.send(&[s.ix.stake(900 * NATIVE, (7 * DAY) as u32)], &[&s.key]).await.unwrap();
 }
 
-/// Getting the stake back never waits on a market: with the USDC vault frozen (USDC's
-/// issuer can freeze any token account), the staker's USDC rewards cannot be paid, yet
-/// the stake comes back. The rewards stay owed on the emptied escrow, are claimed once
-/// the vault moves again, and a last `withdraw_stake` closes the escrow.
-#[tokio::test]
-async fn leaving_never_waits_on_a_market_vault() {
+/// A staker owed USDC fees, two days into a 30-day lock, with the USDC vault frozen
+/// (USDC's issuer can freeze any token account): its fees cannot be paid now. Returns the
+/// fixture, the staker and the vault's account as it was (to thaw it).
+async fn owed_usdc_from_a_frozen_vault() -> (Fixture, StakerHandle, solana_account::Account) {
     let mut fx = Fixture::new().await;
     let s = fx.staker(1_000 * NATIVE).await;
     fx.rt.send(&[s.ix.stake(1_000 * NATIVE, (30 * DAY) as u32)], &[&s.key]).await.unwrap();
     fx.borrow_usdc_at_the_kink().await;
-    fx.rt.advance(10 * DAY);
+    fx.run_hourly(DAY).await;
     fx.rt.send(&[ix::sweep_fees(fx.usdc.key)], &[]).await.unwrap();
     fx.rt.advance(DAY);
-    let usdc = fx.usdc;
-    assert_error(fx.rt.send(&[s.ix.unstake()], &[&s.key]).await, BallastError::LockActive);
-    fx.rt.advance(20 * DAY);
-    fx.rt.send(&[s.ix.unstake()], &[&s.key]).await.unwrap();
-    fx.rt.advance(2 * DAY);
-
+    let vault = fx.rt.raw_account(&fx.usdc.vault).await.unwrap();
     // SPL token account layout: the state byte (1 initialized, 2 frozen) sits at 108.
-    let vault = fx.rt.raw_account(&usdc.vault).await.unwrap();
     let mut frozen = vault.data.clone();
     frozen[108] = 2;
-    fx.rt.set_raw_account(&usdc.vault, vault.owner, frozen);
-    let claim = s.ix.claim_market_rewards(usdc.key, s.usdc);
-    assert!(fx.rt.send(&[claim.clone()], &[&s.key]).await.is_err(), "a frozen vault pays nothing");
-    fx.rt.send(&[s.ix.withdraw_stake()], &[&s.key]).await.unwrap();
-    assert_eq!(fx.rt.token_balance(&s.native()).await, 1_000 * NATIVE);
+    fx.rt.set_raw_account(&fx.usdc.vault, vault.owner, frozen);
+    let claim = s.ix.claim_market_rewards(fx.usdc.key, s.usdc);
+    assert!(fx.rt.send(&[claim], &[&s.key]).await.is_err(), "a frozen vault pays nothing");
+    (fx, s, vault)
+}
+
+/// The stake comes back, the fees owed stay claimable on the emptied escrow until the
+/// vault thaws, and a last `withdraw_stake` closes the escrow.
+async fn claim_then_close(fx: &mut Fixture, s: &StakerHandle, vault: solana_account::Account) {
     let escrow_key = ix::stake_escrow_pda(&s.key.pubkey());
     assert!(fx.rt.raw_account(&escrow_key).await.is_some(), "rewards still owed keep the escrow open");
     assert_eq!(fx.rt.protocol().await.total_staked, 0);
-
-    fx.rt.set_raw_account(&usdc.vault, vault.owner, vault.data);
-    fx.rt.send(&[claim], &[&s.key]).await.unwrap();
+    assert_error(fx.rt.send(&[s.ix.exit_early()], &[&s.key]).await, BallastError::UnstakePending);
+    fx.rt.set_raw_account(&fx.usdc.vault, vault.owner, vault.data);
+    fx.rt.send(&[s.ix.claim_market_rewards(fx.usdc.key, s.usdc)], &[&s.key]).await.unwrap();
     assert!(fx.rt.token_balance(&s.usdc).await > 0);
     fx.rt.send(&[s.ix.withdraw_stake()], &[&s.key]).await.unwrap();
     assert!(fx.rt.raw_account(&escrow_key).await.is_none());
+}
+
+/// Getting the stake back never waits on a market: not after the lock ...
+#[tokio::test]
+async fn leaving_never_waits_on_a_market_vault() {
+    let (mut fx, s, vault) = owed_usdc_from_a_frozen_vault().await;
+    assert_error(fx.rt.send(&[s.ix.unstake()], &[&s.key]).await, BallastError::LockActive);
+    fx.rt.advance(28 * DAY);
+    fx.rt.send(&[s.ix.unstake()], &[&s.key]).await.unwrap();
+    fx.rt.advance(2 * DAY);
+    fx.rt.send(&[s.ix.withdraw_stake()], &[&s.key]).await.unwrap();
+    assert_eq!(fx.rt.token_balance(&s.native()).await, 1_000 * NATIVE);
+    claim_then_close(&mut fx, &s, vault).await;
+}
+
+/// ... nor before it, paying the exit penalty.
+#[tokio::test]
+async fn exiting_early_never_waits_on_a_market_vault() {
+    let (mut fx, s, vault) = owed_usdc_from_a_frozen_vault().await;
+    fx.rt.send(&[s.ix.exit_early()], &[&s.key]).await.unwrap();
+    assert_eq!(fx.rt.token_balance(&s.native()).await, 900 * NATIVE, "10% burned");
+    claim_then_close(&mut fx, &s, vault).await;
 }
 
 /// A governance change of the emission rate takes effect from the moment it is applied:

@@ -64,8 +64,8 @@ pub struct LiquidationPlan {
 }
 
 /// The liquidation of `account` that repays its largest debt against its largest
-/// collateral, capped at `max_repay` tokens; `None` if healthy or not worth
-/// `min_profit` (WAD quote).
+/// collateral, the liquidator paying at most `max_repay` tokens (insurance fee
+/// included); `None` if healthy or not worth `min_profit` (WAD quote).
 pub fn plan_liquidation(
     account: &MarginAccount,
     priced: &[PricedMarket],
@@ -103,7 +103,8 @@ pub fn plan_liquidation(
     if q.repay == 0 || q.seized == 0 {
         return None;
     }
-    let paid = i128::try_from(q.repay.checked_mul(liability.mid_down)?).ok()?;
+    // The liquidator pays the repayment and the insurance fee, both in the liability.
+    let paid = i128::try_from(q.repay.checked_add(q.insurance_fee)?.checked_mul(liability.mid_down)?).ok()?;
     let received = i128::try_from(q.seized.checked_mul(asset.mid_up)?).ok()?;
     let profit = received - paid;
     (profit >= min_profit).then_some(LiquidationPlan {
@@ -120,7 +121,8 @@ pub fn market_of(markets: &[MarketSnapshot], index: u16) -> Option<&MarketSnapsh
 }
 
 /// The `liquidate` instruction carrying out `plan` on `liquidatee` (holding `account`):
-/// repays at most `max_repay` from `token_account(liability market)` and receives into
+/// pays at most `max_repay` (repayment and fee) from `token_account(liability market)`
+/// and receives into
 /// `token_account(asset market)`, with a (market, oracle) pair per balance held.
 pub fn liquidation_instruction(
     liquidator: Pubkey,

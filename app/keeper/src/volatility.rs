@@ -2,11 +2,15 @@
 //! moves emissions, buyback budgets and exit penalties) and every market's own
 //! (`refresh_market`, which moves that market's weights). Once the minimum interval since
 //! the last sample has passed and the feed is fit for sampling (the program's own
-//! check), the keeper sends the crank. No network here: the bot fetches, this decides.
+//! check), the keeper sends the crank. A market whose interest was last accrued
+//! [`ACCRUAL_REFRESH_SECS`] ago is refreshed whatever its feed says, since one accrual
+//! counts at most `MAX_ACCRUAL_SECS` of interest. No network here: the bot fetches,
+//! this decides.
 
 use anchor_lang::solana_program::instruction::Instruction;
 use ballast::Protocol;
 use ballast_client::ix;
+use ballast_risk::interest::MAX_ACCRUAL_SECS;
 use ballast_risk::oracle::{self, OracleAction, OracleReading};
 use ballast_risk::RiskError;
 
@@ -38,21 +42,28 @@ pub fn plan_update(protocol: &Protocol, reading: &OracleReading, now: i64) -> Re
     Ok(ix::update_volatility(protocol.native_mint, protocol.native_oracle.address))
 }
 
+/// A market is refreshed at least this often to accrue its interest, with half an
+/// accrual's cap to spare.
+pub const ACCRUAL_REFRESH_SECS: i64 = MAX_ACCRUAL_SECS as i64 / 2;
+
 /// `refresh_market` for every market whose own volatility sample is due at `now` and
-/// whose feed the program would sample, and the earliest time another one falls due.
+/// whose feed the program would sample, or whose interest is due to be accrued (see
+/// [`ACCRUAL_REFRESH_SECS`]); and the earliest time another one falls due.
 pub fn plan_market_samples(markets: &[MarketSnapshot], now: i64) -> (Vec<Instruction>, Option<i64>) {
     let mut next: Option<i64> = None;
     let mut cranks = Vec::new();
     for m in markets {
-        let due = m.market.volatility.next_sample_at(&m.market.config.volatility);
-        if now < due {
-            next = Some(next.map_or(due, |n| n.min(due)));
+        let accrual_due = m.market.last_accrual_ts.saturating_add(ACCRUAL_REFRESH_SECS);
+        let sample_due = m.market.volatility.next_sample_at(&m.market.config.volatility);
+        let limits = m.market.config.oracle_limits();
+        let sample =
+            now >= sample_due && oracle::validate(&m.reading, &limits, OracleAction::VolatilitySample, now).is_ok();
+        if sample || now >= accrual_due {
+            cranks.push(ix::refresh_market(m.key, m.market.oracle.address));
             continue;
         }
-        let limits = m.market.config.oracle_limits();
-        if oracle::validate(&m.reading, &limits, OracleAction::VolatilitySample, now).is_ok() {
-            cranks.push(ix::refresh_market(m.key, m.market.oracle.address));
-        }
+        let due = if now < sample_due { sample_due.min(accrual_due) } else { accrual_due };
+        next = Some(next.map_or(due, |n| n.min(due)));
     }
     (cranks, next)
 }
@@ -91,6 +102,7 @@ mod tests {
         market.config = MarketConfig::conservative(1_000_000, 800_000);
         market.oracle = ballast::OracleSource::legacy(Pubkey::new_unique());
         sampled_at(&mut market.volatility, last_sample_ts);
+        market.last_accrual_ts = NOW;
         MarketSnapshot { key: Pubkey::new_unique(), market, reading: reading(publish_time) }
     }
 
@@ -122,5 +134,15 @@ mod tests {
         assert_eq!(cranks.len(), 1);
         assert!(cranks[0].accounts.iter().any(|a| a.pubkey == markets[0].key && a.is_writable));
         assert_eq!(next, Some(NOW + 30));
+    }
+
+    #[test]
+    fn a_market_is_refreshed_for_its_interest_whatever_its_feed() {
+        // Stale feed, sample due: nothing until the interest is due half an hour on.
+        let mut stale = market(0, NOW - 3_600);
+        assert_eq!(plan_market_samples(&[stale], NOW), (vec![], Some(NOW + ACCRUAL_REFRESH_SECS)));
+        stale.market.last_accrual_ts = NOW - ACCRUAL_REFRESH_SECS;
+        let (cranks, next) = plan_market_samples(&[stale], NOW);
+        assert_eq!((cranks.len(), next), (1, None));
     }
 }

@@ -7,7 +7,7 @@ use crate::events::StakeChangeKind;
 use crate::staking;
 
 /// Leaves before the lock ends: the penalty is burned, the rest returned, the escrow
-/// closed. Rewards must have been claimed first (in the same transaction if need be).
+/// closed once nothing is owed on it (see `StakeAction::close_escrow_when_settled`).
 pub fn handler(ctx: Context<StakeAction>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool = &ctx.accounts.pool;
@@ -20,7 +20,6 @@ pub fn handler(ctx: Context<StakeAction>) -> Result<()> {
         let mut escrow = ctx.accounts.escrow.load_mut()?;
         let amount = escrow.amount;
         staking::restake(&mut escrow, &mut protocol, 0, 0)?;
-        require!(!escrow.has_unclaimed_rewards(), BallastError::UnclaimedRewards);
         let burned = protocol.regime_settings()?.exit_penalty(amount).or_ballast()?;
         protocol.total_burned = protocol.total_burned.checked_add(burned).ok_or(BallastError::MathOverflow)?;
         let returned = amount - burned;
@@ -40,5 +39,5 @@ pub fn handler(ctx: Context<StakeAction>) -> Result<()> {
     if returned > 0 {
         pool.pay(&pool.stake_vault, &ctx.accounts.owner_native, returned)?;
     }
-    ctx.accounts.escrow.close(ctx.accounts.owner.to_account_info())
+    ctx.accounts.close_escrow_when_settled(now)
 }

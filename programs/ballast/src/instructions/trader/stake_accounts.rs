@@ -43,6 +43,23 @@ pub struct StakeAction<'info> {
 }
 
 impl<'info> StakeAction<'info> {
+    /// Closes the emptied escrow; or, while rewards are still owed on it (a market's vault
+    /// may be unable to pay at this moment), keeps it open, marked as left (cooling down
+    /// to `now`), so they stay claimable: `withdraw_stake` closes it once they are.
+    /// Getting a stake back never waits on a market.
+    pub fn close_escrow_when_settled(&self, now: i64) -> Result<()> {
+        {
+            let mut escrow = self.escrow.load_mut()?;
+            if escrow.has_unclaimed_rewards() {
+                if !escrow.is_cooling_down() {
+                    escrow.cooldown_end = now;
+                }
+                return Ok(());
+            }
+        }
+        self.escrow.close(self.owner.to_account_info())
+    }
+
     /// The stake must be locked, not cooling down, and its lock must still run.
     pub fn require_running_lock(&self, now: i64) -> Result<()> {
         let escrow = self.escrow.load()?;

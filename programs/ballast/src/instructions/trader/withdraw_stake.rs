@@ -6,15 +6,14 @@ use crate::errors::BallastError;
 use crate::events::StakeChangeKind;
 use crate::staking;
 
-/// After the cooldown, returns the stake. The escrow closes once nothing is owed on it;
-/// rewards still owed (a market's vault may be fully lent out at that moment and unable
-/// to pay its staker pool) stay claimable on the emptied escrow, and calling this again
-/// after claiming them closes it. So getting the stake back never waits on a market.
+/// After the cooldown, returns the stake. The escrow closes once nothing is owed on it
+/// (see `StakeAction::close_escrow_when_settled`); calling this again after claiming
+/// what was still owed closes it.
 pub fn handler(ctx: Context<StakeAction>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool = &ctx.accounts.pool;
     pool.require_open(gates::UNSTAKE, now)?;
-    let (amount, settled) = {
+    let amount = {
         let mut protocol = pool.protocol.load_mut()?;
         let mut escrow = ctx.accounts.escrow.load_mut()?;
         require!(escrow.is_cooling_down(), BallastError::NoUnstakePending);
@@ -31,13 +30,10 @@ pub fn handler(ctx: Context<StakeAction>) -> Result<()> {
                 0,
             );
         }
-        (amount, !escrow.has_unclaimed_rewards())
+        amount
     };
     if amount > 0 {
         pool.pay(&pool.stake_vault, &ctx.accounts.owner_native, amount)?;
     }
-    if settled {
-        ctx.accounts.escrow.close(ctx.accounts.owner.to_account_info())?;
-    }
-    Ok(())
+    ctx.accounts.close_escrow_when_settled(now)
 }
