@@ -949,14 +949,17 @@ impl World {
         let admin = self.fx.rt.admin.insecure_clone();
         self.fx.rt.send(&[ix::resume(admin.pubkey())], &[&admin]).await.expect("the admin may always resume");
         self.publish_prices();
-        let mut last_errors: Vec<Vec<String>> = vec![Vec::new(); TRADERS];
+        // Each account's attempts in the last round, for the failure message.
+        let mut attempts: Vec<Vec<String>> = vec![Vec::new(); TRADERS];
         for _ in 0..KEEPER_ROUNDS {
+            attempts.iter_mut().for_each(Vec::clear);
             let mut progress = false;
-            for who in 0..TRADERS {
+            for (who, tried) in attempts.iter_mut().enumerate() {
                 for (liability, collateral) in self.held_pairs(who).await {
                     let result = self.liquidate(who, liability, collateral, u64::MAX).await;
-                    eprintln!("keeper: liquidate {who} {liability:?} for {collateral:?} -> {}", describe(&result));
-                    last_errors[who].push(format!("liquidate {liability:?} for {collateral:?}: {}", describe(&result)));
+                    let attempt = format!("liquidate {liability:?} for {collateral:?}: {}", describe(&result));
+                    eprintln!("keeper, account {who}: {attempt}");
+                    tried.push(attempt);
                     progress |= result.is_ok();
                     self.done += u128::from(result.is_ok());
                 }
@@ -965,18 +968,18 @@ impl World {
             if !progress {
                 break;
             }
-            last_errors.iter_mut().for_each(Vec::clear);
         }
-        for who in 0..TRADERS {
+        for (who, tried) in attempts.iter_mut().enumerate() {
             for asset in Asset::ALL {
                 let result = self.resolve_bad_debt(who, asset).await;
-                eprintln!("keeper: resolve_bad_debt {who} {asset:?} -> {}", describe(&result));
-                last_errors[who].push(format!("resolve_bad_debt {asset:?}: {}", describe(&result)));
+                let attempt = format!("resolve_bad_debt {asset:?}: {}", describe(&result));
+                eprintln!("keeper, account {who}: {attempt}");
+                tried.push(attempt);
                 self.done += u128::from(result.is_ok());
             }
         }
         self.check_invariants().await;
-        for (who, errors) in last_errors.iter().enumerate() {
+        for (who, errors) in attempts.iter().enumerate() {
             let margin_account = self.traders[who].0.margin_account;
             let reference = self.reference_health(&margin_account).await;
             let balances = self.describe_balances(who).await;
