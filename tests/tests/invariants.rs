@@ -62,7 +62,7 @@ const SECONDS_PER_YEAR: f64 = 365.0 * 86_400.0;
 const HEALTH_MARGIN: f64 = 1e-3;
 /// Random actions per sequence, at most (after the opening deposits): sized so that the
 /// default 100 sequences run in about three minutes in the debug profile.
-const MAX_ACTIONS: usize = 40;
+const MAX_ACTIONS: usize = 32;
 /// Rounds of the end-of-sequence keeper over every account and pair.
 const KEEPER_ROUNDS: usize = 6;
 
