@@ -2,8 +2,9 @@
 //! (USDC, SOL and the native token, each a market), price moves, time, liquidations,
 //! dust deposits into a collateral just seized, bad-debt write-offs, sweeps, buybacks,
 //! staking (lock extensions and early exits included), the volatility crank, governance
-//! changes (tightenings applied at once, loosenings proposed and executed after the
-//! timelock) and guardian trips and resumes, run against the real program on a launched
+//! changes (initial-health tightenings applied at once; anything that moves maintenance
+//! health or loosens proposed and executed after the timelock) and guardian trips and
+//! resumes, run against the real program on a launched
 //! protocol. Actions may fail; the invariants may not. After every step:
 //! - every market's vault holds what its books say (up to rounding dust in its favour);
 //! - every market's total deposit and borrow shares are the sums of the margin
@@ -18,7 +19,7 @@
 //!   borrow from a reduce-only market fails with `MarketReduceOnly`; deposits and
 //!   repayments never meet the price guard or the outflow limiter, and liquidations
 //!   never meet any breaker;
-//! - a loosening governance change never applies without the timelock.
+//! - a governance change that must wait never applies without the timelock.
 //!
 //! At the end of every sequence a plain keeper liquidates every account against every
 //! (liability, collateral) pair while that makes progress, then writes off bad debt: no

@@ -228,6 +228,7 @@ impl<'info> Liquidate<'info> {
         let balance = account.find_or_open_balance(asset_index).ok_or(BallastError::TooManyPositions)?;
         require!(balance.borrow_shares.get() == 0, BallastError::MixedPosition);
         balance.deposit_shares.set(balance.deposit_shares.get().checked_add(shares).ok_or(BallastError::MathOverflow)?);
+        balance.close_if_empty();
         let priced = price_markets(&account, pairs, OracleAction::Liquidation, now)?;
         let health = health_of(&account, &priced)?;
         cache_health(&mut account, &health, now)?;
