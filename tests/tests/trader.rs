@@ -337,3 +337,40 @@ async fn too_many_positions_is_a_named_error() {
         }
     }
 }
+
+/// The health accounts the client builds (`ballast_client::health_accounts`, which the
+/// runtime's `health_accounts` calls) follow the program's slot rule: a balance opened
+/// after one was freed takes the freed slot, between the others, and the borrow passes.
+#[tokio::test]
+async fn a_new_balance_takes_the_first_free_slot_as_the_client_predicts() {
+    let mut fx = Fixture::new().await;
+    let (usdc, sol) = (fx.usdc, fx.sol);
+    let sol_lender = fx.trader(0, 100 * SOL).await;
+    fx.rt.send(&[ix::deposit(&sol_lender.on(&sol), 100 * SOL)], &[&sol_lender.key]).await.unwrap();
+    let side_mint = fx.rt.create_mint(6).await;
+    let side_price = PythPrice::steady(USD, EXPO, fx.rt.now);
+    let side =
+        fx.rt.list_market(side_mint, side_price, ballast_sim::runtime::standard_config(1_000_000 * USDC, 1)).await;
+    // Slots: USDC 0, SOL 1, side 2.
+    let t = fx.trader(10_000 * USDC, SOL).await;
+    let on_side = ix::MarketTransfer {
+        user_token: fx.rt.funded_token_account(&side_mint, &t.key.pubkey(), USDC).await,
+        ..t.on(&side)
+    };
+    fx.rt
+        .send(
+            &[ix::deposit(&t.on(&usdc), 10_000 * USDC), ix::deposit(&t.on(&sol), SOL), ix::deposit(&on_side, USDC)],
+            &[&t.key],
+        )
+        .await
+        .unwrap();
+    // Withdrawing all SOL frees slot 1; borrowing SOL opens it there again.
+    let health = fx.rt.health_accounts(&t.margin_account, BalanceChange::Closes(sol.key)).await;
+    fx.rt.send(&[ix::withdraw(&t.on(&sol), 0, true, &health)], &[&t.key]).await.unwrap();
+    let health = fx.rt.health_accounts(&t.margin_account, BalanceChange::Opens(sol.key)).await;
+    assert_eq!(health.iter().step_by(2).map(|m| m.pubkey).collect::<Vec<_>>(), [usdc.key, sol.key, side.key]);
+    fx.rt.send(&[ix::borrow(&t.on(&sol), SOL, &health)], &[&t.key]).await.unwrap();
+    let account = fx.rt.margin_account(&t.margin_account).await;
+    let slots: Vec<u16> = account.active_balances().map(|b| b.market_index).collect();
+    assert_eq!(slots, [usdc.index, sol.index, side.index]);
+}

@@ -635,6 +635,55 @@ fn oracles() -> Vec<Value> {
         .collect()
 }
 
+/// Health accounts in slot order (`ballast_client::health_accounts`): an account with
+/// market 2 in slot 0 and market 0 in slot 2 (slot 1 free), unchanged, opening a new
+/// market (into the free slot), opening one it holds, and closing one.
+fn health_pair_cases() -> Value {
+    use ballast_sim::health_accounts::{health_pairs, MarketKeys};
+    let markets: Vec<MarketKeys> = (0..4u8)
+        .map(|i| MarketKeys {
+            index: u16::from(i),
+            market: Pubkey::new_from_array([40 + i; 32]),
+            oracle: Pubkey::new_from_array([50 + i; 32]),
+        })
+        .collect();
+    let mut account: MarginAccount = bytemuck::Zeroable::zeroed();
+    for (slot, index) in [(0, 2u16), (2, 0)] {
+        account.balances[slot] = ballast::Balance { market_index: index, active: 1, ..Default::default() };
+        account.balances[slot].deposit_shares.set(1);
+    }
+    let changes = [
+        ("none", BalanceChange::None),
+        ("opens", BalanceChange::Opens(markets[3].market)),
+        ("opens", BalanceChange::Opens(markets[0].market)),
+        ("closes", BalanceChange::Closes(markets[2].market)),
+    ];
+    let cases: Vec<Value> = changes
+        .iter()
+        .map(|(kind, change)| {
+            let market = match change {
+                BalanceChange::None => Value::Null,
+                BalanceChange::Opens(k) | BalanceChange::Closes(k) => json!(k.to_string()),
+            };
+            let pairs: Vec<[String; 2]> = health_pairs(&account, &markets, *change)
+                .unwrap()
+                .iter()
+                .map(|(m, o)| [m.to_string(), o.to_string()])
+                .collect();
+            json!({ "change": { "kind": kind, "market": market }, "pairs": pairs })
+        })
+        .collect();
+    let mut data = <MarginAccount as anchor_lang::Discriminator>::DISCRIMINATOR.to_vec();
+    data.extend_from_slice(bytemuck::bytes_of(&account));
+    json!({
+        "account": hex(&data),
+        "markets": markets.iter().map(|m| json!({
+            "marketIndex": m.index, "market": m.market.to_string(), "oracle": m.oracle.to_string(),
+        })).collect::<Vec<_>>(),
+        "cases": cases,
+    })
+}
+
 #[tokio::test]
 async fn write_cross_language_vectors() {
     assert_eq!(GENESIS_TIME, 1_750_000_000, "vectors assume the runtime's genesis time");
@@ -646,6 +695,7 @@ async fn write_cross_language_vectors() {
         "accounts": accounts,
         "health": health,
         "oracles": oracles(),
+        "healthPairs": health_pair_cases(),
     });
     let covered: std::collections::BTreeSet<&str> =
         vectors["instructions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { AccountRole, type Address, createNoopSigner } from '@solana/kit';
+import { AccountRole, type Address, type Instruction, address, createNoopSigner } from '@solana/kit';
 import * as gen from '../src/generated/index.ts';
 import {
   findMarginAccountPda,
@@ -25,6 +25,8 @@ import {
   protocolPda,
   vaultPda,
   weightsAt,
+  healthPairs,
+  withHealthAccounts,
 } from '../src/index.ts';
 import { u128, i128 } from '../src/health.ts';
 
@@ -48,6 +50,11 @@ type Vectors = {
     markets: string[];
     readings: { marketIndex: number; price: string; conf: string; emaPrice: string; expo: number }[];
     health: Record<string, string>;
+  };
+  healthPairs: {
+    account: string;
+    markets: { marketIndex: number; market: string; oracle: string }[];
+    cases: { change: { kind: 'none' | 'opens' | 'closes'; market: string | null }; pairs: [string, string][] }[];
   };
 };
 
@@ -216,4 +223,26 @@ describe('Pyth feeds', () => {
       }
     });
   }
+});
+
+test('health accounts follow the slot order the Rust client and the program use', () => {
+  const v = vectors.healthPairs;
+  const account = gen.getMarginAccountDecoder().decode(bytes(v.account));
+  const markets = v.markets.map((m) => ({ ...m, market: address(m.market), oracle: address(m.oracle) }));
+  for (const c of v.cases) {
+    const change =
+      c.change.kind === 'none' ? { kind: 'none' as const } : { kind: c.change.kind, market: address(c.change.market!) };
+    assert.deepEqual(healthPairs(account, markets, change), c.pairs, `${c.change.kind} ${c.change.market}`);
+  }
+  // A builder appends them read-only after the instruction's own accounts.
+  const base: Instruction = { programAddress: gen.BALLAST_PROGRAM_ADDRESS, accounts: [], data: new Uint8Array() };
+  const ix = withHealthAccounts(base, healthPairs(account, markets));
+  assert.deepEqual(
+    (ix.accounts ?? []).map((a) => [a.address, a.role]),
+    v.cases[0].pairs.flatMap(([m, o]) => [
+      [m, AccountRole.READONLY],
+      [o, AccountRole.READONLY],
+    ]),
+  );
+  assert.throws(() => healthPairs(account, markets.slice(0, 2)), /market 2 is not among/);
 });

@@ -2,4 +2,5 @@
 //! zero-copy views of account bytes. No network and no runtime in here.
 
 pub mod decode;
+pub mod health_accounts;
 pub mod ix;

@@ -4,6 +4,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use ballast::health::{find_priced, health_of, liquidation_input, PricedMarket};
 use ballast::{MarginAccount, Market};
+use ballast_client::health_accounts::{health_pairs, BalanceChange, MarketKeys};
 use ballast_client::ix;
 use ballast_risk::health::Health;
 use ballast_risk::liquidation::{quote, LiquidationQuote};
@@ -135,10 +136,11 @@ pub fn liquidation_instruction(
 ) -> Option<Instruction> {
     let liability = market_of(markets, plan.liability_market)?;
     let asset = market_of(markets, plan.asset_market)?;
-    let pairs = account
-        .active_balances()
-        .map(|b| market_of(markets, b.market_index).map(|m| (m.key, m.market.oracle.address)))
-        .collect::<Option<Vec<_>>>()?;
+    let keys: Vec<MarketKeys> = markets
+        .iter()
+        .map(|m| MarketKeys { index: m.market.market_index, market: m.key, oracle: m.market.oracle.address })
+        .collect();
+    let pairs = health_pairs(account, &keys, BalanceChange::None).ok()?;
     let liquidation = ix::Liquidation {
         liquidator,
         liquidatee,

@@ -14,4 +14,4 @@ pub mod runtime;
 pub mod stress;
 
 /// Instruction builders live in `ballast-client`; re-exported for tests and scenarios.
-pub use ballast_client::ix;
+pub use ballast_client::{health_accounts, ix};

@@ -18,6 +18,9 @@ use solana_system_interface::instruction as system_instruction;
 use solana_transaction::Transaction;
 use std::collections::HashMap;
 
+pub use ballast_client::health_accounts::BalanceChange;
+use ballast_client::health_accounts::{self, MarketKeys};
+
 use crate::ix::{self, health_metas};
 use crate::pyth::{feed_account, PythPrice};
 
@@ -60,16 +63,6 @@ pub struct NativeToken {
 pub const NATIVE_GENESIS_SUPPLY: u64 = 1_000_000_000_000_000_000;
 /// The native token's starting price: $2.00 with exponent -8.
 pub const NATIVE_PRICE: i64 = 200_000_000;
-
-/// How a transaction changes the set of balances a health check must price.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BalanceChange {
-    None,
-    /// The action opens a balance in this market (if not held yet).
-    Opens(Pubkey),
-    /// The action empties and frees the balance in this market.
-    Closes(Pubkey),
-}
 
 pub struct Runtime {
     pub ctx: ProgramTestContext,
@@ -391,33 +384,12 @@ impl Runtime {
 }
 
 /// The (market, oracle) metas a health check of `account` needs after `change`, in slot
-/// order: new balances take the first free slot, freed ones drop out. Every market the
-/// account holds or opens must be among `markets`.
+/// order (`ballast_client::health_accounts`). Every market the account holds or opens
+/// must be among `markets`.
 pub fn health_pairs(account: &MarginAccount, markets: &[MarketHandle], change: BalanceChange) -> Vec<AccountMeta> {
-    let by_index = |i: u16| *markets.iter().find(|m| m.index == i).expect("known market");
-    let by_key = |k: Pubkey| *markets.iter().find(|m| m.key == k).expect("known market");
-    let mut slots: Vec<Option<MarketHandle>> =
-        account.balances.iter().map(|b| (b.active != 0).then(|| by_index(b.market_index))).collect();
-    match change {
-        BalanceChange::None => {}
-        BalanceChange::Opens(key) => {
-            let market = by_key(key);
-            if !slots.iter().flatten().any(|m| m.key == key) {
-                if let Some(free) = slots.iter_mut().find(|s| s.is_none()) {
-                    *free = Some(market);
-                }
-            }
-        }
-        BalanceChange::Closes(key) => {
-            for slot in slots.iter_mut() {
-                if slot.is_some_and(|m| m.key == key) {
-                    *slot = None;
-                }
-            }
-        }
-    }
-    let pairs: Vec<(Pubkey, Pubkey)> = slots.into_iter().flatten().map(|m| (m.key, m.oracle)).collect();
-    health_metas(&pairs)
+    let keys: Vec<MarketKeys> =
+        markets.iter().map(|m| MarketKeys { index: m.index, market: m.key, oracle: m.oracle }).collect();
+    health_metas(&health_accounts::health_pairs(account, &keys, change).expect("every market is listed"))
 }
 
 /// solana-program-test logs every instruction at debug level unless RUST_LOG says
