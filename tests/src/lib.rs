@@ -196,17 +196,23 @@ impl Fixture {
         BuybackKeeper::new(&mut self.rt, &usdc, native).await
     }
 
-    /// A lender deposits 1,000,000 USDC and a borrower borrows 800,000 against 20,000
-    /// SOL: the USDC market sits at its 80% kink (10% APR, 10% of it to the protocol),
-    /// so a year accrues 8,000 USDC of protocol fees.
-    pub async fn borrow_usdc_at_the_kink(&mut self) {
+    /// A lender depositing `lent` USDC and a borrower depositing `collateral` SOL and
+    /// borrowing `borrowed` USDC against it.
+    pub async fn lender_and_borrower(&mut self, lent: u64, collateral: u64, borrowed: u64) -> (Trader, Trader) {
         let (usdc, sol) = (self.usdc, self.sol);
-        let lender = self.trader(1_000_000 * USDC, 0).await;
-        self.rt.send(&[ix::deposit(&lender.on(&usdc), 1_000_000 * USDC)], &[&lender.key]).await.unwrap();
-        let b = self.trader(0, 20_000 * SOL).await;
-        self.rt.send(&[ix::deposit(&b.on(&sol), 20_000 * SOL)], &[&b.key]).await.unwrap();
+        let lender = self.trader(lent, 0).await;
+        self.rt.send(&[ix::deposit(&lender.on(&usdc), lent)], &[&lender.key]).await.unwrap();
+        let b = self.trader(0, collateral).await;
+        self.rt.send(&[ix::deposit(&b.on(&sol), collateral)], &[&b.key]).await.unwrap();
         let health = self.rt.health_accounts(&b.margin_account, BalanceChange::Opens(usdc.key)).await;
-        self.rt.send(&[ix::borrow(&b.on(&usdc), 800_000 * USDC, &health)], &[&b.key]).await.unwrap();
+        self.rt.send(&[ix::borrow(&b.on(&usdc), borrowed, &health)], &[&b.key]).await.unwrap();
+        (lender, b)
+    }
+
+    /// A lender deposits 1,000,000 USDC and a borrower borrows 800,000 against 20,000
+    /// SOL: the USDC market sits at its 80% kink (10% APR, 10% of it to the protocol).
+    pub async fn borrow_usdc_at_the_kink(&mut self) {
+        self.lender_and_borrower(1_000_000 * USDC, 20_000 * SOL, 800_000 * USDC).await;
     }
 
     /// Lets `secs` pass with a keeper refreshing both markets every hour, as in

@@ -1,7 +1,8 @@
 //! The operator CLI's library: config files and the transaction plans built from them, kept
 //! apart from the network code in `main.rs` so they are unit-tested without a cluster.
-//! One module per command family: `deploy`, `governance`.
+//! One module per command family: `deploy`, `governance`, `show`.
 
 pub mod config;
 pub mod deploy;
 pub mod governance;
+pub mod show;

@@ -24,12 +24,16 @@ use ballast_cli::deploy::{describe, plan, watched_accounts};
 use ballast_cli::governance::{
     classify, clock_unix_timestamp, render_diff, render_proposal, to_base58, unsigned_transaction, ChangeFile,
 };
+use ballast_cli::show;
 use ballast_client::{decode, ix};
 use ballast_risk::governance::ChangeKind;
+use ballast_risk::oracle::OracleReading;
 use clap::{Args, Parser, Subcommand};
+use solana_account_decoder_client_types::UiAccountEncoding;
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::{read_keypair_file, Keypair};
 use solana_rpc_client::rpc_client::RpcClient;
+use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
 use solana_signer::Signer;
 use solana_transaction::{Hash, Transaction};
 
@@ -111,6 +115,48 @@ enum Command {
         #[command(flatten)]
         tx: TxArgs,
     },
+    /// Replace the admin's gates (names: deposit, withdraw, borrow, repay, liquidate, stake,
+    /// unstake, claim, sweep_fees, buyback, resolve_bad_debt, create_margin_account,
+    /// update_volatility; none for all open). Applies at once.
+    SetGates {
+        #[command(flatten)]
+        tx: TxArgs,
+        /// Comma-separated gate names to pause.
+        #[arg(long)]
+        pause: String,
+    },
+    /// End the guardian's trip (the admin at any time).
+    Resume {
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Show what the chain holds: the protocol, a market or a margin account.
+    Show {
+        /// JSON-RPC URL of the cluster.
+        #[arg(long)]
+        rpc_url: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        what: Show,
+    },
+}
+
+#[derive(Subcommand)]
+enum Show {
+    /// Admin, guardian, gates, regime, timelock and totals.
+    Protocol,
+    /// A market's books, rates, caps, pools, feed and weights in force.
+    Market {
+        /// The market's index, mint or address.
+        market: String,
+    },
+    /// A margin account's balances, health and liquidation prices.
+    Account {
+        /// The margin account's address.
+        account: String,
+    },
 }
 
 /// Where to read the chain and who signs.
@@ -138,6 +184,9 @@ fn main() -> ExitCode {
         Command::Launch { tx } => launch(&tx),
         Command::AcceptAdmin { tx } => accept_admin(&tx),
         Command::CancelAdminTransfer { tx } => cancel_admin_transfer(&tx),
+        Command::SetGates { tx, pause } => set_gates(&tx, &pause),
+        Command::Resume { tx } => resume(&tx),
+        Command::Show { rpc_url, json, what } => show(&rpc_url, json, &what),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -226,6 +275,34 @@ impl Chain {
     fn market(&self, key: &Pubkey) -> Result<Market, String> {
         let data = self.data(key, "market")?;
         Ok(*decode::market(&data).ok_or(format!("market {key} does not decode"))?)
+    }
+
+    /// Every market of the protocol with its feed's reading (`None` if it does not read).
+    fn markets(&self) -> Result<Vec<(Pubkey, Market, Option<OracleReading>)>, String> {
+        let config = RpcProgramAccountsConfig {
+            filters: Some(ballast_keeper::bot::market_filters()),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(UiAccountEncoding::Base64),
+                ..RpcAccountInfoConfig::default()
+            },
+            ..RpcProgramAccountsConfig::default()
+        };
+        let raw =
+            self.rpc.get_program_ui_accounts_with_config(&ballast::ID, config).map_err(|e| format!("markets: {e}"))?;
+        let markets: Vec<(Pubkey, Market)> =
+            raw.into_iter().filter_map(|(key, ui)| Some((key, *decode::market(&ui.data.decode()?)?))).collect();
+        let oracles: Vec<Pubkey> = markets.iter().map(|(_, m)| m.oracle.address).collect();
+        let feeds = self.rpc.get_multiple_accounts(&oracles).map_err(|e| format!("feeds: {e}"))?;
+        let mut out: Vec<_> = markets
+            .into_iter()
+            .zip(feeds)
+            .map(|((key, m), feed)| {
+                let reading = feed.and_then(|f| ballast::oracle::parse_oracle(&m.oracle, &f.owner, &f.data).ok());
+                (key, m, reading)
+            })
+            .collect();
+        out.sort_by_key(|(_, m, _)| m.market_index);
+        Ok(out)
     }
 
     fn proposal(&self, id: u64) -> Result<(Pubkey, Proposal), String> {
@@ -407,6 +484,67 @@ fn launch(tx: &TxArgs) -> Result<(), String> {
     );
     check_signer(tx, &protocol.admin, "protocol admin");
     chain.print_transaction(tx, "launch", ix::launch(tx.authority))
+}
+
+fn set_gates(tx: &TxArgs, pause: &str) -> Result<(), String> {
+    let chain = Chain::new(&tx.rpc_url);
+    let protocol = chain.protocol()?;
+    let gates = show::gate_mask(pause)?;
+    println!("set_gates: {:?} -> {:?}", show::gate_names(protocol.breakers.gates), show::gate_names(gates));
+    if ballast_risk::gates::repay_without_liquidate(gates) {
+        return Err("repay may be paused only together with liquidate".into());
+    }
+    check_signer(tx, &protocol.admin, "protocol admin");
+    chain.print_transaction(tx, "set_gates", ix::set_gates(tx.authority, gates))
+}
+
+fn resume(tx: &TxArgs) -> Result<(), String> {
+    let chain = Chain::new(&tx.rpc_url);
+    let protocol = chain.protocol()?;
+    println!(
+        "resume: ends the guardian's trip (paused until {}: {:?})",
+        protocol.breakers.guardian_paused_until_ts,
+        show::gate_names(protocol.breakers.guardian_mask)
+    );
+    check_signer(tx, &protocol.admin, "protocol admin");
+    chain.print_transaction(tx, "resume", ix::resume(tx.authority))
+}
+
+fn show(rpc_url: &str, json: bool, what: &Show) -> Result<(), String> {
+    let chain = Chain::new(rpc_url);
+    let now = chain.now()?;
+    let print = |text: Result<String, serde_json::Error>| text.map(|t| println!("{t}")).map_err(|e| e.to_string());
+    macro_rules! out {
+        ($view:expr) => {{
+            let view = $view;
+            if json {
+                print(serde_json::to_string_pretty(&view))
+            } else {
+                print(Ok(show::table(&view)))
+            }
+        }};
+    }
+    match what {
+        Show::Protocol => out!(show::protocol_view(&ix::protocol_pda(), &chain.protocol()?, now)),
+        Show::Market { market } => {
+            let markets = chain.markets()?;
+            let (key, m, reading) = markets
+                .iter()
+                .find(|(key, m, _)| {
+                    market.parse::<u16>().is_ok_and(|i| i == m.market_index)
+                        || Pubkey::from_str(market).is_ok_and(|k| k == *key || k == m.mint)
+                })
+                .ok_or(format!("no market {market}"))?;
+            out!(show::market_view(key, m, reading.as_ref(), now))
+        }
+        Show::Account { account } => {
+            let key = Pubkey::from_str(account).map_err(|e| format!("{account}: {e}"))?;
+            let data = chain.data(&key, "margin account")?;
+            let margin = *decode::margin_account(&data).ok_or(format!("{key} is not a margin account"))?;
+            let markets: Vec<_> = chain.markets()?.into_iter().filter_map(|(k, m, r)| Some((k, m, r?))).collect();
+            out!(show::account_view(&key, &margin, &markets, now)?)
+        }
+    }
 }
 
 /// The protocol, with an admin transfer pending.
