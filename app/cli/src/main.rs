@@ -125,6 +125,18 @@ enum Command {
         #[arg(long)]
         pause: String,
     },
+    /// Pause instruction families for a while, as the guardian (--authority): never
+    /// liquidate or repay; time-boxed by the protocol's guardian limits.
+    GuardianTrip {
+        #[command(flatten)]
+        tx: TxArgs,
+        /// Comma-separated gate names to pause (as for set-gates).
+        #[arg(long)]
+        pause: String,
+        /// How long, in seconds.
+        #[arg(long)]
+        secs: u32,
+    },
     /// End the guardian's trip (the admin at any time).
     Resume {
         #[command(flatten)]
@@ -157,6 +169,8 @@ enum Show {
         /// The margin account's address.
         account: String,
     },
+    /// Every queued proposal (waiting, ready or expired) with its diff.
+    Proposals,
 }
 
 /// Where to read the chain and who signs.
@@ -185,6 +199,7 @@ fn main() -> ExitCode {
         Command::AcceptAdmin { tx } => accept_admin(&tx),
         Command::CancelAdminTransfer { tx } => cancel_admin_transfer(&tx),
         Command::SetGates { tx, pause } => set_gates(&tx, &pause),
+        Command::GuardianTrip { tx, pause, secs } => guardian_trip(&tx, &pause, secs),
         Command::Resume { tx } => resume(&tx),
         Command::Show { rpc_url, json, what } => show(&rpc_url, json, &what),
     };
@@ -498,6 +513,18 @@ fn set_gates(tx: &TxArgs, pause: &str) -> Result<(), String> {
     chain.print_transaction(tx, "set_gates", ix::set_gates(tx.authority, gates))
 }
 
+fn guardian_trip(tx: &TxArgs, pause: &str, secs: u32) -> Result<(), String> {
+    let chain = Chain::new(&tx.rpc_url);
+    let protocol = chain.protocol()?;
+    let mask = show::gate_mask(pause)?;
+    if !ballast_risk::gates::guardian_mask_is_valid(mask) {
+        return Err("the guardian may pause something, and never liquidate or repay".into());
+    }
+    println!("guardian_trip: pauses {:?} for {secs} s", show::gate_names(mask));
+    check_signer(tx, &protocol.guardian, "guardian");
+    chain.print_transaction(tx, "guardian_trip", ix::guardian_trip(tx.authority, secs, mask))
+}
+
 fn resume(tx: &TxArgs) -> Result<(), String> {
     let chain = Chain::new(&tx.rpc_url);
     let protocol = chain.protocol()?;
@@ -543,6 +570,28 @@ fn show(rpc_url: &str, json: bool, what: &Show) -> Result<(), String> {
             let margin = *decode::margin_account(&data).ok_or(format!("{key} is not a margin account"))?;
             let markets: Vec<_> = chain.markets()?.into_iter().filter_map(|(k, m, r)| Some((k, m, r?))).collect();
             out!(show::account_view(&key, &margin, &markets, now)?)
+        }
+        Show::Proposals => {
+            let protocol = chain.protocol()?;
+            let mut queued = Vec::new();
+            for id in 0..protocol.governance.proposal_count {
+                // A proposal account that no longer reads is not queued.
+                let Ok((key, p)) = chain.proposal(id) else { continue };
+                if p.status != ProposalStatus::Queued {
+                    continue;
+                }
+                let market = p.action.market().map(|k| chain.market(&k)).transpose()?;
+                let current = p.action.current(&protocol, market.as_ref()).ok();
+                queued.push(render_proposal(&key, &p, current.as_ref(), now));
+            }
+            if queued.is_empty() {
+                queued.push("no queued proposal\n".into());
+            }
+            if json {
+                print(serde_json::to_string_pretty(&queued))
+            } else {
+                print(Ok(queued.concat()))
+            }
         }
     }
 }
