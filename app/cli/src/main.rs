@@ -502,9 +502,9 @@ fn launch(tx: &TxArgs) -> Result<(), String> {
 }
 
 fn set_gates(tx: &TxArgs, pause: &str) -> Result<(), String> {
+    let gates = show::gate_mask(pause)?;
     let chain = Chain::new(&tx.rpc_url);
     let protocol = chain.protocol()?;
-    let gates = show::gate_mask(pause)?;
     println!("set_gates: {:?} -> {:?}", show::gate_names(protocol.breakers.gates), show::gate_names(gates));
     if ballast_risk::gates::repay_without_liquidate(gates) {
         return Err("repay may be paused only together with liquidate".into());
@@ -514,9 +514,9 @@ fn set_gates(tx: &TxArgs, pause: &str) -> Result<(), String> {
 }
 
 fn guardian_trip(tx: &TxArgs, pause: &str, secs: u32) -> Result<(), String> {
+    let mask = show::gate_mask(pause)?;
     let chain = Chain::new(&tx.rpc_url);
     let protocol = chain.protocol()?;
-    let mask = show::gate_mask(pause)?;
     if !ballast_risk::gates::guardian_mask_is_valid(mask) {
         return Err("the guardian may pause something, and never liquidate or repay".into());
     }
