@@ -30,7 +30,7 @@ use solana_transaction::Transaction;
 use crate::buyback::{self, BuybackPlan, BuybackPolicy, Skip};
 use crate::config::Config;
 use crate::feeds::FeedStatus;
-use crate::fees::{backoff_ms, is_transient, priority_fee};
+use crate::fees::{backoff_ms, compute_unit_limit, is_transient, priority_fee};
 use crate::metrics::{unix_now, Metrics};
 use crate::scan::{self, MarketSnapshot};
 use crate::{sweep, volatility};
@@ -459,8 +459,10 @@ impl Bot {
         Ok(std::array::from_fn(|i| amount(i).unwrap_or(0)))
     }
 
-    /// Simulates `instructions` with a priority fee from recent fees on `fee_accounts`,
-    /// then sends them unless this is a dry run.
+    /// Simulates `instructions` under the configured compute-unit limit with a priority
+    /// fee from recent fees on `fee_accounts`, then sends them unless this is a dry run,
+    /// with the limit cut to the units the simulation consumed plus a margin
+    /// (`fees::compute_unit_limit`).
     async fn simulate_then_send(
         &self,
         instructions: &[Instruction],
@@ -468,7 +470,9 @@ impl Bot {
     ) -> Result<Outcome, ClientError> {
         let recent = self.retry(|| self.rpc.get_recent_prioritization_fees(fee_accounts)).await?;
         let fees: Vec<u64> = recent.iter().map(|f| f.prioritization_fee).collect();
-        let tx = self.transaction(instructions, priority_fee(&fees, self.config.max_priority_fee)).await?;
+        let fee = priority_fee(&fees, self.config.max_priority_fee);
+        let cap = self.config.compute_unit_limit;
+        let tx = self.transaction(instructions, cap, fee).await?;
         let simulation = self.retry(|| self.rpc.simulate_transaction(&tx)).await?;
         if let Some(err) = simulation.value.err {
             return Ok(Outcome::Refused(format!("{err:?}")));
@@ -476,14 +480,21 @@ impl Bot {
         if self.config.dry_run {
             return Ok(Outcome::Simulated);
         }
+        let limit = compute_unit_limit(simulation.value.units_consumed, cap);
+        let tx = if limit == cap { tx } else { self.transaction(instructions, limit, fee).await? };
         let signature = self.retry(|| self.rpc.send_and_confirm_transaction(&tx)).await?;
         Ok(Outcome::Confirmed(signature.to_string()))
     }
 
-    async fn transaction(&self, instructions: &[Instruction], fee: u64) -> Result<Transaction, ClientError> {
+    async fn transaction(
+        &self,
+        instructions: &[Instruction],
+        compute_unit_limit: u32,
+        fee: u64,
+    ) -> Result<Transaction, ClientError> {
         let blockhash = self.retry(|| self.rpc.get_latest_blockhash()).await?;
         let mut ixs = vec![
-            ComputeBudgetInstruction::set_compute_unit_limit(self.config.compute_unit_limit),
+            ComputeBudgetInstruction::set_compute_unit_limit(compute_unit_limit),
             ComputeBudgetInstruction::set_compute_unit_price(fee),
         ];
         ixs.extend_from_slice(instructions);

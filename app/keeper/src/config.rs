@@ -30,7 +30,8 @@ pub struct Cli {
     /// Highest priority fee paid, in micro-lamports per compute unit.
     #[arg(long, env = "BALLAST_MAX_PRIORITY_FEE")]
     pub max_priority_fee: Option<u64>,
-    /// Compute-unit limit set on every liquidation.
+    /// Most compute units a transaction may ask for: each is simulated under it, then sent
+    /// with the units the simulation consumed plus a margin, up to it.
     #[arg(long, env = "BALLAST_COMPUTE_UNIT_LIMIT")]
     pub compute_unit_limit: Option<u32>,
     /// Seconds between scans when no account change arrives over the websocket.

@@ -16,6 +16,21 @@ pub fn priority_fee(recent: &[u64], cap: u64) -> u64 {
     fees[index].min(cap)
 }
 
+/// Headroom over a simulation's compute units: the chain's state may move a little between
+/// the simulation and the landing (one more market to accrue, an account one balance longer).
+pub const COMPUTE_UNIT_MARGIN_BPS: u64 = 2_000;
+pub const COMPUTE_UNIT_MARGIN_MIN: u64 = 5_000;
+
+/// The compute-unit limit to send with, from the units the simulation consumed: 20%
+/// more and at least 5,000 more, never above `cap` (the configured limit, also the one
+/// simulated with); `cap` when the simulation did not say. A tight limit is what the
+/// priority fee is paid on, and what block packing favours.
+pub fn compute_unit_limit(consumed: Option<u64>, cap: u32) -> u32 {
+    let Some(consumed) = consumed else { return cap };
+    let margin = (consumed.saturating_mul(COMPUTE_UNIT_MARGIN_BPS) / 10_000).max(COMPUTE_UNIT_MARGIN_MIN);
+    u32::try_from(consumed.saturating_add(margin)).unwrap_or(u32::MAX).min(cap)
+}
+
 /// Network and node-side hiccups are transient; a transaction the program rejects is not.
 pub fn is_transient(error: &ClientError) -> bool {
     match error.kind() {
@@ -42,6 +57,17 @@ mod tests {
         assert_eq!(priority_fee(&[10, 40, 20, 30], 1_000), 30);
         assert_eq!(priority_fee(&[5], 1_000), 5);
         assert_eq!(priority_fee(&[10, 5_000, 9_000, 20_000], 1_000), 1_000);
+    }
+
+    #[test]
+    fn the_limit_is_the_simulated_units_plus_a_margin_capped() {
+        // 20% over a large simulation, at least 5,000 over a small one.
+        assert_eq!(compute_unit_limit(Some(100_000), 400_000), 120_000);
+        assert_eq!(compute_unit_limit(Some(10_000), 400_000), 15_000);
+        // Never over the configured cap; the cap when the simulation did not say.
+        assert_eq!(compute_unit_limit(Some(390_000), 400_000), 400_000);
+        assert_eq!(compute_unit_limit(None, 400_000), 400_000);
+        assert_eq!(compute_unit_limit(Some(u64::MAX), 1_400_000), 1_400_000);
     }
 
     #[test]
