@@ -79,7 +79,8 @@ export function valuationPrices(
 }
 
 // Interest, as ballast-risk interest.rs accrues it: the program prices a market with the
-// interest owed up to the instruction's clock, whether or not anyone refreshed it.
+// interest owed up to the instruction's clock, whether or not anyone refreshed it, but
+// at most an hour of it per accrual (MAX_ACCRUAL_SECS).
 
 /** Seconds in a 365-day year, the unit of annual rates. */
 export const SECONDS_PER_YEAR = 365n * 86_400n;

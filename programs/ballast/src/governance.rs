@@ -1,6 +1,7 @@
 //! Governance actions: what the admin may change, how each change is classified field by
-//! field (tightening applies at once, loosening waits in the timelock; the directions are
-//! `ballast_risk::governance::direction`), its bounds and how it is written.
+//! field (tightening applies at once; loosening, and any change of what sets maintenance
+//! health, waits in the timelock; the directions are `ballast_risk::governance::direction`),
+//! its bounds and how it is written.
 //!
 //! Pure: no accounts, no clock. The instructions (`apply_change`, `propose_change`,
 //! `execute_change`, `add_market`) and the CLI's diff call the same functions.
