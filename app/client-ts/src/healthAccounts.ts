@@ -94,7 +94,8 @@ export function liquidateWithHealth(
   liquidatorAccount?: MarginAccount,
 ) {
   const pairs = healthPairs(liquidatee, markets);
-  if (input.liquidatorAccount && liquidatorAccount) {
+  if (input.liquidatorAccount) {
+    if (!liquidatorAccount) throw new Error('a deposit payout needs the liquidator account, decoded, for its health accounts');
     pairs.push(...healthPairs(liquidatorAccount, markets, { kind: 'opens', market: input.assetMarket }));
   }
   return withHealthAccounts(getLiquidateInstruction(input), pairs);
