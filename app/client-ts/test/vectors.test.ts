@@ -26,6 +26,7 @@ import {
   vaultPda,
   weightsAt,
   healthPairs,
+  liquidateWithHealth,
   withHealthAccounts,
 } from '../src/index.ts';
 import { u128, i128 } from '../src/health.ts';
@@ -245,4 +246,27 @@ test('health accounts follow the slot order the Rust client and the program use'
     ]),
   );
   assert.throws(() => healthPairs(account, markets.slice(0, 2)), /market 2 is not among/);
+
+  // A liquidation paid out as a deposit: the liquidatee's pairs, then the liquidator
+  // account's after the credit (here the same holdings, opening market 3).
+  const key = (i: number) => address(markets[i].market);
+  const input = {
+    liquidator: createNoopSigner(address(v.markets[0].oracle)),
+    protocol: key(0),
+    liquidatee: key(1),
+    liabilityMarket: key(0),
+    liabilityVault: key(1),
+    liquidatorLiabilityToken: key(2),
+    assetMarket: markets[3].market,
+    assetVault: key(2),
+    liquidatorAccount: key(3),
+    maxRepay: 1n,
+  };
+  const liquidation = liquidateWithHealth(input, account, markets, account);
+  const named = liquidation.accounts.length - 2 * (v.cases[0].pairs.length + v.cases[1].pairs.length);
+  assert.deepEqual(
+    liquidation.accounts.slice(named).map((a) => a.address),
+    [...v.cases[0].pairs, ...v.cases[1].pairs].flat(),
+  );
+  assert.throws(() => liquidateWithHealth(input, account, markets), /needs the liquidator account/);
 });
