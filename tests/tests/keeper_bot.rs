@@ -143,3 +143,34 @@ async fn feed_statuses(fx: &mut Fixture) -> Vec<ballast_keeper::feeds::FeedStatu
     out.push(FeedStatus::of_native(&protocol, reading.as_ref(), now));
     out
 }
+
+/// A collateral market lent out to its last token cannot pay a liquidator in tokens: a
+/// keeper with a margin account takes the collateral there as a deposit instead, one
+/// without cannot liquidate.
+#[tokio::test]
+async fn the_keeper_takes_collateral_as_a_deposit_when_the_vault_cannot_pay() {
+    let mut fx = Fixture::new().await;
+    let (usdc, sol) = (fx.usdc, fx.sol);
+    let (_, b) = fx.lender_and_borrower(100_000 * USDC, 10 * SOL, 600 * USDC).await;
+    // A short borrows every SOL the vault holds.
+    let short = fx.trader(20_000 * USDC, 0).await;
+    fx.rt.send(&[ix::deposit(&short.on(&usdc), 20_000 * USDC)], &[&short.key]).await.unwrap();
+    let all_sol = fx.rt.token_balance(&sol.vault).await;
+    let health = fx.rt.health_accounts(&short.margin_account, BalanceChange::Opens(sol.key)).await;
+    fx.rt.send(&[ix::borrow(&short.on(&sol), all_sol, &health)], &[&short.key]).await.unwrap();
+    fx.rt.advance(1);
+    fx.refresh_prices(70 * USD).await;
+
+    let without = Liquidator::new(&mut fx.rt, &[10_000 * USDC, 0]).await;
+    let refused = liquidate_unhealthy(&mut fx.rt, &without, &[b.margin_account], 0).await;
+    assert_error(refused.map(|_| ()), BallastError::InsufficientLiquidity);
+
+    let keeper = Liquidator::new(&mut fx.rt, &[10_000 * USDC, 0]).await.with_margin_account(&mut fx.rt).await;
+    let done = liquidate_unhealthy(&mut fx.rt, &keeper, &[b.margin_account], 0).await.unwrap();
+    assert_eq!(done.len(), 1);
+    let own = fx.rt.margin_account(&keeper.margin_account.unwrap()).await;
+    let credited = own.active_balances().find(|x| x.market_index == sol.index).map(|x| x.deposit_shares.get());
+    assert!(credited.is_some_and(|s| s > 0), "the seized SOL is the keeper's deposit");
+    assert_eq!(fx.rt.token_balance(&keeper.tokens[&sol.key]).await, 0, "no SOL left the vault");
+    assert!(fx.rt.margin_account(&b.margin_account).await.cached_init_health.get() >= 0);
+}

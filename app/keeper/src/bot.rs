@@ -32,7 +32,7 @@ use crate::config::Config;
 use crate::feeds::FeedStatus;
 use crate::fees::{backoff_ms, compute_unit_limit, is_transient, priority_fee};
 use crate::metrics::{unix_now, Metrics};
-use crate::scan::{self, MarketSnapshot};
+use crate::scan::{self, LiquidatorSide, MarketSnapshot, Payout};
 use crate::{sweep, volatility};
 
 /// SPL associated-token-account program: the keeper keeps one token account per mint.
@@ -255,9 +255,9 @@ impl Bot {
             return Ok(false);
         }
         let token_account = |m: &MarketSnapshot| associated_token_address(&keeper, &m.market.mint);
-        let Some(instruction) =
-            scan::liquidation_instruction(keeper, liquidatee, account, &plan, markets, token_account, budget)
-        else {
+        let by =
+            LiquidatorSide { key: keeper, token_account: &token_account, max_repay: budget, payout: Payout::Tokens };
+        let Some(instruction) = scan::liquidation_instruction(&by, liquidatee, account, &plan, markets) else {
             return Ok(false);
         };
         match self.simulate_then_send(&[instruction], &[liquidatee, liability.key, asset.key]).await? {

@@ -116,23 +116,47 @@ pub fn plan_liquidation(
     })
 }
 
+/// Where a liquidation's seized collateral goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Payout<'a> {
+    /// Tokens, to the liquidator's token account for the asset's mint.
+    Tokens,
+    /// A deposit in the liquidator's margin account `key` (holding `account` now), which
+    /// needs no cash in the asset vault.
+    Deposit { key: Pubkey, account: &'a MarginAccount },
+}
+
+/// The liquidator's side of a liquidation: its key, its token account per market (the
+/// debt's pays the repayment and the fee; the collateral's receives a token payout), the
+/// most it pays in (fee included) and where the collateral goes.
+pub struct LiquidatorSide<'a> {
+    pub key: Pubkey,
+    pub token_account: &'a dyn Fn(&MarketSnapshot) -> Pubkey,
+    pub max_repay: u64,
+    pub payout: Payout<'a>,
+}
+
+/// Whether `asset`'s vault, holding `vault_amount` tokens, can pay `plan`'s seized
+/// collateral out: the program pays only what is not reserved for the protocol's pools.
+pub fn vault_can_pay(asset: &Market, vault_amount: u64, plan: &LiquidationPlan) -> bool {
+    let free = asset.reserved_tokens().map_or(0, |reserved| vault_amount.saturating_sub(reserved));
+    u128::from(free) >= plan.quote.seized
+}
+
 /// The market with `index`.
 pub fn market_of(markets: &[MarketSnapshot], index: u16) -> Option<&MarketSnapshot> {
     markets.iter().find(|m| m.market.market_index == index)
 }
 
-/// The `liquidate` instruction carrying out `plan` on `liquidatee` (holding `account`):
-/// pays at most `max_repay` (repayment and fee) from `token_account(liability market)`
-/// and receives into
-/// `token_account(asset market)`, with a (market, oracle) pair per balance held.
+/// The `liquidate` instruction carrying out `plan` on `liquidatee` (holding `account`)
+/// for `by`, with the (market, oracle) pairs of every balance held (and, with a deposit
+/// payout, of the liquidator's account after the credit).
 pub fn liquidation_instruction(
-    liquidator: Pubkey,
+    by: &LiquidatorSide,
     liquidatee: Pubkey,
     account: &MarginAccount,
     plan: &LiquidationPlan,
     markets: &[MarketSnapshot],
-    token_account: impl Fn(&MarketSnapshot) -> Pubkey,
-    max_repay: u64,
 ) -> Option<Instruction> {
     let liability = market_of(markets, plan.liability_market)?;
     let asset = market_of(markets, plan.asset_market)?;
@@ -142,12 +166,19 @@ pub fn liquidation_instruction(
         .collect();
     let pairs = health_pairs(account, &keys, BalanceChange::None).ok()?;
     let liquidation = ix::Liquidation {
-        liquidator,
+        liquidator: by.key,
         liquidatee,
         liability_market: liability.key,
-        liquidator_liability_token: token_account(liability),
+        liquidator_liability_token: (by.token_account)(liability),
         asset_market: asset.key,
-        liquidator_asset_token: token_account(asset),
+        liquidator_asset_token: (by.token_account)(asset),
     };
-    Some(ix::liquidate(&liquidation, max_repay, &ix::health_metas(&pairs)))
+    let health = ix::health_metas(&pairs);
+    Some(match by.payout {
+        Payout::Tokens => ix::liquidate(&liquidation, by.max_repay, &health),
+        Payout::Deposit { key, account } => {
+            let own = health_pairs(account, &keys, BalanceChange::Opens(asset.key)).ok()?;
+            ix::liquidate_into_account(&liquidation, key, by.max_repay, &health, &ix::health_metas(&own))
+        }
+    })
 }

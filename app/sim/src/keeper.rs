@@ -10,7 +10,7 @@ use ballast::health::PricedMarket;
 use ballast::MarginAccount;
 use ballast_client::decode;
 use ballast_keeper::buyback::{self, BuybackPlan, BuybackPolicy, Skip};
-use ballast_keeper::scan::{self, LiquidationPlan, MarketSnapshot};
+use ballast_keeper::scan::{self, LiquidationPlan, LiquidatorSide, MarketSnapshot, Payout};
 use ballast_keeper::volatility::{self, Wait};
 use solana_keypair::Keypair;
 use solana_program_test::BanksClientError;
@@ -53,6 +53,9 @@ pub struct Liquidator {
     pub key: Keypair,
     /// Token account per market key.
     pub tokens: HashMap<Pubkey, Pubkey>,
+    /// The keeper's margin account, if it has one: seized collateral a vault cannot pay
+    /// out in tokens is taken there as a deposit.
+    pub margin_account: Option<Pubkey>,
 }
 
 impl Liquidator {
@@ -63,7 +66,15 @@ impl Liquidator {
         for (market, &amount) in rt.markets.clone().iter().zip(funds.iter().chain(std::iter::repeat(&0))) {
             tokens.insert(market.key, rt.funded_token_account(&market.mint, &key.pubkey(), amount).await);
         }
-        Liquidator { key, tokens }
+        Liquidator { key, tokens, margin_account: None }
+    }
+
+    /// The keeper with a margin account of its own (see `margin_account`).
+    pub async fn with_margin_account(mut self, rt: &mut Runtime) -> Liquidator {
+        let owner = self.key.pubkey();
+        rt.send(&[ix::create_margin_account(owner, 0)], &[&self.key]).await.expect("margin account created");
+        self.margin_account = Some(ix::margin_account_pda(&owner, 0));
+        self
     }
 }
 
@@ -128,7 +139,9 @@ pub async fn liquidate_account(
 }
 
 /// Sends `keeper`'s liquidation of `key` (holding `account`) as `plan` sizes it, capped
-/// at the keeper's balance of the debt. Returns whether an instruction was sent.
+/// at the keeper's balance of the debt; the collateral comes as tokens, or as a deposit
+/// in the keeper's margin account when the asset vault cannot pay it out (and the keeper
+/// has one). Returns whether an instruction was sent.
 pub async fn send_liquidation(
     rt: &mut Runtime,
     keeper: &Liquidator,
@@ -137,13 +150,26 @@ pub async fn send_liquidation(
     markets: &[MarketSnapshot],
     plan: &LiquidationPlan,
 ) -> Result<bool, BanksClientError> {
-    let Some(liability) = scan::market_of(markets, plan.liability_market) else { return Ok(false) };
-    let max_repay = rt.token_balance(&keeper.tokens[&liability.key]).await;
-    let token_account = |m: &MarketSnapshot| keeper.tokens[&m.key];
-    let liquidator = keeper.key.pubkey();
-    let Some(instruction) =
-        scan::liquidation_instruction(liquidator, key, account, plan, markets, token_account, max_repay)
+    let (Some(liability), Some(asset)) =
+        (scan::market_of(markets, plan.liability_market), scan::market_of(markets, plan.asset_market))
     else {
+        return Ok(false);
+    };
+    let max_repay = rt.token_balance(&keeper.tokens[&liability.key]).await;
+    let vault_amount = rt.token_balance(&asset.market.vault).await;
+    let own = match keeper.margin_account {
+        Some(own) if !scan::vault_can_pay(&asset.market, vault_amount, plan) => {
+            Some((own, rt.margin_account(&own).await))
+        }
+        _ => None,
+    };
+    let payout = match &own {
+        Some((key, account)) => Payout::Deposit { key: *key, account },
+        None => Payout::Tokens,
+    };
+    let token_account = |m: &MarketSnapshot| keeper.tokens[&m.key];
+    let by = LiquidatorSide { key: keeper.key.pubkey(), token_account: &token_account, max_repay, payout };
+    let Some(instruction) = scan::liquidation_instruction(&by, key, account, plan, markets) else {
         return Ok(false);
     };
     rt.send(&[instruction], &[&keeper.key]).await?;
