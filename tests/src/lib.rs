@@ -196,6 +196,19 @@ impl Fixture {
         BuybackKeeper::new(&mut self.rt, &usdc, native).await
     }
 
+    /// `keeper` repaying `liquidatee`'s USDC debt and seizing its SOL, with its own token
+    /// accounts.
+    pub fn liquidation_of_usdc_debt(&self, keeper: &Trader, liquidatee: Pubkey) -> ix::Liquidation {
+        ix::Liquidation {
+            liquidator: keeper.key.pubkey(),
+            liquidatee,
+            liability_market: self.usdc.key,
+            liquidator_liability_token: keeper.usdc,
+            asset_market: self.sol.key,
+            liquidator_asset_token: keeper.sol,
+        }
+    }
+
     /// A lender depositing `lent` USDC and a borrower depositing `collateral` SOL and
     /// borrowing `borrowed` USDC against it.
     pub async fn lender_and_borrower(&mut self, lent: u64, collateral: u64, borrowed: u64) -> (Trader, Trader) {
@@ -219,16 +232,21 @@ impl Fixture {
     /// production: one accrual counts at most an hour of interest
     /// (`ballast_risk::interest::MAX_ACCRUAL_SECS`). Every feed is fresh at the end.
     pub async fn run_hourly(&mut self, secs: i64) {
-        let (usdc, sol) = (self.usdc, self.sol);
-        let refresh = [ix::refresh_market(usdc.key, usdc.oracle), ix::refresh_market(sol.key, sol.oracle)];
         let mut left = secs;
         while left > 0 {
             let step = left.min(3_600);
             self.rt.advance(step);
             left -= step;
-            self.rt.send(&refresh, &[]).await.unwrap();
+            self.refresh_markets().await;
         }
         self.refresh_prices(SOL_PRICE).await;
+    }
+
+    /// A keeper's `refresh_market` of both markets, in one transaction.
+    pub async fn refresh_markets(&mut self) {
+        let (usdc, sol) = (self.usdc, self.sol);
+        let refresh = [ix::refresh_market(usdc.key, usdc.oracle), ix::refresh_market(sol.key, sol.oracle)];
+        self.rt.send(&refresh, &[]).await.unwrap();
     }
 
     /// Re-publishes the native token's feed at the current time and `price`.

@@ -49,14 +49,7 @@ impl Crash {
     }
 
     fn liquidation(&self) -> Liquidation {
-        Liquidation {
-            liquidator: self.keeper.key.pubkey(),
-            liquidatee: self.victim.margin_account,
-            liability_market: self.fx.usdc.key,
-            liquidator_liability_token: self.keeper.usdc,
-            asset_market: self.fx.sol.key,
-            liquidator_asset_token: self.keeper.sol,
-        }
+        self.fx.liquidation_of_usdc_debt(&self.keeper, self.victim.margin_account)
     }
 
     async fn liquidate_ix(&mut self) -> Instruction {
@@ -133,14 +126,7 @@ async fn type_cosplay_a_stake_escrow_is_not_a_margin_account() {
     }
     // The escrow passed as the liquidatee.
     let keeper = fx.trader(1_000 * USDC, 0).await;
-    let l = Liquidation {
-        liquidator: keeper.key.pubkey(),
-        liquidatee: escrow,
-        liability_market: usdc.key,
-        liquidator_liability_token: keeper.usdc,
-        asset_market: sol.key,
-        liquidator_asset_token: keeper.sol,
-    };
+    let l = fx.liquidation_of_usdc_debt(&keeper, escrow);
     let result = fx.rt.send(&[ix::liquidate(&l, u64::MAX, &[])], &[&keeper.key]).await;
     assert_error(result, AnchorError::AccountDiscriminatorMismatch);
     assert_eq!(fx.rt.stake_escrow(&t.key.pubkey()).await.amount, 1_000_000);

@@ -5,7 +5,7 @@ use anchor_lang::solana_program::instruction::Instruction;
 use ballast::{BreakerConfig, GuardianConfig, MarketConfig, ProtocolConfig};
 use ballast_risk::gates;
 use ballast_risk::shares::deposit_amount;
-use ballast_sim::ix::{self, Liquidation};
+use ballast_sim::ix;
 use ballast_sim::pyth::PythPrice;
 use ballast_sim::runtime::{BalanceChange, MarketHandle, Runtime, GENESIS_TIME};
 use ballast_tests::*;
@@ -57,14 +57,7 @@ async fn repay(fx: &mut Fixture, t: &Trader, m: MarketHandle, amount: u64) -> Re
 
 /// The keeper liquidates `of`'s USDC debt against its SOL collateral.
 async fn liquidate(fx: &mut Fixture, keeper: &Trader, of: &Trader) -> Result<(), BanksClientError> {
-    let l = Liquidation {
-        liquidator: keeper.key.pubkey(),
-        liquidatee: of.margin_account,
-        liability_market: fx.usdc.key,
-        liquidator_liability_token: keeper.usdc,
-        asset_market: fx.sol.key,
-        liquidator_asset_token: keeper.sol,
-    };
+    let l = fx.liquidation_of_usdc_debt(keeper, of.margin_account);
     let health = fx.rt.health_accounts(&of.margin_account, BalanceChange::None).await;
     send(fx, ix::liquidate(&l, u64::MAX, &health), &keeper.key).await
 }
@@ -387,14 +380,7 @@ async fn every_gated_instruction_is_refused_while_its_bit_is_set() {
     let on_usdc = trader.on(&usdc);
     let on_sol = trader.on(&sol);
     let health = fx.rt.health_accounts(&trader.margin_account, BalanceChange::None).await;
-    let liquidation = Liquidation {
-        liquidator: keeper.key.pubkey(),
-        liquidatee: trader.margin_account,
-        liability_market: usdc.key,
-        liquidator_liability_token: keeper.usdc,
-        asset_market: sol.key,
-        liquidator_asset_token: keeper.sol,
-    };
+    let liquidation = fx.liquidation_of_usdc_debt(&keeper, trader.margin_account);
     // (gate, [(name, instruction, signer)]). Refused while paused, each runs (or fails
     // for its own reasons) once open; the last family's last one really exits the stake.
     let (t, s, k) = (Some(&trader.key), Some(&staker.key), Some(&keeper.key));

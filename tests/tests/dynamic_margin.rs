@@ -5,7 +5,7 @@
 
 use ballast::{GovernanceAction, MarketConfig, RegimeWeightsConfig, StablePriceConfig, UsdLimits, VolatilityConfig};
 use ballast_risk::regime::Regime;
-use ballast_sim::ix::{self, Liquidation};
+use ballast_sim::ix;
 use ballast_sim::runtime::{standard_config, BalanceChange};
 use ballast_tests::*;
 use solana_program_test::BanksClientError;
@@ -57,20 +57,12 @@ async fn borrow_usdc(fx: &mut Fixture, t: &Trader, usdc: u64) -> Result<(), Bank
 /// does): the stable prices and regimes move only here.
 async fn refresh(fx: &mut Fixture, sol_price: i64) {
     fx.refresh_prices(sol_price).await;
-    let refresh = [ix::refresh_market(fx.usdc.key, fx.usdc.oracle), ix::refresh_market(fx.sol.key, fx.sol.oracle)];
-    fx.rt.send(&refresh, &[]).await.unwrap();
+    fx.refresh_markets().await;
 }
 
 /// A keeper liquidating `of`'s SOL for its USDC debt.
 async fn liquidate(fx: &mut Fixture, keeper: &Trader, of: &Trader, max_repay: u64) -> Result<(), BanksClientError> {
-    let l = Liquidation {
-        liquidator: keeper.key.pubkey(),
-        liquidatee: of.margin_account,
-        liability_market: fx.usdc.key,
-        liquidator_liability_token: keeper.usdc,
-        asset_market: fx.sol.key,
-        liquidator_asset_token: keeper.sol,
-    };
+    let l = fx.liquidation_of_usdc_debt(keeper, of.margin_account);
     let health = fx.rt.health_accounts(&l.liquidatee, BalanceChange::None).await;
     fx.rt.send(&[ix::liquidate(&l, max_repay, &health)], &[&keeper.key]).await
 }

@@ -39,14 +39,7 @@ async fn crash_setup() -> Crash {
 
 impl Crash {
     fn liquidation(&self, of: &Trader) -> Liquidation {
-        Liquidation {
-            liquidator: self.keeper.key.pubkey(),
-            liquidatee: of.margin_account,
-            liability_market: self.fx.usdc.key,
-            liquidator_liability_token: self.keeper.usdc,
-            asset_market: self.fx.sol.key,
-            liquidator_asset_token: self.keeper.sol,
-        }
+        self.fx.liquidation_of_usdc_debt(&self.keeper, of.margin_account)
     }
 
     async fn liquidate(&mut self, of: usize, max_repay: u64) -> Result<(), solana_program_test::BanksClientError> {

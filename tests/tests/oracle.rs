@@ -10,7 +10,6 @@ use ballast_sim::keeper::BuybackKeeper;
 use ballast_sim::pyth::{feed_account, price_update_bytes, price_update_bytes_verified, PythPrice, VerificationLevel};
 use ballast_sim::runtime::BalanceChange;
 use ballast_tests::*;
-use solana_signer::Signer;
 
 /// A funded USDC market and a borrower with 10 SOL of collateral.
 async fn setup() -> (Fixture, Trader) {
@@ -238,14 +237,7 @@ async fn both_pyth_formats_are_priced_end_to_end() {
         fx.rt.send(&[ix::refresh_market(sol.key, sol.oracle)], &[]).await.unwrap();
         assert_eq!(fx.rt.market(&sol.key).await.last_price, 60 * USD);
         let keeper = fx.trader(10_000 * USDC, 0).await;
-        let liquidation = ix::Liquidation {
-            liquidator: keeper.key.pubkey(),
-            liquidatee: b.margin_account,
-            liability_market: usdc.key,
-            liquidator_liability_token: keeper.usdc,
-            asset_market: sol.key,
-            liquidator_asset_token: keeper.sol,
-        };
+        let liquidation = fx.liquidation_of_usdc_debt(&keeper, b.margin_account);
         let health = fx.rt.health_accounts(&b.margin_account, BalanceChange::None).await;
         fx.rt.send(&[ix::liquidate(&liquidation, u64::MAX, &health)], &[&keeper.key]).await.unwrap();
         assert!(fx.rt.token_balance(&keeper.sol).await > 0, "{kind:?}: collateral seized");

@@ -13,7 +13,7 @@ use ballast_risk::regime::Regime;
 use ballast_risk::WAD;
 use serde::Serialize;
 
-/// A WAD quote value (or price per base unit times 10^decimals) as dollars, for display.
+/// A WAD quote value as dollars, for display.
 fn usd(wad: i128) -> f64 {
     wad as f64 / WAD as f64
 }
@@ -219,20 +219,24 @@ pub fn account_view(
     markets: &[(Pubkey, Market, OracleReading)],
     now: i64,
 ) -> Result<AccountView, String> {
-    let mut priced: Vec<PricedMarket> = Vec::new();
-    for balance in account.active_balances() {
-        let (_, market, reading) = markets
-            .iter()
-            .find(|(_, m, _)| m.market_index == balance.market_index)
-            .ok_or(format!("market {} of a balance was not found", balance.market_index))?;
-        priced.push(market.price(reading, OracleAction::Liquidation, now).map_err(|e| e.to_string())?);
-    }
+    // The market of each balance, in slot order.
+    let held = account
+        .active_balances()
+        .map(|b| {
+            markets
+                .iter()
+                .find(|(_, m, _)| m.market_index == b.market_index)
+                .ok_or(format!("market {} of a balance was not found", b.market_index))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let priced = held
+        .iter()
+        .map(|(_, market, reading)| market.price(reading, OracleAction::Liquidation, now).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<PricedMarket>, _>>()?;
     let health = health_of(account, &priced).map_err(|e| e.to_string())?;
     let maint = health.maint().map_err(|e| e.to_string())?;
     let mut balances = Vec::new();
-    for (balance, p) in account.active_balances().zip(&priced) {
-        let (key, market, reading) =
-            markets.iter().find(|(_, m, _)| m.market_index == balance.market_index).expect("priced above");
+    for ((balance, (key, market, reading)), p) in account.active_balances().zip(&held).zip(&priced) {
         let deposit = p.deposit(balance.deposit_shares.get()).map_err(|e| e.to_string())?;
         let debt = p.debt(balance.borrow_shares.get()).map_err(|e| e.to_string())?;
         let price = reading.price as f64 * 10f64.powi(reading.expo);

@@ -137,10 +137,10 @@ pub struct LiquidatorSide<'a> {
 }
 
 /// Whether `asset`'s vault, holding `vault_amount` tokens, can pay `plan`'s seized
-/// collateral out: the program pays only what is not reserved for the protocol's pools.
+/// collateral out, by the program's own rule (`Market::require_liquidity`: only what is
+/// not reserved for the protocol's pools).
 pub fn vault_can_pay(asset: &Market, vault_amount: u64, plan: &LiquidationPlan) -> bool {
-    let free = asset.reserved_tokens().map_or(0, |reserved| vault_amount.saturating_sub(reserved));
-    u128::from(free) >= plan.quote.seized
+    u64::try_from(plan.quote.seized).is_ok_and(|seized| asset.require_liquidity(vault_amount, seized).is_ok())
 }
 
 /// The market with `index`.
