@@ -4,7 +4,7 @@
 //! books are the market's, and the gates the CLI parses run on the program.
 
 use anchor_lang::prelude::Pubkey;
-use ballast_cli::show::{account_view, gate_mask, market_view, protocol_view, table};
+use ballast_cli::show::{account_view, gate_mask, market_view, protocol_view, stake_view, table};
 use ballast_risk::gates;
 use ballast_sim::ix;
 use ballast_sim::keeper::snapshot_markets;
@@ -61,4 +61,24 @@ async fn cli_views_read_what_the_program_computed() {
     let p = protocol_view(&ix::protocol_pda(), &fx.rt.protocol().await, fx.rt.now);
     assert_eq!(p.admin_gates, ["withdraw", "borrow"]);
     assert_eq!(gate_mask("repay").map(gates::repay_without_liquidate), Ok(true));
+}
+
+/// `show stake`: the weight now is what a poke then stores, and the penalty now is what
+/// leaving then burns.
+#[tokio::test]
+async fn the_stake_view_reads_what_a_poke_stores_and_an_exit_burns() {
+    let mut fx = Fixture::new().await;
+    let s = fx.staker(1_000_000_000).await;
+    fx.rt.send(&[s.ix.stake(1_000_000_000, 200 * 86_400)], &[&s.key]).await.unwrap();
+    fx.rt.advance(50 * 86_400 + 7);
+    let escrow_key = ix::stake_escrow_pda(&s.key.pubkey());
+    let escrow = fx.rt.stake_escrow(&s.key.pubkey()).await;
+    let view = stake_view(&escrow_key, &escrow, &fx.rt.protocol().await, fx.rt.now).unwrap();
+    assert!(view.weight_now < view.checkpointed_weight, "decayed since the stake: {view:?}");
+    fx.rt.send(&[ix::poke_stake(escrow_key)], &[]).await.unwrap();
+    assert_eq!(fx.rt.stake_escrow(&s.key.pubkey()).await.weight.get(), view.weight_now);
+    let burned_before = fx.rt.protocol().await.total_burned;
+    fx.rt.send(&[s.ix.exit_early()], &[&s.key]).await.unwrap();
+    assert_eq!(fx.rt.protocol().await.total_burned - burned_before, view.exit_penalty_now);
+    assert!(table(&view).contains("weight_now"));
 }

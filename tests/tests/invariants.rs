@@ -1,7 +1,7 @@
 //! Action-sequence fuzzer: random sequences of deposits, withdrawals, borrows, repays
 //! (USDC, SOL and the native token, each a market), price moves, time, liquidations,
 //! dust deposits into a collateral just seized, bad-debt write-offs, sweeps, buybacks,
-//! staking (lock extensions and early exits included), the volatility crank, governance
+//! staking (lock extensions, early exits and keepers' pokes included), the volatility crank, governance
 //! changes (initial-health tightenings applied at once; anything that moves maintenance
 //! health or loosens proposed and executed after the timelock) and guardian trips and
 //! resumes, run against the real program on a launched
@@ -11,6 +11,9 @@
 //!   accounts' shares in it;
 //! - the native mint's supply is genesis + emitted - burned, the stake vault holds
 //!   exactly the total staked;
+//! - the protocol's total weight is the sum of the escrows' checkpointed weights, each at
+//!   or above its escrow's true (decayed) weight by at most its decay since the
+//!   checkpoint, and no weight rises but by a stake, an increase or a lock extension;
 //! - an account is liquidated only if the test's own reference maintenance health
 //!   ([`ReferenceHealth`]) is not clearly positive, and never refused as healthy when it
 //!   is clearly negative;
@@ -274,6 +277,10 @@ enum Action {
     ClaimRewards {
         who: usize,
     },
+    /// A keeper checkpoints the trader's escrow.
+    PokeStake {
+        who: usize,
+    },
     ClaimMarketRewards {
         who: usize,
         asset: Asset,
@@ -367,6 +374,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => who.clone().prop_map(|who| Action::WithdrawStake { who }),
         1 => who.clone().prop_map(|who| Action::ExitEarly { who }),
         1 => who.clone().prop_map(|who| Action::ClaimRewards { who }),
+        1 => who.clone().prop_map(|who| Action::PokeStake { who }),
         1 => (who, asset()).prop_map(|(who, asset)| Action::ClaimMarketRewards { who, asset }),
         2 => (asset(), config_change()).prop_map(|(asset, change)| Action::Govern { asset, change }),
         1 => Just(Action::ExecuteProposal),
@@ -498,6 +506,10 @@ struct World {
     last_seizure: Option<(usize, Asset)>,
     /// Successful actions so far: each may leave the vaults a unit or two of rounding dust.
     done: u128,
+    /// Each trader's escrow weight at the last check (0 without one), and the trader whose
+    /// weight the last step may have raised (a stake, an increase or a lock extension).
+    stake_weights: [u128; TRADERS],
+    weight_may_rise: Option<usize>,
     /// How the last gated instruction ended, for the step log.
     last_outcome: String,
 }
@@ -554,6 +566,8 @@ impl World {
             last_seizure: None,
             done: 0,
             last_outcome: String::new(),
+            stake_weights: [0; TRADERS],
+            weight_may_rise: None,
         };
         world.publish_prices();
         world
@@ -661,6 +675,10 @@ impl World {
 
     /// Runs one action; returns whether it succeeded.
     async fn step(&mut self, action: Action) -> bool {
+        self.weight_may_rise = match action {
+            Action::Stake { who, .. } | Action::IncreaseStake { who, .. } | Action::ExtendLock { who, .. } => Some(who),
+            _ => None,
+        };
         match action {
             Action::Deposit { who, asset, amount } => {
                 let ix = ix::deposit(&self.transfer(who, asset), amount.of(asset.notional()));
@@ -763,6 +781,11 @@ impl World {
             Action::ClaimRewards { who } => {
                 let ix = self.traders[who].1.claim_rewards();
                 self.as_trader(who, ix, gates::CLAIM).await.is_ok()
+            }
+            Action::PokeStake { who } => {
+                // Anyone may poke: the runtime's payer signs alone.
+                let escrow = ix::stake_escrow_pda(&self.traders[who].0.key.pubkey());
+                self.fx.rt.send(&[ix::poke_stake(escrow)], &[]).await.is_ok()
             }
             Action::ClaimMarketRewards { who, asset } => {
                 let (m, token) = (self.market(asset), self.trader_token(who, asset));
@@ -934,6 +957,51 @@ impl World {
         }
         assert_native_accounting(&mut self.fx.rt).await;
         self.assert_share_totals().await;
+        self.assert_stake_weights().await;
+    }
+
+    /// The total weight is the sum of the stored weights; each stored weight stands at or
+    /// above the escrow's true weight now (computed here by hand), by at most the boost
+    /// decayed since its checkpoint; none rose but the one the last step may raise.
+    async fn assert_stake_weights(&mut self) {
+        let protocol = self.fx.rt.protocol().await;
+        let (max_lock, boost) =
+            (u128::from(protocol.config.max_lock_secs), u128::from(protocol.config.max_lock_boost_bps));
+        let now = self.fx.rt.now;
+        let mut sum = 0;
+        for who in 0..TRADERS {
+            let owner = self.traders[who].0.key.pubkey();
+            let stored = if self.fx.rt.raw_account(&ix::stake_escrow_pda(&owner)).await.is_some() {
+                let e = self.fx.rt.stake_escrow(&owner).await;
+                let left = u128::try_from(e.lock_end - now).unwrap_or(0).min(max_lock);
+                let exact = if e.cooldown_end != 0 {
+                    0
+                } else {
+                    u128::from(e.amount) * (max_lock * 10_000 + boost * left) / (max_lock * 10_000)
+                };
+                let since = u128::try_from(now - e.checkpoint_ts).unwrap_or(0).min(max_lock);
+                let slack = u128::from(e.amount) * boost * since / (max_lock * 10_000) + 1;
+                let stored = e.weight.get();
+                assert!(
+                    exact <= stored && stored - exact <= slack,
+                    "trader {who}: stored weight {stored}, exact {exact}, slack {slack}"
+                );
+                stored
+            } else {
+                0
+            };
+            if self.weight_may_rise != Some(who) {
+                assert!(
+                    stored <= self.stake_weights[who],
+                    "trader {who}: weight rose from {} to {stored}",
+                    self.stake_weights[who]
+                );
+            }
+            self.stake_weights[who] = stored;
+            sum += stored;
+        }
+        assert_eq!(protocol.total_weight(), sum, "total weight against the escrows' weights");
+        self.weight_may_rise = None;
     }
 
     /// Each market's total deposit and borrow shares are what the margin accounts hold.

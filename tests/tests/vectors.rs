@@ -189,6 +189,7 @@ fn instructions() -> Vec<Value> {
         (staker.exit_early(), json!({})),
         (staker.claim_rewards(), json!({})),
         (staker.claim_market_rewards(market, key(6)), json!({})),
+        (ix::poke_stake(key(19)), json!({})),
         (ix::set_gates(admin, big), json!({ "gates": big.to_string() })),
         (
             ix::guardian_trip(key(17), 1_800, gates::BORROW | gates::WITHDRAW),
@@ -278,6 +279,46 @@ fn pdas() -> Vec<Value> {
         json!({ "kind": "proposal", "id": "0", "address": ix::proposal_pda(0).to_string() }),
         json!({ "kind": "proposal", "id": u64::MAX.to_string(), "address": ix::proposal_pda(u64::MAX).to_string() }),
     ]
+}
+
+/// Escrows' weights and exit penalties as the program computes them: mid-lock, past the
+/// maximum lock, after the lock, cooling down, at the floor and at the cap, with a
+/// four-year 4x config and the standard one, in Calm and in Crisis.
+fn staking_cases() -> Vec<Value> {
+    const DAY: i64 = 86_400;
+    let now = GENESIS_TIME;
+    let mut four_years = ProtocolConfig::standard();
+    (four_years.max_lock_secs, four_years.max_lock_boost_bps) = (4 * 365 * DAY as u32, 40_000);
+    (four_years.exit_penalty_floor_bps, four_years.exit_penalty_cap_bps) = (0, 5_000);
+    let cases = [
+        (ProtocolConfig::standard(), 0u8, 1_234_567_891u64, now - 10 * DAY, now + 90 * DAY, 0i64),
+        (ProtocolConfig::standard(), 3, 1_000_000, now - 1, now + 400 * DAY, 0),
+        (ProtocolConfig::standard(), 1, 999_999, now - 100 * DAY, now - DAY, 0),
+        (ProtocolConfig::standard(), 2, 5_000_000, now - 30 * DAY, now - DAY, now + DAY),
+        (ProtocolConfig::standard(), 0, 7_777_777, now - 99 * DAY, now + DAY, 0),
+        (four_years, 3, u64::MAX / 3, now - 365 * DAY, now + 3 * 365 * DAY - 17, 0),
+    ];
+    cases
+        .into_iter()
+        .map(|(config, regime, amount, lock_start, lock_end, cooldown_end)| {
+            let mut protocol: Protocol = bytemuck::Zeroable::zeroed();
+            protocol.config = config;
+            protocol.volatility.regime = regime;
+            let mut escrow: StakeEscrow = bytemuck::Zeroable::zeroed();
+            (escrow.amount, escrow.lock_start, escrow.lock_end, escrow.cooldown_end) =
+                (amount, lock_start, lock_end, cooldown_end);
+            let weight = escrow.weight_at(&config.locks(), now).unwrap();
+            let penalty = ballast::staking::exit_penalty(&escrow, &protocol, now).unwrap();
+            json!({
+                "now": now.to_string(), "amount": amount.to_string(), "lockStart": lock_start.to_string(),
+                "lockEnd": lock_end.to_string(), "cooldownEnd": cooldown_end.to_string(),
+                "maxLockSecs": config.max_lock_secs, "maxLockBoostBps": config.max_lock_boost_bps,
+                "exitPenaltyFloorBps": config.exit_penalty_floor_bps, "exitPenaltyCapBps": config.exit_penalty_cap_bps,
+                "regimeExitPenaltyBps": config.regimes[usize::from(regime)].exit_penalty_bps,
+                "expect": { "weight": weight.to_string(), "penalty": penalty.to_string() },
+            })
+        })
+        .collect()
 }
 
 /// A classic SPL mint at a fixed address, with the payer as mint authority.
@@ -485,6 +526,7 @@ async fn accounts() -> (Vec<Value>, Value) {
             "amount": escrow.amount.to_string(), "weight": escrow.weight.get().to_string(),
             "lockStart": escrow.lock_start.to_string(), "lockEnd": escrow.lock_end.to_string(),
             "cooldownEnd": escrow.cooldown_end.to_string(), "bump": escrow.bump.to_string(),
+            "checkpointTs": escrow.checkpoint_ts.to_string(),
         },
     }));
     for (handle, m) in [(usdc, usdc_market), (sol, sol_market)] {
@@ -696,6 +738,7 @@ async fn write_cross_language_vectors() {
         "health": health,
         "oracles": oracles(),
         "healthPairs": health_pair_cases(),
+        "staking": staking_cases(),
     });
     let covered: std::collections::BTreeSet<&str> =
         vectors["instructions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();

@@ -142,7 +142,7 @@ enum Command {
         #[command(flatten)]
         tx: TxArgs,
     },
-    /// Show what the chain holds: the protocol, a market or a margin account.
+    /// Show what the chain holds: the protocol, a market, a margin account or a stake escrow.
     Show {
         /// JSON-RPC URL of the cluster.
         #[arg(long)]
@@ -171,6 +171,12 @@ enum Show {
     },
     /// Every queued proposal (waiting, ready or expired) with its diff.
     Proposals,
+    /// A stake escrow's amount, lock, weight now (decayed since its checkpoint) and the
+    /// penalty of leaving now.
+    Stake {
+        /// The escrow's address, or its owner's.
+        escrow: String,
+    },
 }
 
 /// Where to read the chain and who signs.
@@ -570,6 +576,19 @@ fn show(rpc_url: &str, json: bool, what: &Show) -> Result<(), String> {
             let margin = *decode::margin_account(&data).ok_or(format!("{key} is not a margin account"))?;
             let markets: Vec<_> = chain.markets()?.into_iter().filter_map(|(k, m, r)| Some((k, m, r?))).collect();
             out!(show::account_view(&key, &margin, &markets, now)?)
+        }
+        Show::Stake { escrow } => {
+            let key = Pubkey::from_str(escrow).map_err(|e| format!("{escrow}: {e}"))?;
+            // An owner's key reads as no escrow: look up the escrow PDA of that owner.
+            let (key, data) = match chain.data(&key, "stake escrow") {
+                Ok(data) if decode::stake_escrow(&data).is_some() => (key, data),
+                _ => {
+                    let pda = ix::stake_escrow_pda(&key);
+                    (pda, chain.data(&pda, "stake escrow")?)
+                }
+            };
+            let stake = *decode::stake_escrow(&data).ok_or(format!("{key} is not a stake escrow"))?;
+            out!(show::stake_view(&key, &stake, &chain.protocol()?, now)?)
         }
         Show::Proposals => {
             let protocol = chain.protocol()?;

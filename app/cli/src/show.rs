@@ -1,11 +1,12 @@
-//! Read commands (`show protocol`, `show market`, `show account`): what the chain holds,
-//! computed from decoded accounts with the program's own code (`Market::price`,
-//! `health_of`), so the numbers are the program's. Pure: `main.rs` fetches, this
+//! Read commands (`show protocol`, `show market`, `show account`, `show stake`): what the
+//! chain holds, computed from decoded accounts with the program's own code
+//! (`Market::price`, `health_of`, `StakeEscrow::weight_at`), so the numbers are the
+//! program's. Pure: `main.rs` fetches, this
 //! computes; each view prints as a table or serialises to JSON.
 
 use anchor_lang::prelude::Pubkey;
 use ballast::health::{health_of, PricedMarket};
-use ballast::{MarginAccount, Market, Protocol};
+use ballast::{MarginAccount, Market, Protocol, StakeEscrow};
 use ballast_risk::gates;
 use ballast_risk::interest::{borrow_rate_wad, utilization_wad};
 use ballast_risk::oracle::{OracleAction, OracleReading};
@@ -78,6 +79,8 @@ pub struct ProtocolView {
     pub timelock_grace_secs: u32,
     pub proposals_created: u64,
     pub total_staked: u64,
+    /// Sum of the escrows' checkpointed weights.
+    pub total_weight: u128,
     pub total_emitted: u64,
     pub total_burned: u64,
 }
@@ -103,6 +106,7 @@ pub fn protocol_view(address: &Pubkey, p: &Protocol, now: i64) -> ProtocolView {
         timelock_grace_secs: p.config.timelock.grace_secs,
         proposals_created: p.governance.proposal_count,
         total_staked: p.total_staked,
+        total_weight: p.total_weight(),
         total_emitted: p.total_emitted,
         total_burned: p.total_burned,
     }
@@ -262,6 +266,48 @@ pub fn account_view(
         health_ratio: (health.maint_liabilities > 0)
             .then(|| health.maint_assets as f64 / health.maint_liabilities as f64),
         liquidatable: maint < 0,
+    })
+}
+
+#[derive(Debug, Serialize)]
+pub struct StakeView {
+    pub address: String,
+    pub owner: String,
+    /// Base units staked (or cooling down).
+    pub amount: u64,
+    pub lock_start: i64,
+    pub lock_end: i64,
+    /// When a requested unstake may be withdrawn; 0 while none is pending.
+    pub cooldown_end: i64,
+    /// The weight the program stored at its last checkpoint, and when.
+    pub checkpointed_weight: u128,
+    pub checkpoint_ts: i64,
+    /// The weight now (what a poke would store): what a governance tool weights votes by.
+    pub weight_now: u128,
+    /// Base units burned if the escrow exited early now (0 once the lock has ended).
+    pub exit_penalty_now: u64,
+}
+
+/// `escrow` at `now`, with the protocol's lock config, regime and penalty bounds.
+pub fn stake_view(address: &Pubkey, escrow: &StakeEscrow, protocol: &Protocol, now: i64) -> Result<StakeView, String> {
+    let weight_now = escrow.weight_at(&protocol.config.locks(), now).map_err(|e| e.to_string())?;
+    let lock_running = escrow.lock_end > now && !escrow.is_cooling_down();
+    let exit_penalty_now = if lock_running {
+        ballast::staking::exit_penalty(escrow, protocol, now).map_err(|e| e.to_string())?
+    } else {
+        0
+    };
+    Ok(StakeView {
+        address: address.to_string(),
+        owner: escrow.owner.to_string(),
+        amount: escrow.amount,
+        lock_start: escrow.lock_start,
+        lock_end: escrow.lock_end,
+        cooldown_end: escrow.cooldown_end,
+        checkpointed_weight: escrow.weight.get(),
+        checkpoint_ts: escrow.checkpoint_ts,
+        weight_now,
+        exit_penalty_now,
     })
 }
 

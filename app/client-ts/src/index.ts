@@ -4,5 +4,6 @@ export * from './generated/index.ts';
 export * from './pda.ts';
 export * from './health.ts';
 export * from './healthAccounts.ts';
+export * from './staking.ts';
 export * from './oracle.ts';
 export * as kit from '@solana/kit';

@@ -31,7 +31,7 @@ test('the example config parses into encodable MarketConfigs', () => {
   assert.equal(getMarketConfigEncoder().encode(sol).length, 264);
 });
 
-test('the example protocol config parses and encodes to its 248 bytes', () => {
+test('the example protocol config parses and encodes to its 256 bytes', () => {
   const config = protocolConfig(example.protocol_config, 'protocol_config');
   assert.equal(config.feeBuybackBps, 4000);
   assert.equal(config.regimes[0].emissionRatePerSec, 0n);
@@ -42,7 +42,7 @@ test('the example protocol config parses and encodes to its 248 bytes', () => {
   const oldRegimes = (example.protocol_config.regimes as object[]).map((r) => ({ ...r, native_weight_multiplier_bps: 10000 }));
   assert.throws(() => protocolConfig({ ...example.protocol_config, regimes: oldRegimes }, 'p'), /p.regimes\[0\]: unknown config fields native_weight_multiplier_bps/);
   assert.deepEqual(config.volatility.enterVolBps, [8000, 12000, 20000]);
-  assert.equal(getProtocolConfigEncoder().encode(config).length, 248);
+  assert.equal(getProtocolConfigEncoder().encode(config).length, 256);
   const short = { ...example.protocol_config, volatility: { ...(example.protocol_config.volatility as object), exit_vol_bps: [1, 2] } };
   assert.throws(() => protocolConfig(short, 'p'), /p.volatility.exit_vol_bps: expected a list of 3/);
   assert.equal(config.guardian.maxTripSecs, 1800);

@@ -28,6 +28,8 @@ import {
   healthPairs,
   liquidateWithHealth,
   withHealthAccounts,
+  exitPenaltyAt,
+  stakeWeightAt,
 } from '../src/index.ts';
 import { u128, i128 } from '../src/health.ts';
 
@@ -57,6 +59,19 @@ type Vectors = {
     markets: { marketIndex: number; market: string; oracle: string }[];
     cases: { change: { kind: 'none' | 'opens' | 'closes'; market: string | null }; pairs: [string, string][] }[];
   };
+  staking: {
+    now: string;
+    amount: string;
+    lockStart: string;
+    lockEnd: string;
+    cooldownEnd: string;
+    maxLockSecs: number;
+    maxLockBoostBps: number;
+    exitPenaltyFloorBps: number;
+    exitPenaltyCapBps: number;
+    regimeExitPenaltyBps: number;
+    expect: { weight: string; penalty: string };
+  }[];
 };
 
 const vectors: Vectors = JSON.parse(readFileSync(new URL('../../../tests/fixtures/vectors.json', import.meta.url), 'utf8'));
@@ -269,4 +284,18 @@ test('health accounts follow the slot order the Rust client and the program use'
     [...v.cases[0].pairs, ...v.cases[1].pairs].flat(),
   );
   assert.throws(() => liquidateWithHealth(input, account, markets), /needs the liquidator account/);
+});
+
+test('stake weights and exit penalties match the program', () => {
+  for (const c of vectors.staking) {
+    const escrow = {
+      amount: BigInt(c.amount),
+      lockStart: BigInt(c.lockStart),
+      lockEnd: BigInt(c.lockEnd),
+      cooldownEnd: BigInt(c.cooldownEnd),
+    };
+    const now = BigInt(c.now);
+    assert.equal(stakeWeightAt(escrow, c, now).toString(), c.expect.weight, `weight of ${JSON.stringify(c)}`);
+    assert.equal(exitPenaltyAt(escrow, c, c.regimeExitPenaltyBps, now).toString(), c.expect.penalty, `penalty of ${JSON.stringify(c)}`);
+  }
 });

@@ -1,7 +1,7 @@
 //! Zero-copy views of Ballast accounts from raw account data.
 
 use anchor_lang::{AccountDeserialize, Discriminator};
-use ballast::{MarginAccount, Market, Proposal, Protocol};
+use ballast::{MarginAccount, Market, Proposal, Protocol, StakeEscrow};
 
 /// `T` stored in `data` behind its 8-byte discriminator, without copying; `None` if the
 /// discriminator or length is wrong. Misaligned buffers (rare) are copied.
@@ -25,6 +25,10 @@ pub fn market(data: &[u8]) -> Option<std::borrow::Cow<'_, Market>> {
 }
 
 pub fn protocol(data: &[u8]) -> Option<std::borrow::Cow<'_, Protocol>> {
+    view(data)
+}
+
+pub fn stake_escrow(data: &[u8]) -> Option<std::borrow::Cow<'_, StakeEscrow>> {
     view(data)
 }
 

@@ -230,6 +230,11 @@ pub fn refresh_market(market: Pubkey, oracle: Pubkey) -> Instruction {
     ix(accounts::RefreshMarket { market, oracle }, instruction::RefreshMarket {})
 }
 
+/// Checkpoints the decaying weight of the escrow at `escrow` (anyone may send it).
+pub fn poke_stake(escrow: Pubkey) -> Instruction {
+    ix(accounts::PokeStake { protocol: protocol_pda(), escrow }, instruction::PokeStake {})
+}
+
 /// Read-only (market, oracle) metas for a health check.
 pub fn health_metas(pairs: &[(Pubkey, Pubkey)]) -> Vec<AccountMeta> {
     pairs

@@ -13,7 +13,7 @@ use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 
 use anchor_lang::Discriminator;
 use anchor_spl::token::spl_token;
-use ballast::{MarginAccount, Market, OracleSource, MARGIN_ACCOUNT_SIZE, MARKET_SIZE};
+use ballast::{MarginAccount, Market, OracleSource, StakeEscrow, MARGIN_ACCOUNT_SIZE, MARKET_SIZE, STAKE_ESCROW_SIZE};
 use ballast_client::{decode, ix};
 use ballast_risk::oracle::OracleReading;
 use solana_account_decoder_client_types::UiAccountEncoding;
@@ -32,6 +32,7 @@ use crate::config::Config;
 use crate::feeds::FeedStatus;
 use crate::fees::{backoff_ms, compute_unit_limit, is_transient, priority_fee};
 use crate::metrics::{unix_now, Metrics};
+use crate::poke::{self, POKES_PER_TRANSACTION};
 use crate::scan::{self, LiquidatorSide, MarketSnapshot, Payout};
 use crate::{sweep, volatility};
 
@@ -77,6 +78,11 @@ pub fn market_filters() -> Vec<RpcFilterType> {
     program_account_filters::<Market>(MARKET_SIZE, 8)
 }
 
+/// Stake escrows put `protocol` at byte 40.
+pub fn stake_escrow_filters() -> Vec<RpcFilterType> {
+    program_account_filters::<StakeEscrow>(STAKE_ESCROW_SIZE, 40)
+}
+
 /// What one scan found.
 pub struct Snapshot {
     pub markets: Vec<MarketSnapshot>,
@@ -112,12 +118,13 @@ pub struct Bot {
     pub metrics: Arc<Metrics>,
     /// When this bot last swept fees (`None`: not yet).
     last_sweep: Mutex<Option<i64>>,
+    last_poke: Mutex<Option<i64>>,
 }
 
 impl Bot {
     pub fn new(config: Config, payer: Keypair, metrics: Arc<Metrics>) -> Bot {
         let rpc = RpcClient::new_with_commitment(config.rpc_url.clone(), CommitmentConfig::confirmed());
-        Bot { rpc, payer, config, metrics, last_sweep: Mutex::new(None) }
+        Bot { rpc, payer, config, metrics, last_sweep: Mutex::new(None), last_poke: Mutex::new(None) }
     }
 
     /// Runs `call` until it succeeds, fails for good, or runs out of retries.
@@ -153,6 +160,14 @@ impl Bot {
         Ok(accounts.into_iter().filter_map(|(key, ui)| Some((key, ui.data.decode()?))).collect())
     }
 
+    /// The protocol account.
+    async fn protocol(&self) -> Result<ballast::Protocol, ClientError> {
+        let key = ix::protocol_pda();
+        let raw = self.retry(|| self.rpc.get_account(&key)).await?;
+        buyback::decode_protocol(&raw.data)
+            .ok_or_else(|| custom_error(format!("{key} is not a Ballast protocol account")))
+    }
+
     /// Every market with its oracle reading, and every margin account of the protocol.
     pub async fn snapshot(&self) -> Result<Snapshot, ClientError> {
         let markets = self.markets().await?;
@@ -171,10 +186,7 @@ impl Bot {
         let raw_markets = self.program_accounts(market_filters()).await?;
         let decoded: Vec<(Pubkey, Market)> =
             raw_markets.iter().filter_map(|(k, data)| Some((*k, *decode::market(data)?))).collect();
-        let protocol_key = ix::protocol_pda();
-        let protocol = self.retry(|| self.rpc.get_account(&protocol_key)).await?;
-        let protocol = buyback::decode_protocol(&protocol.data)
-            .ok_or_else(|| custom_error(format!("{protocol_key} is not a Ballast protocol account")))?;
+        let protocol = self.protocol().await?;
         let sources: Vec<OracleSource> =
             decoded.iter().map(|(_, m)| m.oracle).chain([protocol.native_oracle]).collect();
         let keys: Vec<Pubkey> = sources.iter().map(|s| s.address).collect();
@@ -282,10 +294,7 @@ impl Bot {
     /// One buyback pass: plans a fill on every non-native market with the keeper's
     /// native tokens (its associated token account) and sends those worth `policy`.
     pub async fn run_buybacks_once(&self, policy: &BuybackPolicy) -> Result<BuybackPass, ClientError> {
-        let protocol_key = ix::protocol_pda();
-        let raw = self.retry(|| self.rpc.get_account(&protocol_key)).await?;
-        let protocol = buyback::decode_protocol(&raw.data)
-            .ok_or_else(|| custom_error(format!("{protocol_key} is not a Ballast protocol account")))?;
+        let protocol = self.protocol().await?;
         let markets = self.markets().await?;
         let keeper_native = associated_token_address(&self.payer.pubkey(), &protocol.native_mint);
         let keys = [protocol.native_oracle.address, protocol.native_mint, keeper_native];
@@ -360,9 +369,7 @@ impl Bot {
     /// Sends `update_volatility` if a sample is due and the native feed is fit for it.
     async fn run_native_volatility_once(&self) -> Result<Option<i64>, ClientError> {
         let protocol_key = ix::protocol_pda();
-        let raw = self.retry(|| self.rpc.get_account(&protocol_key)).await?;
-        let protocol = buyback::decode_protocol(&raw.data)
-            .ok_or_else(|| custom_error(format!("{protocol_key} is not a Ballast protocol account")))?;
+        let protocol = self.protocol().await?;
         let feed = protocol.native_oracle;
         let oracle = self.retry(|| self.rpc.get_account(&feed.address)).await?;
         let reading = ballast::oracle::parse_oracle(&feed, &oracle.owner, &oracle.data)
@@ -389,7 +396,7 @@ impl Bot {
     pub async fn run_sweeps_once(&self, every_secs: u64) -> Result<i64, ClientError> {
         let last = *self.last_sweep.lock().expect("not poisoned");
         let now = unix_now();
-        let due = sweep::next_sweep_at(last, every_secs);
+        let due = sweep::next_pass_at(last, every_secs);
         if now < due {
             return Ok(due);
         }
@@ -409,7 +416,43 @@ impl Bot {
         }
         println!("sweep: {swept} of {} markets swept", markets.len());
         *self.last_sweep.lock().expect("not poisoned") = Some(now);
-        Ok(sweep::next_sweep_at(Some(now), every_secs))
+        Ok(sweep::next_pass_at(Some(now), every_secs))
+    }
+
+    /// Pokes every stake escrow whose weight decayed since its checkpoint, once
+    /// `every_secs` have passed since this bot's last pass (the interval that bounds each
+    /// staker's reward error, see `poke`). Returns when the next pass is due.
+    pub async fn run_pokes_once(&self, every_secs: u64) -> Result<i64, ClientError> {
+        let last = *self.last_poke.lock().expect("not poisoned");
+        let now = unix_now();
+        let due = sweep::next_pass_at(last, every_secs);
+        if now < due {
+            return Ok(due);
+        }
+        let protocol = self.protocol().await?;
+        let escrows: Vec<(Pubkey, StakeEscrow)> = self
+            .program_accounts(stake_escrow_filters())
+            .await?
+            .into_iter()
+            .filter_map(|(k, data)| Some((k, decode::stake_escrow(&data)?.into_owned())))
+            .collect();
+        let planned = poke::plan_pokes(&escrows, &protocol.config.locks(), now);
+        let mut poked = 0;
+        for batch in planned.chunks(POKES_PER_TRANSACTION) {
+            let keys: Vec<Pubkey> = batch.iter().map(|i| i.accounts[1].pubkey).collect();
+            match self.simulate_then_send(batch, &keys).await? {
+                Outcome::Refused(err) => eprintln!("simulation of {} pokes refused: {err}", batch.len()),
+                Outcome::Simulated => println!("dry run: would poke {} escrows", batch.len()),
+                Outcome::Confirmed(signature) => {
+                    poked += batch.len();
+                    self.metrics.pokes_sent.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    println!("poked {} escrows: {signature}", batch.len());
+                }
+            }
+        }
+        println!("poke: {poked} of {} escrows checkpointed", escrows.len());
+        *self.last_poke.lock().expect("not poisoned") = Some(now);
+        Ok(sweep::next_pass_at(Some(now), every_secs))
     }
 
     async fn buy_back(

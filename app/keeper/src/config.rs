@@ -67,6 +67,12 @@ pub struct Cli {
     /// Seconds between fee sweeps [default: 3600].
     #[arg(long, env = "BALLAST_SWEEP_EVERY_SECS")]
     pub sweep_every_secs: Option<u64>,
+    /// Also checkpoint decaying stake weights (`poke_stake`) on a timer.
+    #[arg(long, env = "BALLAST_POKE")]
+    pub poke: bool,
+    /// Seconds between poke passes, which bounds each staker's reward error [default: 86400].
+    #[arg(long, env = "BALLAST_POKE_EVERY_SECS")]
+    pub poke_every_secs: Option<u64>,
     /// Run one scan, act on it, and exit.
     #[arg(long)]
     pub once: bool,
@@ -93,6 +99,8 @@ pub struct FileConfig {
     pub volatility: Option<bool>,
     pub sweep: Option<bool>,
     pub sweep_every_secs: Option<u64>,
+    pub poke: Option<bool>,
+    pub poke_every_secs: Option<u64>,
 }
 
 /// Settings after precedence and validation.
@@ -115,12 +123,16 @@ pub struct Config {
     pub volatility: bool,
     /// Seconds between fee sweeps; `None` unless sweeping is enabled.
     pub sweep_every_secs: Option<u64>,
+    /// Seconds between poke passes; `None` unless poking is enabled.
+    pub poke_every_secs: Option<u64>,
 }
 
 pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8899";
 pub const DEFAULT_COMPUTE_UNIT_LIMIT: u32 = 400_000;
 pub const DEFAULT_MAX_PRIORITY_FEE: u64 = 100_000;
 pub const DEFAULT_SWEEP_EVERY_SECS: u64 = 3_600;
+/// A daily pass: rewards within 28 bps of exact under the standard lock config.
+pub const DEFAULT_POKE_EVERY_SECS: u64 = 86_400;
 
 impl Config {
     /// Merges `cli` (flags and environment, as clap read them) over `file`.
@@ -148,6 +160,10 @@ impl Config {
         if !(60..=30 * 86_400).contains(&sweep_every_secs) {
             return Err(format!("sweep_every_secs must be 60..=2592000, got {sweep_every_secs}"));
         }
+        let poke_every_secs = cli.poke_every_secs.or(file.poke_every_secs).unwrap_or(DEFAULT_POKE_EVERY_SECS);
+        if !(60..=30 * 86_400).contains(&poke_every_secs) {
+            return Err(format!("poke_every_secs must be 60..=2592000, got {poke_every_secs}"));
+        }
         Ok(Config {
             rpc_url,
             ws_url,
@@ -163,6 +179,7 @@ impl Config {
             buyback: (cli.buyback || file.buyback.unwrap_or(false)).then_some(policy),
             volatility: cli.volatility || file.volatility.unwrap_or(false),
             sweep_every_secs: (cli.sweep || file.sweep.unwrap_or(false)).then_some(sweep_every_secs),
+            poke_every_secs: (cli.poke || file.poke.unwrap_or(false)).then_some(poke_every_secs),
         })
     }
 }
@@ -303,6 +320,21 @@ mod tests {
         );
         assert_eq!(cli.buyback_reference_price, Some(2.05));
         assert!(Cli::try_parse_from(["keeper", "--buyback-max-native", "-1"]).is_err());
+    }
+
+    #[test]
+    fn poking_is_off_unless_asked_and_its_interval_is_checked() {
+        assert_eq!(Config::resolve(&Cli::default(), FileConfig::default()).unwrap().poke_every_secs, None);
+        let on = Config::resolve(&Cli { poke: true, ..Cli::default() }, FileConfig::default()).unwrap();
+        assert_eq!(on.poke_every_secs, Some(DEFAULT_POKE_EVERY_SECS));
+        let file = parse_file("poke = true\npoke_every_secs = 3600\n").unwrap();
+        assert_eq!(Config::resolve(&Cli::default(), file).unwrap().poke_every_secs, Some(3_600));
+        let cli = Cli::try_parse_from(["keeper", "--poke", "--poke-every-secs", "7200"]).unwrap();
+        assert_eq!(Config::resolve(&cli, FileConfig::default()).unwrap().poke_every_secs, Some(7_200));
+        for bad in [0, 59, 30 * 86_400 + 1] {
+            let cli = Cli { poke_every_secs: Some(bad), ..Cli::default() };
+            assert!(Config::resolve(&cli, FileConfig::default()).unwrap_err().contains("poke_every_secs"), "{bad}");
+        }
     }
 
     #[test]

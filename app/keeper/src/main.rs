@@ -1,7 +1,8 @@
 //! `keeper`: liquidates unhealthy Ballast margin accounts on a live cluster and, with
 //! `--buyback`, cranks the buyback auction; with `--volatility`, samples the native
 //! token's volatility (`update_volatility`) whenever a sample is due; with `--sweep`,
-//! sweeps every market's protocol fees (`sweep_fees`) on a timer.
+//! sweeps every market's protocol fees (`sweep_fees`) on a timer; with `--poke`,
+//! checkpoints decaying stake weights (`poke_stake`) on a timer.
 //!
 //! Reacts to margin-account changes over websockets and rescans on a timer as a
 //! fallback (sooner when a buyback curve is about to reach the profit threshold);
@@ -86,6 +87,15 @@ async fn main() -> ExitCode {
                 Ok(due) => wake_at = [wake_at, Some(due)].into_iter().flatten().min(),
                 Err(e) => {
                     eprintln!("sweep pass failed: {e}");
+                    failed = true;
+                }
+            }
+        }
+        if let Some(every_secs) = config.poke_every_secs {
+            match bot.run_pokes_once(every_secs).await {
+                Ok(due) => wake_at = [wake_at, Some(due)].into_iter().flatten().min(),
+                Err(e) => {
+                    eprintln!("poke pass failed: {e}");
                     failed = true;
                 }
             }

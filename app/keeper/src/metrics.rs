@@ -29,6 +29,8 @@ pub struct Metrics {
     /// mints do not add up.
     pub buyback_pool_received: Mutex<BTreeMap<String, u64>>,
     pub sweeps_sent: AtomicU64,
+    /// Escrows checkpointed by confirmed `poke_stake`s.
+    pub pokes_sent: AtomicU64,
     /// Every feed the protocol depends on, as the last scan saw it.
     pub feeds: Mutex<Vec<FeedStatus>>,
 }
@@ -69,6 +71,7 @@ impl Metrics {
                 &self.buyback_native_sold,
             ),
             ("ballast_keeper_sweeps_sent_total", "Fee sweeps confirmed", &self.sweeps_sent),
+            ("ballast_keeper_pokes_sent_total", "Stake escrows checkpointed by confirmed pokes", &self.pokes_sent),
         ];
         for (name, help, value) in counters {
             out.push_str(&format!(

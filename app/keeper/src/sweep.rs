@@ -21,9 +21,10 @@ pub fn plan_sweeps(markets: &[MarketSnapshot], now: i64) -> Vec<Instruction> {
     markets.iter().filter(|m| sweepable(m, now) > 0).map(|m| ix::sweep_fees(m.key)).collect()
 }
 
-/// When the next sweep is due, `every_secs` after the last (at once before the first).
-pub fn next_sweep_at(last_sweep: Option<i64>, every_secs: u64) -> i64 {
-    last_sweep.map_or(i64::MIN, |last| last.saturating_add(i64::try_from(every_secs).unwrap_or(i64::MAX)))
+/// When the next pass of a timed crank (sweeps, pokes) is due, `every_secs` after the
+/// last (at once before the first).
+pub fn next_pass_at(last_pass: Option<i64>, every_secs: u64) -> i64 {
+    last_pass.map_or(i64::MIN, |last| last.saturating_add(i64::try_from(every_secs).unwrap_or(i64::MAX)))
 }
 
 #[cfg(test)]
@@ -70,8 +71,8 @@ mod tests {
 
     #[test]
     fn the_first_sweep_is_due_at_once_then_every_interval() {
-        assert_eq!(next_sweep_at(None, 3_600), i64::MIN);
-        assert_eq!(next_sweep_at(Some(NOW), 3_600), NOW + 3_600);
-        assert_eq!(next_sweep_at(Some(NOW), u64::MAX), i64::MAX);
+        assert_eq!(next_pass_at(None, 3_600), i64::MIN);
+        assert_eq!(next_pass_at(Some(NOW), 3_600), NOW + 3_600);
+        assert_eq!(next_pass_at(Some(NOW), u64::MAX), i64::MAX);
     }
 }

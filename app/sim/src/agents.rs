@@ -27,6 +27,9 @@ const MIN_CLAIM_USD: f64 = 5.0;
 /// Share of the lenders' supply the traders' opening borrows use: just under the rate
 /// curve's kink (80%), where lending pays.
 const TARGET_UTILISATION: f64 = 0.75;
+/// Chance that a staker whose lock ended locks again rather than unstaking (outside a
+/// crash).
+const RELOCK_CHANCE: f64 = 0.6;
 /// Drawdown from the peak at which panicky stakers exit early.
 const PANIC_DRAWDOWN: f64 = 0.35;
 /// Volatility multiple of calm (see [`View::stress`]) at which lenders start to run.
@@ -197,6 +200,10 @@ pub enum StakeExit {
     Unstake,
     WithdrawStake,
     ExitEarly,
+    /// Locks the whole stake again, from now (its boost starts over).
+    Relock {
+        lock_secs: u32,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -388,6 +395,11 @@ fn staker(agent: &Agent, view: &View, wallet: &[u64; MARKETS], rng: &mut Rng) ->
         return if view.now >= escrow.cooldown_end { claim(StakeExit::WithdrawStake) } else { Intent::Nothing };
     }
     if view.now >= escrow.lock_end {
+        // The boost has run out: committed stakers lock again, the others leave.
+        let calm = view.drawdown < PANIC_DRAWDOWN / 2.0;
+        if calm && rng.chance(RELOCK_CHANCE) {
+            return claim(StakeExit::Relock { lock_secs: agent.profile.lock_secs });
+        }
         return claim(StakeExit::Unstake);
     }
     if agent.profile.panicky && view.drawdown > PANIC_DRAWDOWN {

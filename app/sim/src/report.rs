@@ -54,6 +54,9 @@ pub struct Timeline {
     pub burned: Vec<f64>,
     pub emitted: Vec<f64>,
     pub staked: Vec<f64>,
+    /// Total staked weight (whole-token units): the escrows' checkpointed weights, which
+    /// decay as locks run down.
+    pub weight: Vec<f64>,
     /// Rewards claimed by stakers so far (USD at claim time): the native stream, then
     /// each market's fee stream.
     pub rewards_usd: Vec<[f64; 1 + MARKETS]>,
@@ -66,7 +69,7 @@ pub struct Timeline {
 pub const HEALTH_PERCENTILES: [&str; 5] = ["5th", "25th", "50th", "75th", "95th"];
 
 /// The plots, in the order the summary shows them: file name and caption.
-pub const PLOTS: [(&str, &str); 11] = [
+pub const PLOTS: [(&str, &str); 12] = [
     ("price.svg", "SOL price: path, oracle and EMAs; the program's regimes"),
     ("volatility.svg", "Volatility, drawdown, regimes and breaker trips"),
     ("health.svg", "Health of borrowing accounts"),
@@ -75,6 +78,7 @@ pub const PLOTS: [(&str, &str); 11] = [
     ("bad_debt.svg", "Bad debt"),
     ("insurance.svg", "Insurance funds"),
     ("supply.svg", "Native token supply: emitted and burned"),
+    ("staking.svg", "Staking: amount staked and its decaying weight"),
     ("rewards.svg", "Staker rewards claimed"),
     ("activity.svg", "Agents' transactions"),
     ("attack.svg", "Attackers: debt against the pumped collateral"),
@@ -119,7 +123,7 @@ pub fn timeline_csv(t: &Timeline) -> String {
          bal_weight_multiplier_pct,\
          health_p5,health_p25,health_p50,health_p75,\
          health_p95,below_maint,liquidations,liquidated_usd,bad_debt_usd,socialised_usd,insurance_usdc_usd,\
-         insurance_sol_usd,insurance_bal_usd,supply,burned,emitted,staked,rewards_native_usd,rewards_usdc_usd,\
+         insurance_sol_usd,insurance_bal_usd,supply,burned,emitted,staked,weight,rewards_native_usd,rewards_usdc_usd,\
          rewards_sol_usd,rewards_bal_usd,actions_ok,actions_refused\n",
     );
     for i in 0..t.day.len() {
@@ -145,7 +149,7 @@ pub fn timeline_csv(t: &Timeline) -> String {
         row.push(t.liquidations[i].to_string());
         row.extend([t.liquidated_usd[i], t.bad_debt_usd[i], t.socialised_usd[i]].map(|v| format!("{v:.2}")));
         row.extend(t.insurance_usd[i].map(|v| format!("{v:.2}")));
-        row.extend([t.supply[i], t.burned[i], t.emitted[i], t.staked[i]].map(|v| format!("{v:.6}")));
+        row.extend([t.supply[i], t.burned[i], t.emitted[i], t.staked[i], t.weight[i]].map(|v| format!("{v:.6}")));
         row.extend(t.rewards_usd[i].map(|v| format!("{v:.2}")));
         row.extend([t.actions_ok[i], t.actions_refused[i]].map(|n| n.to_string()));
         out.push_str(&row.join(","));
@@ -355,6 +359,10 @@ fn charts(t: &Timeline) -> Vec<Chart> {
         ));
     let supply = Chart { y_floor: None, ..supply };
 
+    let staking = Chart::new("staking.svg", "native tokens (weight in the same units)")
+        .line("staked", days, t.staked.iter().copied())
+        .line("total weight (lock boosts decaying, checkpointed daily)", days, t.weight.iter().copied());
+
     let mut rewards = Chart::new("rewards.svg", "USD at claim time, cumulative").line(
         "native stream (emissions, buyback share)",
         days,
@@ -373,7 +381,7 @@ fn charts(t: &Timeline) -> Vec<Chart> {
         )
         .outages(t);
 
-    vec![price, volatility, health, liquidations, liquidated, bad_debt, insurance, supply, rewards, activity]
+    vec![price, volatility, health, liquidations, liquidated, bad_debt, insurance, supply, staking, rewards, activity]
 }
 
 /// The attackers' debt in every run, and the value of the THIN they put up at the

@@ -34,6 +34,7 @@ use ballast::health::{find_priced, PricedMarket};
 use ballast::{MarginAccount, Market, OracleKind, Protocol, ProtocolConfig, StakeEscrow};
 use ballast_client::decode;
 use ballast_keeper::buyback::BuybackPolicy;
+use ballast_keeper::poke::{plan_pokes, POKES_PER_TRANSACTION};
 use ballast_keeper::scan::{self, MarketSnapshot};
 use ballast_keeper::sweep;
 use ballast_keeper::volatility::Wait;
@@ -71,6 +72,8 @@ const CALM_ACTIVITY: f64 = 1.0 / 24.0;
 const CALM_VOL: f64 = 0.5;
 /// Fee sweeps every this many hours.
 const SWEEP_EVERY: usize = 6;
+/// Hours between the keeper's poke passes over stake escrows (daily, as the keeper's default).
+const POKE_EVERY: usize = 24;
 /// Books checked every this many hours (and at the end).
 const INVARIANTS_EVERY: usize = 24;
 /// At most this many liquidations of one account per keeper pass.
@@ -691,7 +694,25 @@ impl Sim {
                 self.send("sweep_fees", &sweeps, &[]).await;
             }
         }
+        if self.step.is_multiple_of(POKE_EVERY) {
+            self.poke_stakes().await;
+        }
         held_back
+    }
+
+    /// The keeper's poke pass: checkpoints every escrow whose weight decayed since.
+    async fn poke_stakes(&mut self) {
+        let mut escrows = Vec::new();
+        for agent in self.agents.iter().filter(|a| a.profile.role == Role::Staker) {
+            let key = ix::stake_escrow_pda(&agent.key.pubkey());
+            if let Some(raw) = self.rt.raw_account(&key).await {
+                escrows.extend(decode::view::<StakeEscrow>(&raw.data).map(|e| (key, e.into_owned())));
+            }
+        }
+        let locks = self.rt.protocol().await.config.locks();
+        for batch in plan_pokes(&escrows, &locks, self.rt.now).chunks(POKES_PER_TRANSACTION) {
+            self.send("poke_stake", batch, &[]).await;
+        }
     }
 
     /// The volatility keeper's turn: sends the crank when its planner says it is due and
@@ -920,6 +941,10 @@ impl Sim {
                         ixs.push(s.exit_early());
                         "exit_early"
                     }
+                    StakeExit::Relock { lock_secs } => {
+                        ixs.push(s.extend_lock(lock_secs));
+                        "extend_lock"
+                    }
                 };
                 if ixs.is_empty() {
                     return None;
@@ -982,6 +1007,7 @@ impl Sim {
         t.burned.push(whole(protocol.total_burned));
         t.emitted.push(whole(protocol.total_emitted));
         t.staked.push(whole(protocol.total_staked));
+        t.weight.push(protocol.total_weight() as f64 / 1e6);
         t.rewards_usd.push(self.totals.claimed_usd);
         t.actions_ok.push(self.totals.step_ok);
         t.actions_refused.push(self.totals.step_refused);

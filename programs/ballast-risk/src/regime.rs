@@ -193,11 +193,6 @@ impl RegimeSettings {
     pub fn buyback_budget(&self, pool: u64) -> RiskResult<u64> {
         bps_of_u64(pool, self.buyback_budget_bps, Rounding::Down)
     }
-
-    /// Penalty on an early exit of `amount` (rounded up: the leaver pays).
-    pub fn exit_penalty(&self, amount: u64) -> RiskResult<u64> {
-        crate::staking::penalty(amount, self.exit_penalty_bps)
-    }
 }
 
 /// `amount * bps / BPS` for a `u64` token amount.
@@ -339,7 +334,6 @@ mod tests {
         let s = settings()[2];
         assert_eq!(s.emission(10), Ok(2_000_000));
         assert_eq!(s.buyback_budget(9_999), Ok(399)); // 399.96 down
-        assert_eq!(s.exit_penalty(1_001), Ok(201)); // 200.2 up
         assert_eq!(RegimeSettings { emission_rate_per_sec: u64::MAX, ..s }.emission(2), Err(RiskError::MathOverflow));
     }
 

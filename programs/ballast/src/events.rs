@@ -155,6 +155,8 @@ pub enum StakeChangeKind {
     Withdraw,
     /// Left before the lock ended, paying the penalty.
     ExitEarly,
+    /// The weight decayed to where the lock now stands (`poke_stake`, or a claim).
+    Checkpoint,
 }
 
 #[event]

@@ -526,6 +526,8 @@ fn protocol_staking_changes(old: &ProtocolConfig, new: &ProtocolConfig, out: &mu
     int_change(out, "max_lock_boost_bps", old.max_lock_boost_bps, new.max_lock_boost_bps, S);
     int_change(out, "unstake_cooldown_secs", old.unstake_cooldown_secs, new.unstake_cooldown_secs, S);
     int_change(out, "reward_drip_secs", old.reward_drip_secs, new.reward_drip_secs, S);
+    int_change(out, "exit_penalty_floor_bps", old.exit_penalty_floor_bps, new.exit_penalty_floor_bps, S);
+    int_change(out, "exit_penalty_cap_bps", old.exit_penalty_cap_bps, new.exit_penalty_cap_bps, S);
 }
 
 /// Volatility settings, regime thresholds and the per-regime table: they move emissions,

@@ -120,15 +120,18 @@ pub mod ballast {
         trader::close_margin_account::handler(ctx)
     }
 
-    /// Locks native tokens for `lock_secs` in a new stake escrow.
+    /// Locks native tokens for `lock_secs` in a new stake escrow; its weight decays with
+    /// the lock left.
     pub fn stake(ctx: Context<Stake>, amount: u64, lock_secs: u32) -> Result<()> {
         trader::stake::handler(ctx, amount, lock_secs)
     }
 
+    /// Adds to a running lock; the stake is re-weighed by the lock left.
     pub fn increase_stake(ctx: Context<StakeAction>, amount: u64) -> Result<()> {
         trader::increase_stake::handler(ctx, amount)
     }
 
+    /// Re-locks the stake for `lock_secs` from now (ending later than the current lock).
     pub fn extend_lock(ctx: Context<StakeAction>, lock_secs: u32) -> Result<()> {
         trader::extend_lock::handler(ctx, lock_secs)
     }
@@ -143,7 +146,7 @@ pub mod ballast {
         trader::withdraw_stake::handler(ctx)
     }
 
-    /// Leaves before the lock ends; the penalty is burned.
+    /// Leaves before the lock ends; the penalty (scaled by the lock left) is burned.
     pub fn exit_early(ctx: Context<StakeAction>) -> Result<()> {
         trader::exit_early::handler(ctx)
     }
@@ -161,6 +164,11 @@ pub mod ballast {
     /// Accrues interest and samples the oracle (permissionless).
     pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
         keeper::refresh_market::handler(ctx)
+    }
+
+    /// Checkpoints an escrow's decaying weight (permissionless).
+    pub fn poke_stake(ctx: Context<PokeStake>) -> Result<()> {
+        keeper::poke_stake::handler(ctx)
     }
 
     /// Repays part of an unhealthy account's debt for its collateral plus a bonus.

@@ -1,9 +1,9 @@
-//! Staking-pool bookkeeping on `Protocol` and `StakeEscrow`. The math (weights,
-//! accumulators, drips) is in `ballast_risk::staking`; this moves it in and out of the
-//! zero-copy accounts.
+//! Staking-pool bookkeeping on `Protocol` and `StakeEscrow`. The math (decaying weights,
+//! accumulators, drips, the error bound of checkpointed weights) is in
+//! `ballast_risk::staking`; this moves it in and out of the zero-copy accounts.
 
 use anchor_lang::prelude::*;
-use ballast_risk::staking::{credit, earned, stake_weight};
+use ballast_risk::staking::{credit, earned, exit_penalty_bps, penalty};
 
 use crate::constants::{NATIVE_STREAM, REWARD_STREAMS};
 use crate::errors::{to_u64, BallastError, OrBallast};
@@ -59,28 +59,50 @@ pub fn settle_all(escrow: &mut StakeEscrow, protocol: &Protocol) -> Result<()> {
     (0..REWARD_STREAMS).try_for_each(|stream| settle_stream(escrow, protocol, stream))
 }
 
-/// Settles every stream, then gives `escrow` a new amount and weight, keeping the
-/// protocol's totals in step. Call after [`accrue`].
-pub fn restake(escrow: &mut StakeEscrow, protocol: &mut Protocol, amount: u64, weight: u128) -> Result<()> {
+/// Settles every stream, then gives `escrow` `amount` and checkpoints its weight at
+/// `now`, from its lock and cooldown as they now stand, keeping the protocol's totals in
+/// step. Call after [`accrue`], and after any change of the lock or cooldown. Returns
+/// whether the weight changed.
+pub fn restake(escrow: &mut StakeEscrow, protocol: &mut Protocol, amount: u64, now: i64) -> Result<bool> {
     settle_all(escrow, protocol)?;
-    let total_weight = protocol.total_weight().checked_sub(escrow.weight.get()).and_then(|w| w.checked_add(weight));
+    let (amount_before, weight_before) = (escrow.amount, escrow.weight.get());
+    escrow.amount = amount;
+    let weight = escrow.weight_at(&protocol.config.locks(), now).or_ballast()?;
+    let total_weight = protocol.total_weight().checked_sub(weight_before).and_then(|w| w.checked_add(weight));
     protocol.total_weight.set(total_weight.ok_or(BallastError::MathOverflow)?);
     protocol.total_staked = protocol
         .total_staked
-        .checked_sub(escrow.amount)
+        .checked_sub(amount_before)
         .and_then(|t| t.checked_add(amount))
         .ok_or(BallastError::MathOverflow)?;
-    escrow.amount = amount;
     escrow.weight.set(weight);
-    Ok(())
+    escrow.checkpoint_ts = now;
+    Ok(weight != weight_before)
 }
 
-/// The weight of `amount` locked for `lock_secs`, which must be within the bounds.
-pub fn locked_weight(protocol: &Protocol, amount: u64, lock_secs: u32) -> Result<u128> {
+/// Settles `escrow` and brings its weight down to where its lock now stands (see
+/// [`restake`]). Returns whether the weight changed.
+pub fn checkpoint(escrow: &mut StakeEscrow, protocol: &mut Protocol, now: i64) -> Result<bool> {
+    let amount = escrow.amount;
+    restake(escrow, protocol, amount, now)
+}
+
+/// Tokens burned if `escrow` leaves at `now`: the regime's penalty rate scaled by the
+/// share of the lock left, within the configured floor and cap.
+pub fn exit_penalty(escrow: &StakeEscrow, protocol: &Protocol, now: i64) -> Result<u64> {
+    let regime_bps = protocol.regime_settings()?.exit_penalty_bps;
+    let remaining = u64::try_from(escrow.lock_end.saturating_sub(now)).unwrap_or(0);
+    let duration = u64::try_from(escrow.lock_end.saturating_sub(escrow.lock_start)).unwrap_or(0);
+    let bps = exit_penalty_bps(regime_bps, remaining, duration, &protocol.config.exit_penalty_bounds()).or_ballast()?;
+    penalty(escrow.amount, bps).or_ballast()
+}
+
+/// A new lock of `lock_secs` must be within the configured bounds.
+pub fn check_lock(protocol: &Protocol, lock_secs: u32) -> Result<()> {
     let locks = protocol.config.locks();
     require_gte!(lock_secs, locks.min_lock_secs, BallastError::LockTooShort);
     require_gte!(locks.max_lock_secs, lock_secs, BallastError::LockTooLong);
-    stake_weight(amount, u64::from(lock_secs), &locks).or_ballast()
+    Ok(())
 }
 
 /// Credits `stream`'s drip up to `now` (the other streams are left as they are).

@@ -8,7 +8,7 @@ use ballast_risk::params::{MAX_CONF_BPS, MAX_EMA_DEVIATION_BPS, MAX_ORACLE_AGE_S
 use ballast_risk::regime::{
     track, validate_settings, validate_thresholds, Regime, RegimeSettings, RegimeState, RegimeThresholds,
 };
-use ballast_risk::staking::{Drip, LockParams, MAX_COOLDOWN_SECS, MAX_DRIP_SECS};
+use ballast_risk::staking::{Drip, ExitPenaltyBounds, LockParams, MAX_COOLDOWN_SECS, MAX_DRIP_SECS};
 use ballast_risk::volatility::{validate_volatility_params, VolatilityParams, VolatilityState};
 use ballast_risk::BPS;
 
@@ -160,11 +160,17 @@ pub struct ProtocolConfig {
     pub native_oracle_max_ema_deviation_bps: u32,
     pub min_lock_secs: u32,
     pub max_lock_secs: u32,
-    /// Extra stake weight at the longest lock, in bps of the amount.
+    /// Extra stake weight with `max_lock_secs` left to run, in bps of the amount; it
+    /// decays linearly to nothing as the lock runs down.
     pub max_lock_boost_bps: u32,
     pub unstake_cooldown_secs: u32,
     /// Lump rewards (buybacks, swept fees) are paid out to stakers over this period.
     pub reward_drip_secs: u32,
+    /// The early-exit penalty (the regime's rate scaled by the share of the lock left)
+    /// is at least this ...
+    pub exit_penalty_floor_bps: u32,
+    /// ... and at most this.
+    pub exit_penalty_cap_bps: u32,
     /// How the native token's volatility is measured and when the regime moves.
     pub volatility: VolatilityConfig,
     /// What each regime (Calm, Elevated, Stressed, Crisis) sets: emissions, the buyback
@@ -248,7 +254,8 @@ impl ProtocolConfig {
     /// A reasonable start: fees 30% insurance / 40% buyback / 30% stakers; half of
     /// bought-back tokens to stakers; daily epochs; a one-hour auction starting 5% below
     /// the oracle; 60 s / 2% / 10% native oracle limits; locks of 1 week to 1 year with
-    /// up to 2x weight; a 2-day cooldown; rewards dripped over a day; the standard
+    /// up to 2x weight; a 2-day cooldown; rewards dripped over a day; early-exit penalties
+    /// within 1% and 30% of the stake; the standard
     /// volatility settings and regime table (no emissions); a
     /// 2-day timelock with a 7-day grace period.
     pub const fn standard() -> ProtocolConfig {
@@ -268,6 +275,8 @@ impl ProtocolConfig {
             max_lock_boost_bps: 10_000,
             unstake_cooldown_secs: 2 * 86_400,
             reward_drip_secs: 86_400,
+            exit_penalty_floor_bps: 100,
+            exit_penalty_cap_bps: 3_000,
             volatility: VolatilityConfig::standard(),
             regimes: RegimeRow::standard_table(),
             guardian: GuardianConfig::standard(),
@@ -303,6 +312,10 @@ impl ProtocolConfig {
         }
     }
 
+    pub fn exit_penalty_bounds(&self) -> ExitPenaltyBounds {
+        ExitPenaltyBounds { floor_bps: self.exit_penalty_floor_bps, cap_bps: self.exit_penalty_cap_bps }
+    }
+
     /// The native token's price must be fresh and tight; the buyback is the only
     /// reader, so the liquidation limits are the same as the strict ones.
     pub fn native_oracle_limits(&self) -> OracleLimits {
@@ -334,6 +347,7 @@ impl ProtocolConfig {
         );
         require!(
             self.locks().is_valid()
+                && self.exit_penalty_bounds().is_valid()
                 && self.unstake_cooldown_secs <= MAX_COOLDOWN_SECS
                 && (1..=MAX_DRIP_SECS).contains(&self.reward_drip_secs),
             BallastError::InvalidStakingParams
@@ -395,7 +409,8 @@ pub struct Protocol {
     pub config: ProtocolConfig,
     /// Native tokens staked (including those cooling down).
     pub total_staked: u64,
-    /// Sum of every escrow's weight; cooling-down stakes weigh nothing.
+    /// Sum of every escrow's checkpointed weight (`StakeEscrow::weight`); cooling-down
+    /// stakes weigh nothing.
     pub total_weight: PodU128,
     /// Emissions have been minted up to this time.
     pub last_emission_ts: i64,
@@ -426,7 +441,7 @@ pub struct Protocol {
     /// them); the next staking instruction mints them.
     pub unminted_emissions: u64,
     /// Room for later state without a migration.
-    pub _reserved: [u64; 19],
+    pub _reserved: [u64; 18],
 }
 
 /// An asset's volatility estimate and regime: the last sample, the EWMA variance and EMA
@@ -576,11 +591,11 @@ impl GovernanceState {
 }
 
 pub const PROTOCOL_SIZE: usize =
-    8 + 6 * 32 + 72 + 248 + 8 + 16 + 8 + 3 * 8 + REWARD_STREAMS * 40 + 8 + 80 + 32 + 40 + 24 + 8 + 19 * 8;
+    8 + 6 * 32 + 72 + 256 + 8 + 16 + 8 + 3 * 8 + REWARD_STREAMS * 40 + 8 + 80 + 32 + 40 + 24 + 8 + 18 * 8;
 const _: () = assert!(core::mem::size_of::<VolatilityConfig>() == 68);
 const _: () = assert!(core::mem::size_of::<RegimeRow>() == 24);
 const _: () = assert!(core::mem::size_of::<GuardianConfig>() == 16);
-const _: () = assert!(core::mem::size_of::<ProtocolConfig>() == 248);
+const _: () = assert!(core::mem::size_of::<ProtocolConfig>() == 256);
 const _: () = assert!(core::mem::size_of::<VolatilityRecord>() == 80);
 const _: () = assert!(core::mem::size_of::<ProtocolBreakers>() == 40);
 const _: () = assert!(core::mem::size_of::<GovernanceState>() == 24);

@@ -100,7 +100,10 @@ export type Protocol = {
   config: ProtocolConfig;
   /** Native tokens staked (including those cooling down). */
   totalStaked: bigint;
-  /** Sum of every escrow's weight; cooling-down stakes weigh nothing. */
+  /**
+   * Sum of every escrow's checkpointed weight (`StakeEscrow::weight`); cooling-down
+   * stakes weigh nothing.
+   */
   totalWeight: PodU128;
   /** Emissions have been minted up to this time. */
   lastEmissionTs: bigint;
@@ -156,7 +159,10 @@ export type ProtocolArgs = {
   config: ProtocolConfigArgs;
   /** Native tokens staked (including those cooling down). */
   totalStaked: number | bigint;
-  /** Sum of every escrow's weight; cooling-down stakes weigh nothing. */
+  /**
+   * Sum of every escrow's checkpointed weight (`StakeEscrow::weight`); cooling-down
+   * stakes weigh nothing.
+   */
   totalWeight: PodU128Args;
   /** Emissions have been minted up to this time. */
   lastEmissionTs: number | bigint;
@@ -224,7 +230,7 @@ export function getProtocolEncoder(): FixedSizeEncoder<ProtocolArgs> {
       ['breakers', getProtocolBreakersEncoder()],
       ['governance', getGovernanceStateEncoder()],
       ['unmintedEmissions', getU64Encoder()],
-      ['reserved', getArrayEncoder(getU64Encoder(), { size: 19 })],
+      ['reserved', getArrayEncoder(getU64Encoder(), { size: 18 })],
     ]),
     (value) => ({ ...value, discriminator: PROTOCOL_DISCRIMINATOR }),
   );
@@ -259,7 +265,7 @@ export function getProtocolDecoder(): FixedSizeDecoder<Protocol> {
     ['breakers', getProtocolBreakersDecoder()],
     ['governance', getGovernanceStateDecoder()],
     ['unmintedEmissions', getU64Decoder()],
-    ['reserved', getArrayDecoder(getU64Decoder(), { size: 19 })],
+    ['reserved', getArrayDecoder(getU64Decoder(), { size: 18 })],
   ]);
 }
 

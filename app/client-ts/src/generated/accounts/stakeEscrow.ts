@@ -58,7 +58,11 @@ export type StakeEscrow = {
   protocol: Address;
   /** Native tokens locked, or cooling down after `unstake`. */
   amount: bigint;
-  /** `amount * (1 + boost * lock / max_lock)`; zero while cooling down. */
+  /**
+   * The weight at `checkpoint_ts`: `amount * (1 + boost * lock left / max_lock)`, the
+   * bare amount after the lock ended, zero while cooling down. It only decays between
+   * checkpoints (every staking instruction, and `poke_stake`).
+   */
   weight: PodU128;
   /** When the current lock was set (stake, extend_lock). */
   lockStart: bigint;
@@ -71,6 +75,8 @@ export type StakeEscrow = {
   rewardsOwed: Array<bigint>;
   bump: number;
   padding: ReadonlyUint8Array;
+  /** When `weight` was last computed. */
+  checkpointTs: bigint;
   /** Room for later state without a migration. */
   reserved: Array<bigint>;
 };
@@ -82,7 +88,11 @@ export type StakeEscrowArgs = {
   protocol: Address;
   /** Native tokens locked, or cooling down after `unstake`. */
   amount: number | bigint;
-  /** `amount * (1 + boost * lock / max_lock)`; zero while cooling down. */
+  /**
+   * The weight at `checkpoint_ts`: `amount * (1 + boost * lock left / max_lock)`, the
+   * bare amount after the lock ended, zero while cooling down. It only decays between
+   * checkpoints (every staking instruction, and `poke_stake`).
+   */
   weight: PodU128Args;
   /** When the current lock was set (stake, extend_lock). */
   lockStart: number | bigint;
@@ -95,6 +105,8 @@ export type StakeEscrowArgs = {
   rewardsOwed: Array<number | bigint>;
   bump: number;
   padding: ReadonlyUint8Array;
+  /** When `weight` was last computed. */
+  checkpointTs: number | bigint;
   /** Room for later state without a migration. */
   reserved: Array<number | bigint>;
 };
@@ -115,7 +127,8 @@ export function getStakeEscrowEncoder(): FixedSizeEncoder<StakeEscrowArgs> {
       ['rewardsOwed', getArrayEncoder(getU64Encoder(), { size: 17 })],
       ['bump', getU8Encoder()],
       ['padding', fixEncoderSize(getBytesEncoder(), 7)],
-      ['reserved', getArrayEncoder(getU64Encoder(), { size: 8 })],
+      ['checkpointTs', getI64Encoder()],
+      ['reserved', getArrayEncoder(getU64Encoder(), { size: 7 })],
     ]),
     (value) => ({ ...value, discriminator: STAKE_ESCROW_DISCRIMINATOR }),
   );
@@ -136,7 +149,8 @@ export function getStakeEscrowDecoder(): FixedSizeDecoder<StakeEscrow> {
     ['rewardsOwed', getArrayDecoder(getU64Decoder(), { size: 17 })],
     ['bump', getU8Decoder()],
     ['padding', fixDecoderSize(getBytesDecoder(), 7)],
-    ['reserved', getArrayDecoder(getU64Decoder(), { size: 8 })],
+    ['checkpointTs', getI64Decoder()],
+    ['reserved', getArrayDecoder(getU64Decoder(), { size: 7 })],
   ]);
 }
 

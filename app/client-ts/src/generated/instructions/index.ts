@@ -26,6 +26,7 @@ export * from './increaseStake';
 export * from './initializeProtocol';
 export * from './launch';
 export * from './liquidate';
+export * from './pokeStake';
 export * from './proposeChange';
 export * from './refreshMarket';
 export * from './repay';

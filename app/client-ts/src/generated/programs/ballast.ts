@@ -37,6 +37,7 @@ import {
   parseInitializeProtocolInstruction,
   parseLaunchInstruction,
   parseLiquidateInstruction,
+  parsePokeStakeInstruction,
   parseProposeChangeInstruction,
   parseRefreshMarketInstruction,
   parseRepayInstruction,
@@ -69,6 +70,7 @@ import {
   type ParsedInitializeProtocolInstruction,
   type ParsedLaunchInstruction,
   type ParsedLiquidateInstruction,
+  type ParsedPokeStakeInstruction,
   type ParsedProposeChangeInstruction,
   type ParsedRefreshMarketInstruction,
   type ParsedRepayInstruction,
@@ -165,6 +167,7 @@ export enum BallastInstruction {
   InitializeProtocol,
   Launch,
   Liquidate,
+  PokeStake,
   ProposeChange,
   RefreshMarket,
   Repay,
@@ -366,6 +369,15 @@ export function identifyBallastInstruction(
   if (
     containsBytes(
       data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([90, 199, 139, 89, 123, 245, 125, 77])),
+      0,
+    )
+  ) {
+    return BallastInstruction.PokeStake;
+  }
+  if (
+    containsBytes(
+      data,
       fixEncoderSize(getBytesEncoder(), 8).encode(new Uint8Array([167, 211, 18, 222, 93, 215, 74, 159])),
       0,
     )
@@ -495,6 +507,7 @@ export type ParsedBallastInstruction<TProgram extends string = 'A2n5zs23LnCbhSqd
   | ({ instructionType: BallastInstruction.InitializeProtocol } & ParsedInitializeProtocolInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Launch } & ParsedLaunchInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Liquidate } & ParsedLiquidateInstruction<TProgram>)
+  | ({ instructionType: BallastInstruction.PokeStake } & ParsedPokeStakeInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.ProposeChange } & ParsedProposeChangeInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.RefreshMarket } & ParsedRefreshMarketInstruction<TProgram>)
   | ({ instructionType: BallastInstruction.Repay } & ParsedRepayInstruction<TProgram>)
@@ -607,6 +620,10 @@ export function parseBallastInstruction<TProgram extends string>(
     case BallastInstruction.Liquidate: {
       assertIsInstructionWithAccounts(instruction);
       return { instructionType: BallastInstruction.Liquidate, ...parseLiquidateInstruction(instruction) };
+    }
+    case BallastInstruction.PokeStake: {
+      assertIsInstructionWithAccounts(instruction);
+      return { instructionType: BallastInstruction.PokeStake, ...parsePokeStakeInstruction(instruction) };
     }
     case BallastInstruction.ProposeChange: {
       assertIsInstructionWithAccounts(instruction);

@@ -56,11 +56,21 @@ export type ProtocolConfig = {
   nativeOracleMaxEmaDeviationBps: number;
   minLockSecs: number;
   maxLockSecs: number;
-  /** Extra stake weight at the longest lock, in bps of the amount. */
+  /**
+   * Extra stake weight with `max_lock_secs` left to run, in bps of the amount; it
+   * decays linearly to nothing as the lock runs down.
+   */
   maxLockBoostBps: number;
   unstakeCooldownSecs: number;
   /** Lump rewards (buybacks, swept fees) are paid out to stakers over this period. */
   rewardDripSecs: number;
+  /**
+   * The early-exit penalty (the regime's rate scaled by the share of the lock left)
+   * is at least this ...
+   */
+  exitPenaltyFloorBps: number;
+  /** ... and at most this. */
+  exitPenaltyCapBps: number;
   /** How the native token's volatility is measured and when the regime moves. */
   volatility: VolatilityConfig;
   /**
@@ -89,11 +99,21 @@ export type ProtocolConfigArgs = {
   nativeOracleMaxEmaDeviationBps: number;
   minLockSecs: number;
   maxLockSecs: number;
-  /** Extra stake weight at the longest lock, in bps of the amount. */
+  /**
+   * Extra stake weight with `max_lock_secs` left to run, in bps of the amount; it
+   * decays linearly to nothing as the lock runs down.
+   */
   maxLockBoostBps: number;
   unstakeCooldownSecs: number;
   /** Lump rewards (buybacks, swept fees) are paid out to stakers over this period. */
   rewardDripSecs: number;
+  /**
+   * The early-exit penalty (the regime's rate scaled by the share of the lock left)
+   * is at least this ...
+   */
+  exitPenaltyFloorBps: number;
+  /** ... and at most this. */
+  exitPenaltyCapBps: number;
   /** How the native token's volatility is measured and when the regime moves. */
   volatility: VolatilityConfigArgs;
   /**
@@ -124,6 +144,8 @@ export function getProtocolConfigEncoder(): FixedSizeEncoder<ProtocolConfigArgs>
     ['maxLockBoostBps', getU32Encoder()],
     ['unstakeCooldownSecs', getU32Encoder()],
     ['rewardDripSecs', getU32Encoder()],
+    ['exitPenaltyFloorBps', getU32Encoder()],
+    ['exitPenaltyCapBps', getU32Encoder()],
     ['volatility', getVolatilityConfigEncoder()],
     ['regimes', getArrayEncoder(getRegimeRowEncoder(), { size: 4 })],
     ['guardian', getGuardianConfigEncoder()],
@@ -148,6 +170,8 @@ export function getProtocolConfigDecoder(): FixedSizeDecoder<ProtocolConfig> {
     ['maxLockBoostBps', getU32Decoder()],
     ['unstakeCooldownSecs', getU32Decoder()],
     ['rewardDripSecs', getU32Decoder()],
+    ['exitPenaltyFloorBps', getU32Decoder()],
+    ['exitPenaltyCapBps', getU32Decoder()],
     ['volatility', getVolatilityConfigDecoder()],
     ['regimes', getArrayDecoder(getRegimeRowDecoder(), { size: 4 })],
     ['guardian', getGuardianConfigDecoder()],

@@ -22,6 +22,7 @@ export enum StakeChangeKind {
   Unstake,
   Withdraw,
   ExitEarly,
+  Checkpoint,
 }
 
 export type StakeChangeKindArgs = StakeChangeKind;

@@ -6,6 +6,7 @@
 pub mod buyback;
 pub mod execute_change;
 pub mod liquidate;
+pub mod poke_stake;
 pub mod refresh_market;
 pub mod resolve_bad_debt;
 pub mod sweep_fees;
@@ -14,6 +15,7 @@ pub mod update_volatility;
 pub use buyback::*;
 pub use execute_change::*;
 pub use liquidate::*;
+pub use poke_stake::*;
 pub use refresh_market::*;
 pub use resolve_bad_debt::*;
 pub use sweep_fees::*;

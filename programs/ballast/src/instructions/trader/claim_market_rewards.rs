@@ -3,7 +3,7 @@ use anchor_spl::token::{Token, TokenAccount};
 use ballast_risk::gates;
 
 use crate::errors::BallastError;
-use crate::events::RewardsClaimed;
+use crate::events::{RewardsClaimed, StakeChangeKind};
 use crate::staking;
 use crate::state::{Market, Protocol, StakeEscrow};
 
@@ -31,7 +31,9 @@ pub struct ClaimMarketRewards<'info> {
     pub token_program: Program<'info, Token>,
 }
 
-/// Pays the escrow's share of `market`'s swept fees, in the market's token.
+/// Pays the escrow's share of `market`'s swept fees, in the market's token, and
+/// checkpoints the escrow's decaying weight. (Emissions credited here are minted by the
+/// next staking instruction.)
 pub fn handler(ctx: Context<ClaimMarketRewards>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let (amount, stream) = {
@@ -40,8 +42,11 @@ pub fn handler(ctx: Context<ClaimMarketRewards>) -> Result<()> {
         let mut market = ctx.accounts.market.load_mut()?;
         let mut escrow = ctx.accounts.escrow.load_mut()?;
         let stream = staking::market_stream(market.market_index)?;
-        staking::advance_stream(&mut protocol, stream, now)?;
-        staking::settle_stream(&mut escrow, &protocol, stream)?;
+        staking::accrue(&mut protocol, now)?;
+        if staking::checkpoint(&mut escrow, &mut protocol, now)? {
+            let key = ctx.accounts.escrow.key();
+            super::emit_stake_changed(&key, &escrow, &protocol, StakeChangeKind::Checkpoint, 0, 0);
+        }
         let amount = core::mem::take(&mut escrow.rewards_owed[stream]);
         require_gt!(amount, 0, BallastError::NothingToClaim);
         market.staker_pool = market.staker_pool.checked_sub(amount).ok_or(BallastError::MathOverflow)?;

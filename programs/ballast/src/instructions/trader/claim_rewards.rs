@@ -4,20 +4,24 @@ use ballast_risk::gates;
 use super::stake_accounts::StakeAction;
 use crate::constants::NATIVE_STREAM;
 use crate::errors::BallastError;
-use crate::events::RewardsClaimed;
+use crate::events::{RewardsClaimed, StakeChangeKind};
 use crate::staking;
 
 /// Pays the escrow's native rewards (buyback share and emissions) to the owner. Also
-/// settles every other stream, so the owed market rewards are up to date for display.
+/// settles every other stream, so the owed market rewards are up to date for display,
+/// and checkpoints the escrow's decaying weight.
 pub fn handler(ctx: Context<StakeAction>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool = &ctx.accounts.pool;
     pool.require_open(gates::CLAIM, now)?;
     pool.accrue(now)?;
     let amount = {
-        let protocol = pool.protocol.load()?;
+        let mut protocol = pool.protocol.load_mut()?;
         let mut escrow = ctx.accounts.escrow.load_mut()?;
-        staking::settle_all(&mut escrow, &protocol)?;
+        if staking::checkpoint(&mut escrow, &mut protocol, now)? {
+            let key = ctx.accounts.escrow.key();
+            super::emit_stake_changed(&key, &escrow, &protocol, StakeChangeKind::Checkpoint, 0, 0);
+        }
         core::mem::take(&mut escrow.rewards_owed[NATIVE_STREAM])
     };
     require_gt!(amount, 0, BallastError::NothingToClaim);

@@ -7,8 +7,8 @@ use crate::events::StakeChangeKind;
 use crate::staking;
 
 /// Re-locks the whole stake for `lock_secs` from now, which must end later than the
-/// current lock (also after it ended). The weight never falls: a longer commitment
-/// cannot earn less than the shorter one it replaces.
+/// current lock (also after it ended). The weight is recomputed from the new time left:
+/// it rises only by the lock time added.
 pub fn handler(ctx: Context<StakeAction>, lock_secs: u32) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool = &ctx.accounts.pool;
@@ -22,12 +22,12 @@ pub fn handler(ctx: Context<StakeAction>, lock_secs: u32) -> Result<()> {
     pool.accrue(now)?;
 
     let mut protocol = pool.protocol.load_mut()?;
+    staking::check_lock(&protocol, lock_secs)?;
     let mut escrow = ctx.accounts.escrow.load_mut()?;
-    let weight = staking::locked_weight(&protocol, escrow.amount, lock_secs)?.max(escrow.weight.get());
+    // Settled at the old weight up to now by the checkpoint, then re-weighed.
     escrow.lock_start = now;
     escrow.lock_end = new_end;
-    let amount = escrow.amount;
-    staking::restake(&mut escrow, &mut protocol, amount, weight)?;
+    staking::checkpoint(&mut escrow, &mut protocol, now)?;
     super::emit_stake_changed(&ctx.accounts.escrow.key(), &escrow, &protocol, StakeChangeKind::ExtendLock, 0, 0);
     Ok(())
 }

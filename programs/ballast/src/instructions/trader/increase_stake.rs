@@ -1,14 +1,12 @@
 use super::stake_accounts::StakeAction;
 use anchor_lang::prelude::*;
 use ballast_risk::gates;
-use ballast_risk::staking::stake_weight;
 
-use crate::errors::{BallastError, OrBallast};
+use crate::errors::BallastError;
 use crate::events::StakeChangeKind;
 use crate::staking;
 
-/// Adds `amount` to an active lock. The new tokens weigh by the lock time left; the
-/// weight already earned by the old ones is kept.
+/// Adds `amount` to an active lock. The whole stake is re-weighed by the lock time left.
 pub fn handler(ctx: Context<StakeAction>, amount: u64) -> Result<()> {
     require_gt!(amount, 0, BallastError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
@@ -20,11 +18,8 @@ pub fn handler(ctx: Context<StakeAction>, amount: u64) -> Result<()> {
 
     let mut protocol = pool.protocol.load_mut()?;
     let mut escrow = ctx.accounts.escrow.load_mut()?;
-    let lock_left = u64::try_from(escrow.lock_end - now).map_err(|_| BallastError::MathOverflow)?;
-    let added = stake_weight(amount, lock_left, &protocol.config.locks()).or_ballast()?;
-    let weight = escrow.weight.get().checked_add(added).ok_or(BallastError::MathOverflow)?;
     let total = escrow.amount.checked_add(amount).ok_or(BallastError::MathOverflow)?;
-    staking::restake(&mut escrow, &mut protocol, total, weight)?;
+    staking::restake(&mut escrow, &mut protocol, total, now)?;
     super::emit_stake_changed(&ctx.accounts.escrow.key(), &escrow, &protocol, StakeChangeKind::Increase, amount, 0);
     Ok(())
 }

@@ -99,7 +99,7 @@ impl<'info> MarketTransfer<'info> {
 }
 
 /// The event every change to an escrow emits, read after the change.
-fn emit_stake_changed(
+pub(crate) fn emit_stake_changed(
     escrow_key: &Pubkey,
     escrow: &StakeEscrow,
     protocol: &Protocol,

@@ -27,8 +27,10 @@ pub struct Stake<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Locks `amount` native tokens for `lock_secs` in a new escrow. The escrow starts
-/// level with every stream's accumulator, so it earns only from now on.
+/// Locks `amount` native tokens for `lock_secs` in a new escrow, weighing
+/// `amount * (1 + boost * lock_secs / max_lock)` from now, decaying as the lock runs
+/// down. The escrow starts level with every stream's accumulator, so it earns only from
+/// now on.
 pub fn handler(ctx: Context<Stake>, amount: u64, lock_secs: u32) -> Result<()> {
     require_gt!(amount, 0, BallastError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
@@ -38,7 +40,7 @@ pub fn handler(ctx: Context<Stake>, amount: u64, lock_secs: u32) -> Result<()> {
     pool.lock(&ctx.accounts.owner_native, &ctx.accounts.owner, amount)?;
 
     let mut protocol = pool.protocol.load_mut()?;
-    let weight = staking::locked_weight(&protocol, amount, lock_secs)?;
+    staking::check_lock(&protocol, lock_secs)?;
     let mut escrow = ctx.accounts.escrow.load_init()?;
     escrow.owner = ctx.accounts.owner.key();
     escrow.protocol = pool.protocol.key();
@@ -48,7 +50,7 @@ pub fn handler(ctx: Context<Stake>, amount: u64, lock_secs: u32) -> Result<()> {
     for stream in 0..REWARD_STREAMS {
         escrow.reward_debt[stream] = protocol.reward_streams[stream].acc_per_weight;
     }
-    staking::restake(&mut escrow, &mut protocol, amount, weight)?;
+    staking::restake(&mut escrow, &mut protocol, amount, now)?;
     super::emit_stake_changed(&ctx.accounts.escrow.key(), &escrow, &protocol, StakeChangeKind::Stake, amount, 0);
     Ok(())
 }

@@ -21,9 +21,9 @@ pub fn handler(ctx: Context<StakeAction>) -> Result<()> {
 
     let mut protocol = pool.protocol.load_mut()?;
     let mut escrow = ctx.accounts.escrow.load_mut()?;
-    let amount = escrow.amount;
-    staking::restake(&mut escrow, &mut protocol, amount, 0)?;
+    // Cooling down weighs nothing: the checkpoint settles at the old weight, then zeroes it.
     escrow.cooldown_end = now + i64::from(protocol.config.unstake_cooldown_secs);
+    staking::checkpoint(&mut escrow, &mut protocol, now)?;
     super::emit_stake_changed(&ctx.accounts.escrow.key(), &escrow, &protocol, StakeChangeKind::Unstake, 0, 0);
     Ok(())
 }

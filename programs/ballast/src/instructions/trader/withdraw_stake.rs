@@ -19,7 +19,7 @@ pub fn handler(ctx: Context<StakeAction>) -> Result<()> {
         require!(escrow.is_cooling_down(), BallastError::NoUnstakePending);
         require_gte!(now, escrow.cooldown_end, BallastError::CooldownActive);
         let amount = escrow.amount;
-        staking::restake(&mut escrow, &mut protocol, 0, 0)?;
+        staking::restake(&mut escrow, &mut protocol, 0, now)?;
         if amount > 0 {
             super::emit_stake_changed(
                 &ctx.accounts.escrow.key(),
