@@ -448,20 +448,22 @@ pub fn run(
     let threads = threads.clamp(1, jobs.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..threads {
-            scope.spawn(|| loop {
-                let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
-                let point = &changes[job.index / spec.runs as usize];
-                let dir = out.join(run_dir(&job.point, job.seed));
-                let result = run_job(spec, job, point, &dir);
-                let file = dir.join(RESULT_FILE);
-                let written = serde_json::to_string_pretty(&result)
-                    .map_err(|e| e.to_string())
-                    .and_then(|json| std::fs::write(&file, json + "\n").map_err(|e| e.to_string()));
-                if let Err(e) = written {
-                    progress.println(format!("error: cannot write {}: {e}", file.display()));
+            // Each worker takes the next job not yet taken until none is left.
+            scope.spawn(|| {
+                while let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let point = &changes[job.index / spec.runs as usize];
+                    let dir = out.join(run_dir(&job.point, job.seed));
+                    let result = run_job(spec, job, point, &dir);
+                    let file = dir.join(RESULT_FILE);
+                    let written = serde_json::to_string_pretty(&result)
+                        .map_err(|e| e.to_string())
+                        .and_then(|json| std::fs::write(&file, json + "\n").map_err(|e| e.to_string()));
+                    if let Err(e) = written {
+                        progress.println(format!("error: cannot write {}: {e}", file.display()));
+                    }
+                    done.lock().expect("no worker panics holding it").push((job.index, file));
+                    progress.inc(1);
                 }
-                done.lock().expect("no worker panics holding it").push((job.index, file));
-                progress.inc(1);
             });
         }
     });

@@ -234,6 +234,9 @@ pub struct SimOutcome {
     /// Liquidations made while the oracle was out, on a price older than borrows accept
     /// but within the liquidation age.
     pub outage_liquidations: u64,
+    /// Liquidations that took an account's last collateral, the program then writing off
+    /// the rest of its debt in that market (counted in `bad_debt_usd`).
+    pub liquidation_write_offs: u64,
     /// Liquidations by the market slot of the collateral seized.
     pub liquidations_by_collateral: [u64; MARKETS],
     pub bad_debt_usd: f64,
@@ -337,6 +340,7 @@ struct BreakerWatch {
 struct Totals {
     liquidations: u64,
     outage_liquidations: u64,
+    liquidation_write_offs: u64,
     liquidations_by_collateral: [u64; MARKETS],
     step_liquidations: u32,
     step_ok: u32,
@@ -859,6 +863,7 @@ impl Sim {
         // The liquidator's fee went into the fund before the write-off drew on it.
         let funded = u128::from(before.insurance_fund) + plan.quote.insurance_fee;
         let covered = funded.saturating_sub(u128::from(after.insurance_fund)).min(written_off);
+        self.totals.liquidation_write_offs += 1;
         self.totals.bad_debt_usd += self.usd(slot, written_off as f64);
         self.totals.socialised_usd += self.usd(slot, (written_off - covered) as f64);
     }
@@ -1145,6 +1150,7 @@ impl Sim {
             wall_secs: started.elapsed().as_secs_f64(),
             liquidations: self.totals.liquidations,
             outage_liquidations: self.totals.outage_liquidations,
+            liquidation_write_offs: self.totals.liquidation_write_offs,
             liquidations_by_collateral: self.totals.liquidations_by_collateral,
             bad_debt_usd: self.totals.bad_debt_usd,
             socialised_usd: self.totals.socialised_usd,
