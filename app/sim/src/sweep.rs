@@ -257,12 +257,15 @@ pub fn param(name: &str) -> Result<Param, String> {
 /// The error for a name no config has: the nearest valid name, then every one.
 fn unknown_name(name: &str, market: &Layout, protocol: &Layout) -> String {
     let field = name.split_once('.').filter(|(p, _)| is_prefix(p)).map_or(name, |(_, f)| f);
+    let distance = |candidate: &String| edit_distance(field, candidate.split_once('.').map_or("", |(_, f)| f));
     let nearest = market
         .fields
         .iter()
         .map(|f| format!("market.{}", f.path))
         .chain(protocol.fields.iter().map(|f| format!("protocol.{}", f.path)))
-        .min_by_key(|candidate| edit_distance(field, candidate.split_once('.').map_or("", |(_, f)| f)));
+        .min_by_key(distance)
+        // Only a near miss (a typo, a dropped suffix) is worth suggesting.
+        .filter(|n| distance(n) <= (field.len() / 3).max(2));
     let hint = nearest.map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
     format!(
         "unknown sweep parameter `{name}`{hint}. Market fields (write `market.F` for every market, or {} for one): \
@@ -449,6 +452,7 @@ mod tests {
         assert!(err.contains("did you mean `market.liquidation_bonus_bps`"), "{err}");
         assert!(err.contains("maint_asset_weight_bps") && err.contains("protocol.F"), "{err}");
         assert!(err.contains("regimes[i].premium_cap_bps"), "{err}");
+        assert!(!parse_sweep("bogus=1").unwrap_err().contains("did you mean"));
         let err = parse_sweep("ETH.maint_asset_weight_bps=1").unwrap_err();
         assert!(err.contains("unknown sweep parameter `ETH.maint_asset_weight_bps`"), "{err}");
         let err = parse_sweep("volatility.min_dwell_secs=1").unwrap_err();
