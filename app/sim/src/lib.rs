@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod attack;
+pub mod batch;
 pub mod invariants;
 pub mod keeper;
 pub mod paths;
@@ -12,6 +13,7 @@ pub mod report;
 pub mod rng;
 pub mod runtime;
 pub mod stress;
+pub mod sweep;
 
 /// Instruction builders live in `ballast-client`; re-exported for tests and scenarios.
 pub use ballast_client::{health_accounts, ix};

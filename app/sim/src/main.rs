@@ -7,11 +7,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use ballast::OracleKind;
 use ballast_sim::attack;
-use ballast_sim::paths::{self, CsvOptions, Interpolation, PricePath, DEFAULT_DAYS, MAX_DAYS, MIN_DAYS};
-use ballast_sim::stress::{self, SimConfig, SimOutcome, MIN_AGENTS};
-use clap::Parser;
+use ballast_sim::batch::{self, BatchSpec, Interpolate, OracleFormat, Scenario, Shard};
+use ballast_sim::paths::{MAX_DAYS, MIN_DAYS};
+use ballast_sim::stress::{self, SimOutcome, MIN_AGENTS};
+use ballast_sim::sweep::{self, Sweep};
+use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Runs the real Ballast program in-process through a market stress scenario with
@@ -19,22 +20,33 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// thin collateral (slow and fast, the new defences off and on), and writes a report
 /// (summary.md and SVG plots). Exits 1 if an invariant broke (vault balances, supply
 /// accounting).
+///
+/// With --runs, --sweep or --shard(s): a batch of stress runs (no attackers), one per
+/// seed and sweep point, in parallel, with a report of their distributions.
 #[derive(Parser, Debug)]
 #[command(
     name = "sim",
     version,
+    args_conflicts_with_subcommands = true,
     after_help = "CSV files hold `timestamp,price[,published]` rows: unix seconds or milliseconds, or \
 ISO-8601 UTC (strictly increasing), a positive USD price and, optionally, whether the feed published (1/0), \
 with an optional header naming the columns (timestamp|time|date, price|close, published). Rows are \
 interpolated hourly. Outages come from the data: where `published` is 0, else gaps between rows longer than \
---outage-gap (default: three times the file's median row spacing, at least 6 hours)."
+--outage-gap (default: three times the file's median row spacing, at least 6 hours).
+
+Sweep names are the fields of MarketConfig and ProtocolConfig in idl/ballast.json: `market.F` sets F in \
+every market (USDC, SOL, BAL), `SOL.F` (or USDC., BAL.) in one, `protocol.F` in the protocol's config; a bare \
+F when only one config has it. Nested fields and lists as in the IDL: `market.breakers.outflow_max_bps`, \
+`protocol.regimes[3].premium_cap_bps`. Several --sweep flags run every combination."
 )]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Price path: `default` (calm, a crash of more than 50% with an oracle outage,
     /// recovery), `synthetic` (seeded regime-switching with jumps) or `csv:PATH`.
     #[arg(long, default_value = "default", value_name = "default|synthetic|csv:PATH")]
     scenario: String,
-    /// Seed of the path's noise and of the agents.
+    /// Seed of the path's noise and of the agents (the first seed of a batch).
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Lenders, traders and stakers (keepers come on top).
@@ -58,67 +70,89 @@ struct Cli {
     /// today) or legacy price accounts.
     #[arg(long, value_enum, default_value_t = OracleFormat::PriceUpdateV2)]
     oracle: OracleFormat,
+    /// Monte Carlo: run the seeds --seed, --seed+1, ... (this many, at every sweep point)
+    /// and report the distribution of bad debt, liquidations, insurance and supply.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    runs: u64,
+    /// Sweep a config field over values (repeatable: every combination runs); see below.
+    #[arg(long, value_name = "NAME=V1,V2,...", value_parser = sweep::parse_sweep)]
+    sweep: Vec<Sweep>,
+    /// Run only shard I of N (0-based) of the batch's runs, for `sim merge` to combine.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse, conflicts_with = "shards")]
+    shard: Option<Shard>,
+    /// Run one of N shards, its index I from JOB_COMPLETION_INDEX (a Kubernetes Indexed
+    /// Job) or SLURM_ARRAY_TASK_ID less SLURM_ARRAY_TASK_MIN (a Slurm job array).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    shards: Option<u32>,
+    /// Runs of a batch at once, each on its own thread [default: the machine's cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_024))]
+    jobs: Option<u32>,
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum Interpolate {
-    Linear,
-    Bridge,
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Combines the results of a sharded batch (the shards' --out directories) into its
+    /// report: the same report one machine running the whole batch writes.
+    Merge {
+        /// Directory the combined report is written to (each run's directory is copied
+        /// into its runs/).
+        #[arg(long, default_value = "sim-report")]
+        out: PathBuf,
+        /// The shards' output directories (searched for runs' result.json files).
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+    },
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum OracleFormat {
-    PriceUpdateV2,
-    Legacy,
-}
-
-impl OracleFormat {
-    fn kind(self) -> OracleKind {
-        match self {
-            OracleFormat::PriceUpdateV2 => OracleKind::PythPriceUpdateV2,
-            OracleFormat::Legacy => OracleKind::PythLegacy,
+impl Cli {
+    fn scenario(&self) -> Scenario {
+        Scenario {
+            scenario: self.scenario.clone(),
+            days: self.days,
+            agents: self.agents,
+            outage_gap_hours: self.outage_gap,
+            interpolate: self.interpolate,
+            oracle: self.oracle,
         }
+    }
+
+    fn is_batch(&self) -> bool {
+        self.runs > 1 || !self.sweep.is_empty() || self.shard.is_some() || self.shards.is_some()
     }
 }
 
-fn price_path(cli: &Cli) -> Result<PricePath, String> {
-    let days = cli.days.unwrap_or(DEFAULT_DAYS);
-    match cli.scenario.as_str() {
-        "default" => Ok(paths::default_stress(days, cli.seed)),
-        "synthetic" => Ok(paths::synthetic(days, cli.seed)),
-        other => {
-            let Some(file) = other.strip_prefix("csv:").filter(|f| !f.is_empty()) else {
-                return Err(format!("unknown scenario {other:?}: expected default, synthetic or csv:PATH"));
-            };
-            let interpolation = match cli.interpolate {
-                Interpolate::Linear => Interpolation::Linear,
-                Interpolate::Bridge => Interpolation::Bridge { seed: cli.seed },
-            };
-            let options = CsvOptions { outage_gap_secs: cli.outage_gap.map(|h| i64::from(h) * 3_600), interpolation };
-            let mut path = paths::load_csv(file.as_ref(), &options).map_err(|e| format!("{file}: {e}"))?;
-            if let Some(days) = cli.days {
-                path.truncate(days as usize * 24);
-            }
-            Ok(path)
-        }
-    }
-}
-
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    let path = match price_path(&cli) {
-        Ok(path) => path,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    // Before the run, not after it: an unusable --out should not cost a whole simulation.
-    if let Err(e) = std::fs::create_dir_all(&cli.out) {
-        eprintln!("error: cannot create the report directory {}: {e}", cli.out.display());
-        return ExitCode::from(2);
+    if let Some(Command::Merge { out, dirs }) = &cli.command {
+        return merge(dirs, out);
     }
+    // Before any run: a bad price file or an unusable --out should not cost a simulation.
+    let config = match cli.scenario().config(cli.seed) {
+        Ok(config) => config,
+        Err(e) => return usage_error(&e),
+    };
+    let batch = match batch_plan(&cli) {
+        Ok(batch) => batch,
+        Err(e) => return usage_error(&e),
+    };
+    if let Err(e) = std::fs::create_dir_all(&cli.out) {
+        return usage_error(&format!("cannot create the report directory {}: {e}", cli.out.display()));
+    }
+    if let Some((spec, shard)) = batch {
+        return run_batch(&cli, &spec, shard);
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(single_run(&cli, config))
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+/// One run with the attackers and its full report: `sim` without batch flags.
+async fn single_run(cli: &Cli, config: stress::SimConfig) -> ExitCode {
+    let path = &config.path;
     println!("{}: {} hourly steps, {} agents, seed {}", path.label, path.steps(), cli.agents, cli.seed);
     let progress = ProgressBar::new(0);
     progress.set_style(
@@ -126,7 +160,6 @@ async fn main() -> ExitCode {
             .expect("valid template")
             .progress_chars("=> "),
     );
-    let config = SimConfig { path, seed: cli.seed, agents: cli.agents as usize, oracle_kind: cli.oracle.kind() };
     let muted = MutedStdout::new();
     let outcome = stress::run(config, &progress).await;
     let attacks = match outcome {
@@ -197,6 +230,91 @@ async fn main() -> ExitCode {
         }
         ExitCode::FAILURE
     }
+}
+
+/// The batch the flags ask for (`--runs`, `--sweep`, `--shard(s)`), if any, and this
+/// machine's shard of it.
+fn batch_plan(cli: &Cli) -> Result<Option<(BatchSpec, Option<Shard>)>, String> {
+    if !cli.is_batch() {
+        return Ok(None);
+    }
+    let shard = match (cli.shard, cli.shards) {
+        (Some(shard), _) => Some(shard),
+        (None, Some(count)) => Some(Shard::from_env(count, |name| std::env::var(name).ok())?),
+        (None, None) => None,
+    };
+    let spec = BatchSpec::new(cli.scenario(), cli.seed, cli.runs, &cli.sweep)?;
+    // The last seed's path too: the paths differ by seed.
+    spec.scenario.path(cli.seed + cli.runs - 1)?;
+    Ok(Some((spec, shard)))
+}
+
+/// The batch, and its report unless sharded.
+fn run_batch(cli: &Cli, spec: &BatchSpec, shard: Option<Shard>) -> ExitCode {
+    let points = sweep::changes_grid(&cli.sweep);
+    let jobs = spec.jobs();
+    let mine = jobs.iter().filter(|j| shard.is_none_or(|s| s.owns(j))).count();
+    let threads = cli.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |n| n as usize);
+    println!(
+        "{} runs ({} seeds from {} at {} point{}){}, {} at a time: {}, {} agents",
+        jobs.len(),
+        cli.runs,
+        cli.seed,
+        points.len(),
+        if points.len() == 1 { "" } else { "s" },
+        shard.map(|s| format!("; shard {}/{} runs {mine} of them", s.index, s.count)).unwrap_or_default(),
+        threads.min(mine.max(1)),
+        cli.scenario,
+        cli.agents
+    );
+    let muted = MutedStdout::new();
+    // The program validates every point's configs once, before any run.
+    if let Err(e) = batch::check_points(&points, cli.oracle.kind()) {
+        drop(muted);
+        return usage_error(&e);
+    }
+    let started = std::time::Instant::now();
+    let end = batch::run(spec, &cli.sweep, shard, threads, &cli.out);
+    drop(muted);
+    let end = match end {
+        Ok(end) => end,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let secs = started.elapsed().as_secs_f64();
+    println!("{} runs in {secs:.1} s: {:.2} runs per minute", end.runs, end.runs as f64 * 60.0 / secs.max(1e-9));
+    match shard {
+        Some(s) => println!(
+            "shard {}/{}: results under {}; combine every shard's with `sim merge --out DIR SHARD_DIR...`",
+            s.index,
+            s.count,
+            cli.out.join("runs").display()
+        ),
+        None => println!("report: {}", cli.out.join("summary.md").display()),
+    }
+    batch_exit(&end)
+}
+
+fn merge(dirs: &[PathBuf], out: &std::path::Path) -> ExitCode {
+    match batch::merge(dirs, out) {
+        Ok(end) => {
+            println!("{} runs merged; report: {}", end.runs, out.join("summary.md").display());
+            batch_exit(&end)
+        }
+        Err(e) => usage_error(&e),
+    }
+}
+
+/// 0 when every run completed with its invariants held, else 1.
+fn batch_exit(end: &batch::BatchEnd) -> ExitCode {
+    if end.all_held() {
+        println!("invariants: all held in every run");
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("{} runs failed, {} broke an invariant: see the report", end.failed, end.broken_invariants);
+    ExitCode::FAILURE
 }
 
 /// In a host build the program's `msg!` logs go straight to stdout: one line for every

@@ -164,7 +164,7 @@ fn regime_at(regimes: &[(f64, Regime)], day: f64) -> Regime {
 }
 
 /// One line of a chart.
-struct Line {
+pub(crate) struct Line {
     label: String,
     colour: RGBColor,
     points: Vec<(f64, f64)>,
@@ -173,17 +173,17 @@ struct Line {
 }
 
 /// A shaded stretch of the x axis.
-struct Band {
+pub(crate) struct Band {
     from: f64,
     to: f64,
     colour: RGBAColor,
 }
 
-struct Chart {
-    file: &'static str,
-    title: &'static str,
-    x_label: &'static str,
-    y_label: &'static str,
+pub(crate) struct Chart {
+    file: String,
+    title: String,
+    x_label: String,
+    y_label: String,
     lines: Vec<Line>,
     bands: Vec<Band>,
     /// Vertical markers (x, label).
@@ -192,22 +192,40 @@ struct Chart {
     notes: Vec<String>,
     /// Lower bound of the y axis, if fixed (else from the data).
     y_floor: Option<f64>,
+    /// The x axis spans the data (else it starts at 0, the start of the run).
+    x_from_data: bool,
 }
 
 impl Chart {
     fn new(file: &'static str, y_label: &'static str) -> Chart {
         let title = PLOTS.iter().find(|(f, _)| *f == file).map_or(file, |(_, t)| t);
+        Chart::titled(file, title, "day", y_label)
+    }
+
+    /// A chart written to `file`, of any x axis.
+    pub(crate) fn titled(
+        file: impl Into<String>,
+        title: impl Into<String>,
+        x_label: impl Into<String>,
+        y_label: impl Into<String>,
+    ) -> Chart {
         Chart {
-            file,
-            title,
-            x_label: "day",
-            y_label,
+            file: file.into(),
+            title: title.into(),
+            x_label: x_label.into(),
+            y_label: y_label.into(),
             lines: Vec::new(),
             bands: Vec::new(),
             marks: Vec::new(),
             notes: Vec::new(),
             y_floor: Some(0.0),
+            x_from_data: false,
         }
+    }
+
+    /// The x axis spans the data rather than starting at 0.
+    pub(crate) fn x_from_data(self) -> Chart {
+        Chart { x_from_data: true, ..self }
     }
 
     /// Gives the last line `colour` instead of the palette's next one.
@@ -218,14 +236,24 @@ impl Chart {
         self
     }
 
-    fn line(mut self, label: impl Into<String>, days: &[f64], values: impl IntoIterator<Item = f64>) -> Chart {
+    pub(crate) fn line(
+        mut self,
+        label: impl Into<String>,
+        days: &[f64],
+        values: impl IntoIterator<Item = f64>,
+    ) -> Chart {
         let colour = PALETTE[self.lines.len() % PALETTE.len()];
         let points = days.iter().copied().zip(values).filter(|(_, y)| y.is_finite()).collect();
         self.lines.push(Line { label: label.into(), colour, points, filled: false });
         self
     }
 
-    fn area(mut self, label: impl Into<String>, days: &[f64], values: impl IntoIterator<Item = f64>) -> Chart {
+    pub(crate) fn area(
+        mut self,
+        label: impl Into<String>,
+        days: &[f64],
+        values: impl IntoIterator<Item = f64>,
+    ) -> Chart {
         self = self.line(label, days, values);
         if let Some(l) = self.lines.last_mut() {
             l.filled = true;
@@ -233,7 +261,7 @@ impl Chart {
         self
     }
 
-    fn note(mut self, text: impl Into<String>) -> Chart {
+    pub(crate) fn note(mut self, text: impl Into<String>) -> Chart {
         self.notes.push(text.into());
         self
     }
@@ -387,7 +415,7 @@ fn charts(t: &Timeline) -> Vec<Chart> {
 /// The attackers' debt in every run, and the value of the THIN they put up at the
 /// oracle price (as long as nothing was seized), hour by hour.
 fn attack_chart(attacks: &[AttackOutcome]) -> Chart {
-    let mut chart = Chart { x_label: "hours since the attack began", ..Chart::new("attack.svg", "USD") };
+    let mut chart = Chart { x_label: "hours since the attack began".into(), ..Chart::new("attack.svg", "USD") };
     if attacks.is_empty() {
         return chart.note("no attacker runs in this report");
     }
@@ -436,10 +464,22 @@ fn attack_chart(attacks: &[AttackOutcome]) -> Chart {
         .note(format!("extracted (unbacked once the price is back) by the {}", extracted.join("; ")))
 }
 
-fn draw(dir: &Path, chart: &Chart) -> Result<PathBuf, String> {
-    let file = dir.join(chart.file);
+pub(crate) fn draw(dir: &Path, chart: &Chart) -> Result<PathBuf, String> {
+    let file = dir.join(&chart.file);
     let err = |e: &dyn std::fmt::Display| format!("cannot draw {}: {e}", file.display());
-    let x_max = chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).fold(0.0, f64::max).max(1.0 / 24.0);
+    let xs = || chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
+    let (x_min, x_max) = if chart.x_from_data {
+        let (lo, hi) = xs().fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(x), hi.max(x)));
+        // A single x value still gets an axis around it.
+        let pad = (lo.abs() * 0.05).max(0.5);
+        match lo <= hi {
+            false => (0.0, 1.0),
+            true if hi - lo < 1e-9 => (lo - pad, hi + pad),
+            true => (lo, hi),
+        }
+    } else {
+        (0.0, xs().fold(0.0, f64::max).max(1.0 / 24.0))
+    };
     let ys = chart.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
     let (lo, hi) = ys.fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
     let (mut lo, mut hi) = if lo <= hi { (lo, hi) } else { (0.0, 1.0) };
@@ -454,7 +494,7 @@ fn draw(dir: &Path, chart: &Chart) -> Result<PathBuf, String> {
 
     let root = SVGBackend::new(&file, (960, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
-    let area = root.titled(chart.title, ("sans-serif", 20)).map_err(|e| err(&e))?;
+    let area = root.titled(&chart.title, ("sans-serif", 20)).map_err(|e| err(&e))?;
     let note_style = ("sans-serif", 13).into_font().color(&BLACK.mix(0.7));
     for (i, note) in chart.notes.iter().enumerate() {
         area.draw(&Text::new(note.as_str(), (82, 4 + 16 * i as i32), note_style.clone())).map_err(|e| err(&e))?;
@@ -464,7 +504,7 @@ fn draw(dir: &Path, chart: &Chart) -> Result<PathBuf, String> {
         .margin_top(8 + 16 * chart.notes.len() as u32)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..x_max, lo..hi)
+        .build_cartesian_2d(x_min..x_max, lo..hi)
         .map_err(|e| err(&e))?;
     let span = hi - lo;
     let y_tick = move |v: &f64| match span {
@@ -473,8 +513,8 @@ fn draw(dir: &Path, chart: &Chart) -> Result<PathBuf, String> {
         _ => format!("{v:.3}"),
     };
     ctx.configure_mesh()
-        .x_desc(chart.x_label)
-        .y_desc(chart.y_label)
+        .x_desc(&chart.x_label)
+        .y_desc(&chart.y_label)
         .y_label_formatter(&y_tick)
         .light_line_style(WHITE.mix(0.0))
         .draw()
@@ -501,7 +541,7 @@ fn draw(dir: &Path, chart: &Chart) -> Result<PathBuf, String> {
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
     }
     ctx.configure_series_labels()
-        .position(emptiest_corner(&chart.lines, (0.0, x_max), (lo, hi)))
+        .position(emptiest_corner(&chart.lines, (x_min, x_max), (lo, hi)))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))
         .draw()
@@ -535,7 +575,7 @@ fn emptiest_corner(lines: &[Line], (x0, x1): (f64, f64), (y0, y1): (f64, f64)) -
 }
 
 /// `1234567.8` as `1,234,568`.
-fn thousands(v: f64) -> String {
+pub(crate) fn thousands(v: f64) -> String {
     if !v.is_finite() {
         return v.to_string();
     }
@@ -553,7 +593,7 @@ fn thousands(v: f64) -> String {
     out
 }
 
-fn usd(v: f64) -> String {
+pub(crate) fn usd(v: f64) -> String {
     if v < -0.5 {
         return format!("−${}", thousands(-v));
     }

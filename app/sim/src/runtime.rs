@@ -322,11 +322,21 @@ impl Runtime {
     }
 
     pub async fn initialize_protocol_with(&mut self, native_decimals: u8, config: ProtocolConfig) -> Pubkey {
+        self.try_initialize_protocol_with(native_decimals, config).await.unwrap()
+    }
+
+    /// [`Self::initialize_protocol_with`], returning the program's refusal (a config it
+    /// does not accept) instead of panicking.
+    pub async fn try_initialize_protocol_with(
+        &mut self,
+        native_decimals: u8,
+        config: ProtocolConfig,
+    ) -> Result<Pubkey, BanksClientError> {
         let native = self.create_native_token(native_decimals).await;
         let ix = ix::initialize_protocol(self.admin.pubkey(), native.mint, self.feed(&native.oracle), config);
         let admin = self.admin.insecure_clone();
-        self.send(&[ix], &[&admin]).await.unwrap();
-        native.mint
+        self.send(&[ix], &[&admin]).await?;
+        Ok(native.mint)
     }
 
     /// The native mint with its genesis supply and a $2 Pyth feed, its mint authority
@@ -357,10 +367,21 @@ impl Runtime {
 
     /// Lists a market for `mint` with a fresh Pyth feed publishing `price`.
     pub async fn list_market(&mut self, mint: Pubkey, price: PythPrice, config: MarketConfig) -> MarketHandle {
+        self.try_list_market(mint, price, config).await.unwrap()
+    }
+
+    /// [`Self::list_market`], returning the program's refusal (a config it does not
+    /// accept) instead of panicking.
+    pub async fn try_list_market(
+        &mut self,
+        mint: Pubkey,
+        price: PythPrice,
+        config: MarketConfig,
+    ) -> Result<MarketHandle, BanksClientError> {
         let oracle = self.new_feed(&price);
         let ix = ix::add_market(self.admin.pubkey(), mint, self.feed(&oracle), config);
         let admin = self.admin.insecure_clone();
-        self.send(&[ix], &[&admin]).await.unwrap();
+        self.send(&[ix], &[&admin]).await?;
         let key = ix::market_pda(&mint);
         let market = self.market(&key).await;
         let handle = MarketHandle {
@@ -372,7 +393,7 @@ impl Runtime {
             decimals: market.decimals,
         };
         self.markets.push(handle);
-        handle
+        Ok(handle)
     }
 
     /// The (market, oracle) metas a health check of `margin_account` needs after `change`,

@@ -35,7 +35,7 @@ use ballast::{MarginAccount, Market, OracleKind, Protocol, ProtocolConfig, Stake
 use ballast_client::decode;
 use ballast_keeper::buyback::BuybackPolicy;
 use ballast_keeper::poke::{plan_pokes, POKES_PER_TRANSACTION};
-use ballast_keeper::scan::{self, MarketSnapshot};
+use ballast_keeper::scan::{self, LiquidationPlan, MarketSnapshot};
 use ballast_keeper::sweep;
 use ballast_keeper::volatility::Wait;
 use ballast_risk::oracle::OracleAction;
@@ -56,6 +56,7 @@ use crate::pyth::PythPrice;
 use crate::report::Timeline;
 use crate::rng::Rng;
 use crate::runtime::{health_pairs, standard_config, BalanceChange, MarketHandle, Runtime, GENESIS_TIME};
+use crate::sweep::ConfigChanges;
 
 /// The progress bar [`run`] reports on (`ProgressBar::hidden()` for none).
 pub use indicatif::ProgressBar;
@@ -199,6 +200,23 @@ pub fn classify(e: &BanksClientError) -> (bool, String) {
     }
 }
 
+/// A failed transaction's error, with the program's name for its own errors
+/// (`InvalidWeights (6040)`).
+pub fn program_error(e: &BanksClientError) -> String {
+    use solana_instruction_error::InstructionError;
+    match e {
+        BanksClientError::TransactionError(TransactionError::InstructionError(_, InstructionError::Custom(code)))
+        | BanksClientError::SimulationError {
+            err: TransactionError::InstructionError(_, InstructionError::Custom(code)),
+            ..
+        } => match crate::sweep::error_name(*code) {
+            Some(name) => format!("{name} ({code})"),
+            None => format!("custom error {code}"),
+        },
+        other => other.to_string(),
+    }
+}
+
 /// What a run did.
 pub struct SimOutcome {
     pub path: PricePath,
@@ -219,6 +237,9 @@ pub struct SimOutcome {
     /// Liquidations made while the oracle was out, on a price older than borrows accept
     /// but within the liquidation age.
     pub outage_liquidations: u64,
+    /// Liquidations that took an account's last collateral, the program then writing off
+    /// the rest of its debt in that market (counted in `bad_debt_usd`).
+    pub liquidation_write_offs: u64,
     /// Liquidations by the market slot of the collateral seized.
     pub liquidations_by_collateral: [u64; MARKETS],
     pub bad_debt_usd: f64,
@@ -322,6 +343,7 @@ struct BreakerWatch {
 struct Totals {
     liquidations: u64,
     outage_liquidations: u64,
+    liquidation_write_offs: u64,
     liquidations_by_collateral: [u64; MARKETS],
     step_liquidations: u32,
     step_ok: u32,
@@ -380,6 +402,22 @@ fn quantile(sorted: &[f64], p: f64) -> f64 {
 
 /// Runs `config`, reporting progress on `progress` (pass `ProgressBar::hidden()` for none).
 pub async fn run(config: SimConfig, progress: &ProgressBar) -> Result<SimOutcome, String> {
+    run_with_changes(config, &ConfigChanges::none(), progress).await
+}
+
+/// Checks that the program accepts the protocol and market configs `changes` make (it
+/// validates them when the protocol is initialised and the markets listed): the
+/// program's error, named, if not.
+pub async fn check_changes(changes: &ConfigChanges, oracle_kind: OracleKind) -> Result<(), String> {
+    Sim::start(crate::paths::default_stress(crate::paths::MIN_DAYS, 0), 0, oracle_kind, changes).await.map(drop)
+}
+
+/// [`run`] with the protocol's and markets' configs changed by `changes` (a sweep's point).
+pub async fn run_with_changes(
+    config: SimConfig,
+    changes: &ConfigChanges,
+    progress: &ProgressBar,
+) -> Result<SimOutcome, String> {
     if config.agents < MIN_AGENTS {
         return Err(format!("at least {MIN_AGENTS} agents are needed, got {}", config.agents));
     }
@@ -387,7 +425,7 @@ pub async fn run(config: SimConfig, progress: &ProgressBar) -> Result<SimOutcome
         return Err("the price path needs at least two steps".into());
     }
     let started = Instant::now();
-    let mut sim = Sim::start(config.path, config.seed, config.oracle_kind).await;
+    let mut sim = Sim::start(config.path, config.seed, config.oracle_kind, changes).await?;
     let mut rng = Rng::new(config.seed).fork(3);
     let profiles = agents::roster(config.agents, &mut rng);
     progress.set_length(profiles.len() as u64);
@@ -425,7 +463,12 @@ pub async fn run(config: SimConfig, progress: &ProgressBar) -> Result<SimOutcome
 }
 
 impl Sim {
-    async fn start(path: PricePath, seed: u64, oracle_kind: OracleKind) -> Sim {
+    async fn start(
+        path: PricePath,
+        seed: u64,
+        oracle_kind: OracleKind,
+        changes: &ConfigChanges,
+    ) -> Result<Sim, String> {
         let mut rt = Runtime::start().await;
         rt.oracle_kind = oracle_kind;
         // Emissions fall as the regime worsens (Calm, Elevated, Stressed, Crisis).
@@ -433,7 +476,11 @@ impl Sim {
         for (row, tenths) in config.regimes.iter_mut().zip([10, 6, 2, 0]) {
             row.emission_rate_per_sec = EMISSION_RATE_PER_SEC * tenths / 10;
         }
-        let native_mint = rt.initialize_protocol_with(6, config).await;
+        changes.protocol(&mut config)?;
+        let native_mint = rt
+            .try_initialize_protocol_with(6, config)
+            .await
+            .map_err(|e| format!("the program refuses the protocol config: {}", program_error(&e)))?;
         let usdc_mint = rt.create_mint(6).await;
         let sol_mint = rt.create_mint(9).await;
         let now = rt.now;
@@ -442,8 +489,11 @@ impl Sim {
         let mut markets = Vec::new();
         for (slot, mint) in [usdc_mint, sol_mint, native_mint].into_iter().enumerate() {
             let feed = Feed::new(Vec::new(), prices[slot], now);
-            let cfg = standard_config(u64::MAX / 4, u64::MAX / 8);
-            let handle = rt.list_market(mint, feed.pyth(), cfg).await;
+            let mut cfg = standard_config(u64::MAX / 4, u64::MAX / 8);
+            changes.market(slot, &mut cfg)?;
+            let handle = rt.try_list_market(mint, feed.pyth(), cfg).await.map_err(|e| {
+                format!("the program refuses the {} market's config: {}", MARKET_NAMES[slot], program_error(&e))
+            })?;
             markets.push(handle);
             feeds.push(Feed { oracles: vec![handle.oracle], ..feed });
         }
@@ -482,7 +532,7 @@ impl Sim {
         };
         sim.publish(&prices, now);
         sim.snapshots = snapshot_markets(&mut sim.rt).await;
-        sim
+        Ok(sim)
     }
 
     /// Publishes `prices` on every feed as of `at`.
@@ -767,6 +817,11 @@ impl Sim {
                     break;
                 };
                 let keeper = &self.liquidators[self.rng.below(LIQUIDATORS)];
+                let liability_slot = self.slot_of(plan.liability_market);
+                let liability_before = match liability_slot {
+                    Some(slot) => Some(self.rt.market(&self.markets[slot].key).await),
+                    None => None,
+                };
                 let result = send_liquidation(&mut self.rt, keeper, u.key, &account, &self.snapshots, &plan)
                     .await
                     .map(|sent| sent.then_some(plan));
@@ -783,6 +838,9 @@ impl Sim {
                             self.totals.liquidated_usd += agents::usd_at_mid(plan.quote.repay, liability);
                         }
                         self.refresh_agent(i).await;
+                        if let (Some(slot), Some(before)) = (liability_slot, liability_before) {
+                            self.count_liquidation_write_off(i, &account, &plan, slot, &before).await;
+                        }
                     }
                     Ok(None) => break,
                     Err(e) => {
@@ -792,6 +850,43 @@ impl Sim {
                 }
             }
         }
+    }
+
+    /// Counts the debt a liquidation wrote off: when it takes an account's last
+    /// collateral, the program writes off the rest of its debt in the liability market
+    /// at once (the insurance fund first, then the lenders), as `resolve_bad_debt` would.
+    /// `account` is agent `i`'s account before the liquidation, `before` the liability
+    /// market (in `slot`) then.
+    async fn count_liquidation_write_off(
+        &mut self,
+        i: usize,
+        account: &MarginAccount,
+        plan: &LiquidationPlan,
+        slot: usize,
+        before: &Market,
+    ) {
+        let Some(after_account) = self.agents[i].account else { return };
+        let bankrupt = !after_account.active_balances().any(|b| b.deposit_shares.get() > 0)
+            && !after_account.active_balances().any(|b| b.market_index == plan.liability_market);
+        let shares = account
+            .active_balances()
+            .find(|b| b.market_index == plan.liability_market)
+            .map_or(0, |b| b.borrow_shares.get());
+        if !bankrupt || shares == 0 {
+            return;
+        }
+        let index_now = before.accrual_at(self.rt.now).map_or(before.borrow_index.get(), |a| a.borrow_index);
+        let written_off = debt_amount(shares, index_now).unwrap_or(0).saturating_sub(plan.quote.repay);
+        if written_off == 0 {
+            return;
+        }
+        let after = self.rt.market(&self.markets[slot].key).await;
+        // The liquidator's fee went into the fund before the write-off drew on it.
+        let funded = u128::from(before.insurance_fund) + plan.quote.insurance_fee;
+        let covered = funded.saturating_sub(u128::from(after.insurance_fund)).min(written_off);
+        self.totals.liquidation_write_offs += 1;
+        self.totals.bad_debt_usd += self.usd(slot, written_off as f64);
+        self.totals.socialised_usd += self.usd(slot, (written_off - covered) as f64);
     }
 
     /// Writes off the debt of every account left with debt and no collateral: the
@@ -1081,6 +1176,7 @@ impl Sim {
             wall_secs: started.elapsed().as_secs_f64(),
             liquidations: self.totals.liquidations,
             outage_liquidations: self.totals.outage_liquidations,
+            liquidation_write_offs: self.totals.liquidation_write_offs,
             liquidations_by_collateral: self.totals.liquidations_by_collateral,
             bad_debt_usd: self.totals.bad_debt_usd,
             socialised_usd: self.totals.socialised_usd,
