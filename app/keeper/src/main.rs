@@ -56,6 +56,9 @@ async fn main() -> ExitCode {
         tokio::spawn(watch_accounts(config.ws_url.clone(), changed.clone()));
     }
     let bot = Bot::new(config.clone(), payer, metrics);
+    if let Err(e) = bot.load_lookup_table().await {
+        return fail(&format!("lookup_table: {e}"));
+    }
     loop {
         let mut failed = false;
         if let Err(e) = bot.run_once().await {
