@@ -43,7 +43,7 @@ async fn eight_balances() -> EightBalances {
     let (lender, borrower) = fx.lender_and_borrower(100_000 * USDC, 10 * SOL, 600 * USDC).await;
     drop(lender);
     let owner = borrower.key.insecure_clone();
-    for side in fx.rt.markets[2..].to_vec() {
+    for side in fx.rt.markets.clone().into_iter().skip(2) {
         let user_token = fx.rt.funded_token_account(&side.mint, &owner.pubkey(), USDC).await;
         let on_side = MarketTransfer { user_token, ..borrower.on(&side) };
         fx.rt.send(&[ix::deposit(&on_side, USDC)], &[&owner]).await.unwrap();

@@ -31,7 +31,9 @@ use ballast_cli::governance::{
 };
 use ballast_cli::lookup_table::{addresses_to_add, extend_instructions};
 use ballast_cli::show;
-use ballast_client::lookup_table::{create_lookup_table, decode_table, protocol_addresses};
+use ballast_client::lookup_table::{
+    create_lookup_table, decode_table, protocol_addresses, AddressLookupTableAccount, LookupTable,
+};
 use ballast_client::{decode, ix};
 use ballast_risk::governance::ChangeKind;
 use ballast_risk::oracle::OracleReading;
@@ -362,6 +364,13 @@ fn lookup_table_create(args: &PayerArgs) -> Result<(), String> {
     // The table's address derives from a recent slot the runtime still knows: a finalized one.
     let slot = chain.rpc.get_slot_with_commitment(CommitmentConfig::finalized()).map_err(|e| format!("slot: {e}"))?;
     let (create, table) = create_lookup_table(payer.pubkey(), payer.pubkey(), slot);
+    let empty = LookupTable {
+        account: AddressLookupTableAccount { key: table, addresses: Vec::new() },
+        authority: Some(payer.pubkey()),
+        deactivated: false,
+    };
+    // The same checks as an extend of the new, empty table (e.g. too many addresses).
+    let wanted = addresses_to_add(&empty, payer.pubkey(), &wanted)?;
     println!("lookup table {table} (authority {}): {} protocol addresses", payer.pubkey(), wanted.len());
     if !args.dry_run {
         send(&chain.rpc, &payer, &create, &format!("create {table}"))?;

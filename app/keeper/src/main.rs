@@ -5,7 +5,9 @@
 //!
 //! Reacts to margin-account changes over websockets and rescans on a timer as a
 //! fallback (sooner when a buyback curve is about to reach the profit threshold);
-//! `--once` scans and acts once, `--dry-run` simulates but never sends.
+//! `--once` scans and acts once, `--dry-run` simulates but never sends. With
+//! `--lookup-table` (or `lookup_table` in the config file) transactions are v0 messages
+//! compiled against that address lookup table; legacy ones otherwise.
 //! Serves Prometheus metrics on /metrics and liveness on /healthz.
 
 use std::process::ExitCode;
