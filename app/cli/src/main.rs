@@ -11,6 +11,11 @@
 //!   ballast-cli cancel-change  --rpc-url URL --authority VAULT --proposal ID
 //!   ballast-cli add-market     --rpc-url URL --authority VAULT --change listing.json [--proposal ID]
 //!   ballast-cli launch | accept-admin | cancel-admin-transfer --rpc-url URL --authority VAULT
+//!
+//! The keeper's address lookup table, created, extended and paid for by `--keypair`:
+//!
+//!   ballast-cli lookup-table create --rpc-url URL --keypair PAYER.json [--dry-run]
+//!   ballast-cli lookup-table extend --rpc-url URL --keypair PAYER.json TABLE [--dry-run]
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,7 +29,11 @@ use ballast_cli::deploy::{describe, plan, watched_accounts};
 use ballast_cli::governance::{
     classify, clock_unix_timestamp, render_diff, render_proposal, to_base58, unsigned_transaction, ChangeFile,
 };
+use ballast_cli::lookup_table::{addresses_to_add, extend_instructions};
 use ballast_cli::show;
+use ballast_client::lookup_table::{
+    create_lookup_table, decode_table, protocol_addresses, AddressLookupTableAccount, LookupTable,
+};
 use ballast_client::{decode, ix};
 use ballast_risk::governance::ChangeKind;
 use ballast_risk::oracle::OracleReading;
@@ -153,6 +162,44 @@ enum Command {
         #[command(subcommand)]
         what: Show,
     },
+    /// The address lookup table the keeper compiles v0 transactions against (its
+    /// `lookup_table` setting): every protocol address, so a liquidation fits a packet.
+    LookupTable {
+        #[command(subcommand)]
+        action: LookupTableAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum LookupTableAction {
+    /// Create a table (--keypair is its authority) holding every protocol address; prints
+    /// its address for the keeper config.
+    Create {
+        #[command(flatten)]
+        payer: PayerArgs,
+    },
+    /// Add the protocol addresses the table lacks (markets listed since it was filled).
+    Extend {
+        #[command(flatten)]
+        payer: PayerArgs,
+        /// The table's address.
+        #[arg(value_parser = Pubkey::from_str)]
+        table: Pubkey,
+    },
+}
+
+/// Where to read the chain, and the key that signs and pays for itself.
+#[derive(Args)]
+struct PayerArgs {
+    /// JSON-RPC URL of the cluster.
+    #[arg(long)]
+    rpc_url: String,
+    /// Keypair file of the payer (the table's authority).
+    #[arg(long)]
+    keypair: PathBuf,
+    /// List the addresses that would be added without sending anything.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Subcommand)]
@@ -208,6 +255,10 @@ fn main() -> ExitCode {
         Command::GuardianTrip { tx, pause, secs } => guardian_trip(&tx, &pause, secs),
         Command::Resume { tx } => resume(&tx),
         Command::Show { rpc_url, json, what } => show(&rpc_url, json, &what),
+        Command::LookupTable { action: LookupTableAction::Create { payer } } => lookup_table_create(&payer),
+        Command::LookupTable { action: LookupTableAction::Extend { payer, table } } => {
+            lookup_table_extend(&payer, table)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -221,8 +272,7 @@ fn main() -> ExitCode {
 fn deploy(path: &Path, dry_run: bool, rpc_url: Option<String>) -> Result<(), String> {
     let config = DeployConfig::load(path)?;
     let keypair_path = config.admin_keypair_path();
-    let admin: Keypair =
-        read_keypair_file(&keypair_path).map_err(|e| format!("keypair {}: {e}", keypair_path.display()))?;
+    let admin = read_keypair(&keypair_path)?;
     let url = rpc_url.unwrap_or_else(|| config.cluster.clone());
     let rpc = RpcClient::new_with_commitment(url.clone(), CommitmentConfig::confirmed());
     println!("program {} on {url}, admin {}", ballast::ID, admin.pubkey());
@@ -257,17 +307,101 @@ fn deploy(path: &Path, dry_run: bool, rpc_url: Option<String>) -> Result<(), Str
             print!("would send {}", describe(step));
             continue;
         }
-        let blockhash = rpc.get_latest_blockhash().map_err(|e| format!("blockhash: {e}"))?;
-        let tx = Transaction::new_signed_with_payer(
-            std::slice::from_ref(&step.instruction),
-            Some(&admin.pubkey()),
-            &[&admin],
-            blockhash,
-        );
-        let signature = rpc.send_and_confirm_transaction(&tx).map_err(|e| format!("{}: {e}", step.label))?;
-        println!("{}: {signature}", step.label);
+        send(&rpc, &admin, &step.instruction, &step.label)?;
     }
     Ok(())
+}
+
+fn read_keypair(path: &Path) -> Result<Keypair, String> {
+    read_keypair_file(path).map_err(|e| format!("keypair {}: {e}", path.display()))
+}
+
+/// Sends `instruction` alone, signed and paid by `signer`, and waits for confirmation.
+fn send(rpc: &RpcClient, signer: &Keypair, instruction: &Instruction, label: &str) -> Result<(), String> {
+    let blockhash = rpc.get_latest_blockhash().map_err(|e| format!("blockhash: {e}"))?;
+    let tx = Transaction::new_signed_with_payer(
+        std::slice::from_ref(instruction),
+        Some(&signer.pubkey()),
+        &[signer],
+        blockhash,
+    );
+    let signature = rpc.send_and_confirm_transaction(&tx).map_err(|e| format!("{label}: {e}"))?;
+    println!("{label}: {signature}");
+    Ok(())
+}
+
+/// Every protocol address a lookup table should hold, from the protocol and its markets.
+fn protocol_table_addresses(chain: &Chain) -> Result<Vec<Pubkey>, String> {
+    let protocol = chain.protocol()?;
+    let markets: Vec<(Pubkey, Market)> = chain.markets()?.into_iter().map(|(key, m, _)| (key, m)).collect();
+    Ok(protocol_addresses(&protocol, &markets))
+}
+
+/// Sends `extends` one by one (each its own transaction) unless this is a dry run.
+fn send_extends(
+    chain: &Chain,
+    payer: &Keypair,
+    table: Pubkey,
+    added: &[Pubkey],
+    extends: &[Instruction],
+    dry_run: bool,
+) -> Result<(), String> {
+    for key in added {
+        println!("  + {key}");
+    }
+    if dry_run {
+        println!("dry run: would send {} extend transactions", extends.len());
+        return Ok(());
+    }
+    for (i, extend) in extends.iter().enumerate() {
+        send(&chain.rpc, payer, extend, &format!("extend {table} ({}/{})", i + 1, extends.len()))?;
+    }
+    println!(
+        "lookup table {table} is ready from the next slot: set lookup_table = \"{table}\" in the keeper config \
+         (or --lookup-table {table})"
+    );
+    Ok(())
+}
+
+fn lookup_table_create(args: &PayerArgs) -> Result<(), String> {
+    let payer = read_keypair(&args.keypair)?;
+    let chain = Chain::new(&args.rpc_url);
+    let wanted = protocol_table_addresses(&chain)?;
+    // The table's address derives from a recent slot the runtime still knows: a finalized one.
+    let slot = chain.rpc.get_slot_with_commitment(CommitmentConfig::finalized()).map_err(|e| format!("slot: {e}"))?;
+    let (create, table) = create_lookup_table(payer.pubkey(), payer.pubkey(), slot);
+    let empty = LookupTable {
+        account: AddressLookupTableAccount { key: table, addresses: Vec::new() },
+        authority: Some(payer.pubkey()),
+        deactivated: false,
+    };
+    // The same checks as an extend of the new, empty table (e.g. too many addresses).
+    let wanted = addresses_to_add(&empty, payer.pubkey(), &wanted)?;
+    println!("lookup table {table} (authority {}): {} protocol addresses", payer.pubkey(), wanted.len());
+    if !args.dry_run {
+        send(&chain.rpc, &payer, &create, &format!("create {table}"))?;
+    }
+    let extends = extend_instructions(table, payer.pubkey(), &wanted);
+    send_extends(&chain, &payer, table, &wanted, &extends, args.dry_run)
+}
+
+fn lookup_table_extend(args: &PayerArgs, table: Pubkey) -> Result<(), String> {
+    let payer = read_keypair(&args.keypair)?;
+    let chain = Chain::new(&args.rpc_url);
+    let wanted = protocol_table_addresses(&chain)?;
+    let account = chain.rpc.get_account(&table).map_err(|e| format!("lookup table {table}: {e}"))?;
+    let current = decode_table(table, &account.owner, &account.data)?;
+    let added = addresses_to_add(&current, payer.pubkey(), &wanted)?;
+    println!(
+        "lookup table {table}: holds {} addresses, {} protocol addresses to add",
+        current.account.addresses.len(),
+        added.len()
+    );
+    if added.is_empty() {
+        return Ok(());
+    }
+    let extends = extend_instructions(table, payer.pubkey(), &added);
+    send_extends(&chain, &payer, table, &added, &extends, args.dry_run)
 }
 
 /// The cluster, read through RPC.

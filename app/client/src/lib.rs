@@ -4,3 +4,4 @@
 pub mod decode;
 pub mod health_accounts;
 pub mod ix;
+pub mod lookup_table;

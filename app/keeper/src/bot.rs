@@ -2,7 +2,9 @@
 //! (memcmp filters on the fixed offsets), decides with [`crate::scan`] and
 //! [`crate::buyback`], simulates every transaction before sending it with a
 //! compute-unit limit and a capped priority fee, and retries transient RPC errors with
-//! backoff.
+//! backoff. With a lookup table configured, transactions are v0 messages looking the
+//! protocol's accounts up in it (a liquidation of eight balances fits a packet with room
+//! to spare); without one, legacy transactions.
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -14,6 +16,7 @@ use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_lang::Discriminator;
 use anchor_spl::token::spl_token;
 use ballast::{MarginAccount, Market, OracleSource, StakeEscrow, MARGIN_ACCOUNT_SIZE, MARKET_SIZE, STAKE_ESCROW_SIZE};
+use ballast_client::lookup_table::{self, AddressLookupTableAccount};
 use ballast_client::{decode, ix};
 use ballast_risk::oracle::OracleReading;
 use solana_account_decoder_client_types::UiAccountEncoding;
@@ -25,7 +28,8 @@ use solana_rpc_client_api::client_error::{Error as ClientError, ErrorKind};
 use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
 use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
 use solana_signer::Signer;
-use solana_transaction::Transaction;
+use solana_transaction::versioned::VersionedTransaction;
+use solana_transaction::Hash;
 
 use crate::buyback::{self, BuybackPlan, BuybackPolicy, Skip};
 use crate::config::Config;
@@ -39,6 +43,9 @@ use crate::{sweep, volatility};
 /// SPL associated-token-account program: the keeper keeps one token account per mint.
 pub const ASSOCIATED_TOKEN_PROGRAM_ID: Pubkey = pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
 const RETRIES: u32 = 5;
+/// Least seconds between two fetches of the lookup table while it lacks protocol
+/// addresses (a market listed since it was extended).
+pub const LOOKUP_TABLE_REFETCH_SECS: i64 = 60;
 
 pub fn associated_token_address(owner: &Pubkey, mint: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[owner.as_ref(), spl_token::ID.as_ref(), mint.as_ref()], &ASSOCIATED_TOKEN_PROGRAM_ID)
@@ -111,6 +118,35 @@ fn custom_error(message: String) -> ClientError {
     ErrorKind::Custom(message).into()
 }
 
+/// The configured lookup table as last fetched.
+#[derive(Debug, Default)]
+struct TableCache {
+    table: Option<AddressLookupTableAccount>,
+    fetched_at: i64,
+    /// How many protocol addresses it lacked when the keeper last said so.
+    missing_reported: usize,
+}
+
+/// `instructions` after a compute-unit limit and price, paid and signed by `payer`: a v0
+/// transaction looking addresses up in `table` if there is one, a legacy one otherwise.
+pub fn signed_transaction(
+    payer: &Keypair,
+    instructions: &[Instruction],
+    compute_unit_limit: u32,
+    fee: u64,
+    table: Option<&AddressLookupTableAccount>,
+    blockhash: Hash,
+) -> Result<VersionedTransaction, String> {
+    let mut ixs = vec![
+        ComputeBudgetInstruction::set_compute_unit_limit(compute_unit_limit),
+        ComputeBudgetInstruction::set_compute_unit_price(fee),
+    ];
+    ixs.extend_from_slice(instructions);
+    let message = lookup_table::message(&payer.pubkey(), &ixs, table, blockhash)
+        .map_err(|e| format!("compiling the transaction: {e}"))?;
+    VersionedTransaction::try_new(message, &[payer]).map_err(|e| format!("signing the transaction: {e}"))
+}
+
 pub struct Bot {
     pub rpc: RpcClient,
     pub payer: Keypair,
@@ -119,12 +155,73 @@ pub struct Bot {
     /// When this bot last swept fees (`None`: not yet).
     last_sweep: Mutex<Option<i64>>,
     last_poke: Mutex<Option<i64>>,
+    lookup_table: Mutex<TableCache>,
 }
 
 impl Bot {
     pub fn new(config: Config, payer: Keypair, metrics: Arc<Metrics>) -> Bot {
         let rpc = RpcClient::new_with_commitment(config.rpc_url.clone(), CommitmentConfig::confirmed());
-        Bot { rpc, payer, config, metrics, last_sweep: Mutex::new(None), last_poke: Mutex::new(None) }
+        Bot { rpc, payer, config, metrics, last_sweep: Mutex::new(None), last_poke: Mutex::new(None), lookup_table: Mutex::default() }
+    }
+
+    /// Fetches the configured lookup table, once at start: an error if it is not a usable
+    /// table. Without one, says once that transactions go out in the legacy format.
+    pub async fn load_lookup_table(&self) -> Result<(), ClientError> {
+        let Some(key) = self.config.lookup_table else {
+            println!("no lookup_table configured: sending legacy transactions");
+            return Ok(());
+        };
+        let table = self.fetch_lookup_table(key).await?;
+        println!("lookup table {key}: {} addresses; sending v0 transactions", table.addresses.len());
+        self.store_lookup_table(table);
+        Ok(())
+    }
+
+    async fn fetch_lookup_table(&self, key: Pubkey) -> Result<AddressLookupTableAccount, ClientError> {
+        let account = self.retry(|| self.rpc.get_account(&key)).await?;
+        let table = lookup_table::decode_table(key, &account.owner, &account.data).map_err(custom_error)?;
+        if table.deactivated {
+            return Err(custom_error(format!("lookup table {key} is deactivated: create a new one")));
+        }
+        Ok(table.account)
+    }
+
+    fn store_lookup_table(&self, table: AddressLookupTableAccount) {
+        let mut cache = self.lookup_table.lock().expect("not poisoned");
+        cache.table = Some(table);
+        cache.fetched_at = unix_now();
+    }
+
+    /// Refetches the lookup table when it lacks some of the protocol's addresses (a
+    /// market listed since it was extended), at most every `LOOKUP_TABLE_REFETCH_SECS`,
+    /// and says so while it still does. Transactions work either way: an address not in
+    /// the table stays in the message.
+    async fn refresh_lookup_table(&self, protocol: &ballast::Protocol, markets: &[(Pubkey, Market)]) {
+        let Some(key) = self.config.lookup_table else { return };
+        let wanted = lookup_table::protocol_addresses(protocol, markets);
+        let lacking = |cache: &TableCache| {
+            cache.table.as_ref().map_or(wanted.len(), |t| lookup_table::missing(&wanted, &t.addresses).len())
+        };
+        let due = {
+            let cache = self.lookup_table.lock().expect("not poisoned");
+            lacking(&cache) > 0 && unix_now() - cache.fetched_at >= LOOKUP_TABLE_REFETCH_SECS
+        };
+        if due {
+            match self.fetch_lookup_table(key).await {
+                Ok(table) => self.store_lookup_table(table),
+                Err(e) => eprintln!("lookup table {key}: refetch failed ({e}); keeping the last copy"),
+            }
+        }
+        let mut cache = self.lookup_table.lock().expect("not poisoned");
+        let missing = lacking(&cache);
+        if missing != cache.missing_reported {
+            if missing > 0 {
+                eprintln!(
+                    "lookup table {key} lacks {missing} protocol addresses: run `ballast-cli lookup-table extend {key}`"
+                );
+            }
+            cache.missing_reported = missing;
+        }
     }
 
     /// Runs `call` until it succeeds, fails for good, or runs out of retries.
@@ -207,6 +304,7 @@ impl Bot {
             .collect();
         feeds.push(FeedStatus::of_native(&protocol, readings.last().and_then(Option::as_ref), now));
         self.metrics.record_feeds(feeds);
+        self.refresh_lookup_table(&protocol, &decoded).await;
         Ok(decoded
             .into_iter()
             .zip(readings)
@@ -529,19 +627,18 @@ impl Bot {
         Ok(Outcome::Confirmed(signature.to_string()))
     }
 
+    /// The transaction simulated and sent: v0 against the lookup table when one is
+    /// loaded (`signed_transaction`).
     async fn transaction(
         &self,
         instructions: &[Instruction],
         compute_unit_limit: u32,
         fee: u64,
-    ) -> Result<Transaction, ClientError> {
+    ) -> Result<VersionedTransaction, ClientError> {
         let blockhash = self.retry(|| self.rpc.get_latest_blockhash()).await?;
-        let mut ixs = vec![
-            ComputeBudgetInstruction::set_compute_unit_limit(compute_unit_limit),
-            ComputeBudgetInstruction::set_compute_unit_price(fee),
-        ];
-        ixs.extend_from_slice(instructions);
-        Ok(Transaction::new_signed_with_payer(&ixs, Some(&self.payer.pubkey()), &[&self.payer], blockhash))
+        let table = self.lookup_table.lock().expect("not poisoned").table.clone();
+        signed_transaction(&self.payer, instructions, compute_unit_limit, fee, table.as_ref(), blockhash)
+            .map_err(custom_error)
     }
 }
 
@@ -582,6 +679,39 @@ mod tests {
         assert_eq!(ix.accounts[1].pubkey, associated_token_address(&payer, &mint));
         assert_eq!(ix.accounts[3].pubkey, mint);
         assert!(ix.accounts[2..].iter().all(|m| !m.is_signer && !m.is_writable));
+    }
+
+    #[test]
+    fn transactions_are_v0_against_the_table_and_legacy_without_one() {
+        use solana_transaction::versioned::TransactionVersion;
+        let payer = Keypair::new();
+        let (market, oracle, liquidatee) = (Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique());
+        let instruction = ix::refresh_market(market, oracle);
+        let mut with_liquidatee = ix::refresh_market(market, oracle);
+        with_liquidatee.accounts.push(AccountMeta::new(liquidatee, false));
+        let table = AddressLookupTableAccount { key: Pubkey::new_unique(), addresses: vec![market, oracle] };
+        let blockhash = Hash::new_from_array([9; 32]);
+        let v0 = signed_transaction(&payer, &[with_liquidatee], 200_000, 5, Some(&table), blockhash).unwrap();
+        assert_eq!(v0.version(), TransactionVersion::Number(0));
+        assert_eq!(v0.signatures.len(), 1, "signed by the payer alone");
+        // The payer, what the table lacks and the programs invoked stay in the message.
+        let statics = v0.message.static_account_keys();
+        assert_eq!(statics[0], payer.pubkey());
+        assert!(statics.contains(&liquidatee) && statics.contains(&ballast::ID));
+        assert!(!statics.contains(&market) && !statics.contains(&oracle));
+        let lookups = v0.message.address_table_lookups().unwrap();
+        // refresh_market writes the market and reads its feed.
+        assert_eq!(lookups[0].account_key, table.key);
+        assert_eq!(
+            (lookups[0].writable_indexes.as_slice(), lookups[0].readonly_indexes.as_slice()),
+            (&[0u8][..], &[1u8][..])
+        );
+        // The compute budget comes first, as simulated.
+        let budget = &v0.message.instructions()[0];
+        assert_eq!(statics[usize::from(budget.program_id_index)], solana_compute_budget_interface::ID);
+        let legacy = signed_transaction(&payer, &[instruction], 200_000, 5, None, blockhash).unwrap();
+        assert_eq!(legacy.version(), TransactionVersion::Legacy(solana_transaction::versioned::Legacy::Legacy));
+        assert!(legacy.message.static_account_keys().contains(&market));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 
+use anchor_lang::prelude::Pubkey;
 use clap::Parser;
 use serde::Deserialize;
 
@@ -73,6 +75,11 @@ pub struct Cli {
     /// Seconds between poke passes, which bounds each staker's reward error [default: 86400].
     #[arg(long, env = "BALLAST_POKE_EVERY_SECS")]
     pub poke_every_secs: Option<u64>,
+    /// Address lookup table holding the protocol's accounts (`ballast-cli lookup-table
+    /// create` prints it): transactions are then sent as v0 messages that look those up.
+    /// Without one, legacy transactions.
+    #[arg(long, env = "BALLAST_LOOKUP_TABLE")]
+    pub lookup_table: Option<String>,
     /// Run one scan, act on it, and exit.
     #[arg(long)]
     pub once: bool,
@@ -101,6 +108,7 @@ pub struct FileConfig {
     pub sweep_every_secs: Option<u64>,
     pub poke: Option<bool>,
     pub poke_every_secs: Option<u64>,
+    pub lookup_table: Option<String>,
 }
 
 /// Settings after precedence and validation.
@@ -125,6 +133,8 @@ pub struct Config {
     pub sweep_every_secs: Option<u64>,
     /// Seconds between poke passes; `None` unless poking is enabled.
     pub poke_every_secs: Option<u64>,
+    /// Address lookup table to compile v0 transactions against; `None`: legacy ones.
+    pub lookup_table: Option<Pubkey>,
 }
 
 pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8899";
@@ -164,6 +174,13 @@ impl Config {
         if !(60..=30 * 86_400).contains(&poke_every_secs) {
             return Err(format!("poke_every_secs must be 60..=2592000, got {poke_every_secs}"));
         }
+        let lookup_table = match cli.lookup_table.clone().or(file.lookup_table) {
+            None => None,
+            Some(text) => Some(
+                Pubkey::from_str(text.trim())
+                    .map_err(|e| format!("lookup_table must be a base58 address, got {text:?} ({e})"))?,
+            ),
+        };
         Ok(Config {
             rpc_url,
             ws_url,
@@ -180,6 +197,7 @@ impl Config {
             volatility: cli.volatility || file.volatility.unwrap_or(false),
             sweep_every_secs: (cli.sweep || file.sweep.unwrap_or(false)).then_some(sweep_every_secs),
             poke_every_secs: (cli.poke || file.poke.unwrap_or(false)).then_some(poke_every_secs),
+            lookup_table,
         })
     }
 }
@@ -350,6 +368,24 @@ mod tests {
             let cli = Cli { sweep_every_secs: Some(bad), ..Cli::default() };
             assert!(Config::resolve(&cli, FileConfig::default()).unwrap_err().contains("sweep_every_secs"), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_lookup_table_comes_from_the_flag_or_the_file_and_is_checked() {
+        assert_eq!(Config::resolve(&Cli::default(), FileConfig::default()).unwrap().lookup_table, None);
+        let (from_file, from_flag) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let file = || parse_file(&format!("lookup_table = \"{from_file}\"\n")).unwrap();
+        assert_eq!(Config::resolve(&Cli::default(), file()).unwrap().lookup_table, Some(from_file));
+        let cli = Cli::try_parse_from(["keeper", "--lookup-table", &from_flag.to_string()]).unwrap();
+        assert_eq!(Config::resolve(&cli, file()).unwrap().lookup_table, Some(from_flag));
+        for bad in ["", "not-an-address", "0OIl", &format!("{from_flag}x")] {
+            let cli = Cli { lookup_table: Some(bad.to_string()), ..Cli::default() };
+            let err = Config::resolve(&cli, FileConfig::default()).unwrap_err();
+            assert!(err.contains("lookup_table must be a base58 address"), "{bad}: {err}");
+        }
+        let file = parse_file("lookup_table = \"nope\"\n").unwrap();
+        assert!(Config::resolve(&Cli::default(), file).unwrap_err().contains("lookup_table"));
+        assert!(parse_file("lookup_table = 7\n").is_err());
     }
 
     #[test]

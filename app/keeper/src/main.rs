@@ -6,7 +6,9 @@
 //!
 //! Reacts to margin-account changes over websockets and rescans on a timer as a
 //! fallback (sooner when a buyback curve is about to reach the profit threshold);
-//! `--once` scans and acts once, `--dry-run` simulates but never sends.
+//! `--once` scans and acts once, `--dry-run` simulates but never sends. With
+//! `--lookup-table` (or `lookup_table` in the config file) transactions are v0 messages
+//! compiled against that address lookup table; legacy ones otherwise.
 //! Serves Prometheus metrics on /metrics and liveness on /healthz.
 
 use std::process::ExitCode;
@@ -57,6 +59,9 @@ async fn main() -> ExitCode {
         tokio::spawn(watch_accounts(config.ws_url.clone(), changed.clone()));
     }
     let bot = Bot::new(config.clone(), payer, metrics);
+    if let Err(e) = bot.load_lookup_table().await {
+        return fail(&format!("lookup_table: {e}"));
+    }
     loop {
         let mut failed = false;
         if let Err(e) = bot.run_once().await {
