@@ -4,7 +4,7 @@
 //! lookup table program (solana-program-test bundles it as a core BPF program), in a
 //! table the CLI's extend instructions filled. Prints both sizes:
 //!
-//!   cargo test --profile sim -p ballast-tests --test keeper_lookup_table -- --nocapture
+//!   cargo test --locked -p ballast-tests --test keeper_lookup_table -- --nocapture
 
 use std::collections::HashSet;
 
