@@ -161,7 +161,15 @@ pub struct Bot {
 impl Bot {
     pub fn new(config: Config, payer: Keypair, metrics: Arc<Metrics>) -> Bot {
         let rpc = RpcClient::new_with_commitment(config.rpc_url.clone(), CommitmentConfig::confirmed());
-        Bot { rpc, payer, config, metrics, last_sweep: Mutex::new(None), last_poke: Mutex::new(None), lookup_table: Mutex::default() }
+        Bot {
+            rpc,
+            payer,
+            config,
+            metrics,
+            last_sweep: Mutex::new(None),
+            last_poke: Mutex::new(None),
+            lookup_table: Mutex::default(),
+        }
     }
 
     /// Fetches the configured lookup table, once at start: an error if it is not a usable
