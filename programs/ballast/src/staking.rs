@@ -46,7 +46,7 @@ pub fn take_unminted(protocol: &mut Protocol) -> Result<u64> {
 
 /// Moves what `escrow` earned on `stream` since its last settlement into its owed
 /// rewards. Call after the stream was advanced to now.
-pub fn settle_stream(escrow: &mut StakeEscrow, protocol: &Protocol, stream: usize) -> Result<()> {
+fn settle_stream(escrow: &mut StakeEscrow, protocol: &Protocol, stream: usize) -> Result<()> {
     let acc = protocol.reward_streams[stream].acc_per_weight.get();
     let due = to_u64(earned(escrow.weight.get(), acc, escrow.reward_debt[stream].get()).or_ballast()?)?;
     escrow.rewards_owed[stream] = escrow.rewards_owed[stream].checked_add(due).ok_or(BallastError::MathOverflow)?;
@@ -106,7 +106,7 @@ pub fn check_lock(protocol: &Protocol, lock_secs: u32) -> Result<()> {
 }
 
 /// Credits `stream`'s drip up to `now` (the other streams are left as they are).
-pub fn advance_stream(protocol: &mut Protocol, stream: usize, now: i64) -> Result<()> {
+fn advance_stream(protocol: &mut Protocol, stream: usize, now: i64) -> Result<()> {
     let total_weight = protocol.total_weight();
     let mut drip = protocol.reward_streams[stream].drip();
     drip.advance(now, total_weight).or_ballast()?;

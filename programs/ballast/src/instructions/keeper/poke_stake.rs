@@ -1,8 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::errors::BallastError;
-use crate::events::StakeChangeKind;
-use crate::instructions::trader::emit_stake_changed;
+use crate::instructions::trader::checkpoint_escrow;
 use crate::staking;
 use crate::state::{Protocol, StakeEscrow};
 
@@ -25,8 +24,5 @@ pub fn handler(ctx: Context<PokeStake>) -> Result<()> {
     let mut protocol = ctx.accounts.protocol.load_mut()?;
     staking::accrue(&mut protocol, now)?;
     let mut escrow = ctx.accounts.escrow.load_mut()?;
-    if staking::checkpoint(&mut escrow, &mut protocol, now)? {
-        emit_stake_changed(&ctx.accounts.escrow.key(), &escrow, &protocol, StakeChangeKind::Checkpoint, 0, 0);
-    }
-    Ok(())
+    checkpoint_escrow(&ctx.accounts.escrow.key(), &mut escrow, &mut protocol, now)
 }

@@ -3,7 +3,7 @@ use anchor_spl::token::{Token, TokenAccount};
 use ballast_risk::gates;
 
 use crate::errors::BallastError;
-use crate::events::{RewardsClaimed, StakeChangeKind};
+use crate::events::RewardsClaimed;
 use crate::staking;
 use crate::state::{Market, Protocol, StakeEscrow};
 
@@ -43,10 +43,7 @@ pub fn handler(ctx: Context<ClaimMarketRewards>) -> Result<()> {
         let mut escrow = ctx.accounts.escrow.load_mut()?;
         let stream = staking::market_stream(market.market_index)?;
         staking::accrue(&mut protocol, now)?;
-        if staking::checkpoint(&mut escrow, &mut protocol, now)? {
-            let key = ctx.accounts.escrow.key();
-            super::emit_stake_changed(&key, &escrow, &protocol, StakeChangeKind::Checkpoint, 0, 0);
-        }
+        super::checkpoint_escrow(&ctx.accounts.escrow.key(), &mut escrow, &mut protocol, now)?;
         let amount = core::mem::take(&mut escrow.rewards_owed[stream]);
         require_gt!(amount, 0, BallastError::NothingToClaim);
         market.staker_pool = market.staker_pool.checked_sub(amount).ok_or(BallastError::MathOverflow)?;

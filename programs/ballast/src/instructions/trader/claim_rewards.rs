@@ -4,8 +4,7 @@ use ballast_risk::gates;
 use super::stake_accounts::StakeAction;
 use crate::constants::NATIVE_STREAM;
 use crate::errors::BallastError;
-use crate::events::{RewardsClaimed, StakeChangeKind};
-use crate::staking;
+use crate::events::RewardsClaimed;
 
 /// Pays the escrow's native rewards (buyback share and emissions) to the owner. Also
 /// settles every other stream, so the owed market rewards are up to date for display,
@@ -18,10 +17,7 @@ pub fn handler(ctx: Context<StakeAction>) -> Result<()> {
     let amount = {
         let mut protocol = pool.protocol.load_mut()?;
         let mut escrow = ctx.accounts.escrow.load_mut()?;
-        if staking::checkpoint(&mut escrow, &mut protocol, now)? {
-            let key = ctx.accounts.escrow.key();
-            super::emit_stake_changed(&key, &escrow, &protocol, StakeChangeKind::Checkpoint, 0, 0);
-        }
+        super::checkpoint_escrow(&ctx.accounts.escrow.key(), &mut escrow, &mut protocol, now)?;
         core::mem::take(&mut escrow.rewards_owed[NATIVE_STREAM])
     };
     require_gt!(amount, 0, BallastError::NothingToClaim);

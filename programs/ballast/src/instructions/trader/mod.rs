@@ -98,8 +98,23 @@ impl<'info> MarketTransfer<'info> {
     }
 }
 
+/// Checkpoints the escrow at `escrow_key` (`staking::checkpoint`: settled, then
+/// re-weighed to where its lock now stands) and emits `StakeChanged` if its weight moved.
+/// Call after `staking::accrue`.
+pub(crate) fn checkpoint_escrow(
+    escrow_key: &Pubkey,
+    escrow: &mut StakeEscrow,
+    protocol: &mut Protocol,
+    now: i64,
+) -> Result<()> {
+    if crate::staking::checkpoint(escrow, protocol, now)? {
+        emit_stake_changed(escrow_key, escrow, protocol, StakeChangeKind::Checkpoint, 0, 0);
+    }
+    Ok(())
+}
+
 /// The event every change to an escrow emits, read after the change.
-pub(crate) fn emit_stake_changed(
+fn emit_stake_changed(
     escrow_key: &Pubkey,
     escrow: &StakeEscrow,
     protocol: &Protocol,
